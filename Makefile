@@ -1,0 +1,138 @@
+# serverengine: plain GNU make, no configure step.
+#
+#   make                 library (static + shared), simulator, tool, examples
+#   make check           unit tests, simulator seeds, integration tests: "N passed, N failed"
+#   make check-valgrind  the same under memcheck
+#   make check-faults    libfiu fault sweep (build/fiu variant)
+#   make sim SEEDS=N     N simulator seeds of one simulated hour each
+#   make bench           benchmarks (never part of check)
+#   make lint            purity bans, clang-format, cppcheck, clang-tidy
+#   make asan            everything with -fsanitize=address,undefined into build/asan
+#   make install PREFIX=/usr/local DESTDIR=
+
+VERSION      := 0.1.0
+SOVERSION    := 0
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+B       ?= build
+SEEDS   ?= 1000
+
+SE_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wswitch-enum \
+           -Wvla -Wformat=2 -Wno-format-nonliteral -Werror
+SE_CPPFLAGS := -std=gnu11 -D_GNU_SOURCE -Iengine/include -Iengine -Ifaults -Isim -Itests
+ALL_CFLAGS  = $(SE_CPPFLAGS) $(SE_WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fvisibility=hidden -fPIC -MMD -MP
+LDLIBS_CORE := -lyaml -lpthread
+LDLIBS_TEST := -lcmocka
+
+ENGINE_SRC := $(sort $(wildcard engine/*.c))
+SIM_SRC    := $(sort $(filter-out sim/sim_main.c,$(wildcard sim/*.c)))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+SIMT_SRC   := $(sort $(wildcard tests/sim/test_*.c))
+INTEG_SRC  := $(sort $(wildcard tests/integration/test_*.c))
+TSUP_SRC   := $(sort $(wildcard tests/support/*.c))
+EX_SRC     := $(sort $(wildcard examples/*.c))
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/obj/%.o)
+SIM_OBJ    := $(SIM_SRC:%.c=$(B)/obj/%.o)
+TSUP_OBJ   := $(TSUP_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+SIMT_BIN   := $(SIMT_SRC:tests/sim/%.c=$(B)/tests/%)
+INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
+EX_BIN     := $(EX_SRC:examples/%.c=$(B)/examples/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+TEST_BIN   := $(UNIT_BIN) $(SIMT_BIN) $(INTEG_BIN)
+
+LIB_A  := $(B)/libserverengine.a
+LIB_SO := $(B)/libserverengine.so.$(VERSION)
+TOOL   := $(B)/serverengine
+SIM    := $(B)/se-sim
+
+.PHONY: all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests
+
+all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
+
+tests: $(TEST_BIN) $(SIM)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(ENGINE_OBJ)
+	$(CC) -shared -Wl,-soname,libserverengine.so.$(SOVERSION) -o $@ $^ $(LDLIBS_CORE)
+	ln -sf libserverengine.so.$(VERSION) $(B)/libserverengine.so.$(SOVERSION)
+	ln -sf libserverengine.so.$(SOVERSION) $(B)/libserverengine.so
+
+$(SIM): $(B)/obj/sim/sim_main.o $(SIM_OBJ) $(LIB_A)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TSUP_OBJ) $(SIM_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+$(SIMT_BIN): $(B)/tests/%: $(B)/obj/tests/sim/%.o $(TSUP_OBJ) $(SIM_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+$(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+$(EX_BIN): $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(BENCH_BIN): $(B)/bench/%: $(B)/obj/bench/%.o $(SIM_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(B)/serverengine.pc: engine/serverengine.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+check: all tests
+	tests/run.sh $(B)
+
+check-valgrind: all tests
+	SE_VALGRIND=1 tests/run.sh $(B)
+
+check-mutants:
+	tests/mutants/run.sh
+
+sim: $(SIM)
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4
+
+bench: $(BENCH_BIN) $(SIM)
+	bench/run.sh $(B)
+
+lint:
+	tests/lint.sh
+
+asan:
+	$(MAKE) B=build/asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -O1" check
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libserverengine.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so.$(SOVERSION)
+	ln -sf libserverengine.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so
+	install -m 644 engine/include/serverengine.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/serverengine.pc $(DESTDIR)$(PKGCONFIGDIR)/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serverengine.h: the one installed header of libserverengine.
+ *
+ * A framework for robust multi-process servers: a supervisor keeps a server
+ * alive, the server keeps N workers alive (processes, threads or spawned
+ * commands) with heartbeats, escalating kills, signals for stop/restart/reload,
+ * a multi-process-safe log and socket sharing. It is the C successor of Ruby's
+ * ServerEngine; option names are the seed's.
+ *
+ * Conventions: every function that can fail returns 0 or a negative number,
+ * either -errno or one of the SE_E* codes below (se_strerror() names both).
+ * Time values are int64_t milliseconds of CLOCK_MONOTONIC unless the name
+ * says otherwise. Nothing in this library keeps global mutable state.
+ */
+#ifndef SERVERENGINE_H
+#define SERVERENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Marks the library's exported symbols (everything else is hidden). */
+#if defined(__GNUC__)
+#define SE_API __attribute__((visibility("default")))
+#else
+#define SE_API
+#endif
+
+#define SE_VERSION_MAJOR 0
+#define SE_VERSION_MINOR 1
+#define SE_VERSION_PATCH 0
+#define SE_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors: the project's own conditions, below every errno value.           */
+/* ------------------------------------------------------------------------ */
+
+#define SE_ECONFIG  (-1001) /* a configuration value is invalid */
+#define SE_EUNKNOWN (-1002) /* an unknown name (key, level, signal, worker type) */
+#define SE_ELIMIT   (-1003) /* a fixed limit of the engine was exceeded */
+#define SE_EPARSE   (-1004) /* a file or string could not be parsed */
+#define SE_ESTATE   (-1005) /* the call is not valid in the object's current state */
+#define SE_ENOTSUP  (-1006) /* not supported for this worker type or platform */
+
+/*
+ * Returns a static description of err, which is 0, -errno or an SE_E* code.
+ * Never NULL; unknown codes give "unknown error".
+ */
+SE_API const char *se_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Signals, named without <signal.h> so that pure code and the simulator     */
+/* stay platform-neutral. Only the POSIX adapter maps them to numbers.       */
+/* ------------------------------------------------------------------------ */
+
+enum se_sig {
+    SE_SIG_NONE = 0,
+    SE_SIG_HUP,
+    SE_SIG_INT,
+    SE_SIG_QUIT,
+    SE_SIG_ILL,
+    SE_SIG_TRAP,
+    SE_SIG_ABRT,
+    SE_SIG_BUS,
+    SE_SIG_FPE,
+    SE_SIG_KILL,
+    SE_SIG_USR1,
+    SE_SIG_SEGV,
+    SE_SIG_USR2,
+    SE_SIG_PIPE,
+    SE_SIG_ALRM,
+    SE_SIG_TERM,
+    SE_SIG_CHLD,
+    SE_SIG_CONT,
+    SE_SIG_STOP,
+    SE_SIG_TSTP,
+    SE_SIG_TTIN,
+    SE_SIG_TTOU,
+    SE_SIG_URG,
+    SE_SIG_XCPU,
+    SE_SIG_XFSZ,
+    SE_SIG_VTALRM,
+    SE_SIG_PROF,
+    SE_SIG_WINCH,
+    SE_SIG_IO,
+    SE_SIG_PWR,
+    SE_SIG_SYS,
+    SE_SIG_OTHER, /* a signal this enum does not name (real-time signals) */
+    SE_SIG_COUNT
+};
+
+/* "SIGTERM" for SE_SIG_TERM; "SIG?" for values out of range. Static string. */
+SE_API const char *se_sig_name(enum se_sig sig);
+
+/*
+ * Parses "TERM", "SIGTERM", "sigterm" or a decimal Linux signal number into
+ * *sig. Returns 0, or SE_EUNKNOWN when the name is not a signal.
+ */
+SE_API int se_sig_parse(const char *text, enum se_sig *sig);
+
+/* ------------------------------------------------------------------------ */
+/* Commands an operator gives a server or supervisor, by signal or pipe.     */
+/* ------------------------------------------------------------------------ */
+
+enum se_cmd {
+    SE_CMD_NONE = 0,
+    SE_CMD_GRACEFUL_STOP,     /* TERM */
+    SE_CMD_IMMEDIATE_STOP,    /* QUIT */
+    SE_CMD_GRACEFUL_RESTART,  /* USR1 */
+    SE_CMD_IMMEDIATE_RESTART, /* HUP */
+    SE_CMD_RELOAD,            /* USR2 */
+    SE_CMD_DETACH,            /* INT */
+    SE_CMD_DUMP,              /* CONT */
+    SE_CMD_COUNT
+};
+
+/* "GRACEFUL_STOP" etc., the command-pipe words of SPEC section 5. */
+SE_API const char *se_cmd_name(enum se_cmd cmd);
+
+/* Parses a command-pipe word (without newline). Returns 0 or SE_EUNKNOWN. */
+SE_API int se_cmd_parse(const char *text, size_t len, enum se_cmd *cmd);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (engine/config.c). Keys, types and defaults: SPEC section 6. */
+/* ------------------------------------------------------------------------ */
+
+enum se_worker_type {
+    SE_WORKER_EMBEDDED = 0,
+    SE_WORKER_THREAD,
+    SE_WORKER_PROCESS,
+    SE_WORKER_SPAWN,
+};
+
+enum se_log_level {
+    SE_LOG_TRACE = 0,
+    SE_LOG_DEBUG,
+    SE_LOG_INFO,
+    SE_LOG_WARN,
+    SE_LOG_ERROR,
+    SE_LOG_FATAL,
+};
+
+struct se_config;
+
+/*
+ * Returns a new configuration holding every key's built-in default, or NULL
+ * when out of memory. The caller owns it; release with se_config_free().
+ */
+SE_API struct se_config *se_config_new(void);
+
+/* Releases cfg and everything it owns. NULL is allowed. */
+SE_API void se_config_free(struct se_config *cfg);
+
+/* Returns a deep copy of cfg (NULL when out of memory). */
+SE_API struct se_config *se_config_dup(const struct se_config *cfg);
+
+/*
+ * Sets key to the value given as text, typed and range-checked by the key
+ * table. Returns 0; SE_ECONFIG when the value is invalid for the key, with a
+ * message naming the key, the value and what was expected written to err
+ * (err may be NULL); -ENOMEM. A key the engine does not know is stored as a
+ * user key (user code reads it with se_config_get) and a warning is recorded
+ * (se_config_warning), as a typo guard. cfg is unchanged on error.
+ */
+SE_API int se_config_set(struct se_config *cfg, const char *key, const char *value, char *err,
+                  size_t err_size);
+
+/* Same as se_config_set for one "KEY=VALUE" string (the -s/--set syntax). */
+SE_API int se_config_set_kv(struct se_config *cfg, const char *key_value, char *err, size_t err_size);
+
+/*
+ * Applies the top-level mapping of a YAML file over cfg. Scalars are parsed
+ * as by se_config_set; sequences are accepted for list keys
+ * (unrecoverable_exit_codes, listen). Returns 0, -errno when the file cannot
+ * be read, SE_EPARSE for malformed YAML, or SE_ECONFIG; cfg is unchanged on
+ * error and err explains (with the line number for YAML errors).
+ */
+SE_API int se_config_load_yaml(struct se_config *cfg, const char *path, char *err, size_t err_size);
+
+/* As se_config_load_yaml, from a string in memory (len bytes). */
+SE_API int se_config_load_yaml_string(struct se_config *cfg, const char *yaml, size_t len, char *err,
+                               size_t err_size);
+
+/*
+ * Writes the value of any key, built-in or user, as text into buf (always
+ * NUL-terminated when buf_size > 0). Returns the length of the full text
+ * (like snprintf), or SE_EUNKNOWN when the key is not set and not built in.
+ */
+SE_API int se_config_get(const struct se_config *cfg, const char *key, char *buf, size_t buf_size);
+
+/*
+ * Typed readers for user code. Return 0, SE_EUNKNOWN when the key is absent,
+ * or SE_ECONFIG when its text is not of the type (the default is then kept
+ * in *out untouched).
+ */
+SE_API int se_config_get_int(const struct se_config *cfg, const char *key, int64_t *out);
+SE_API int se_config_get_double(const struct se_config *cfg, const char *key, double *out);
+SE_API int se_config_get_bool(const struct se_config *cfg, const char *key, bool *out);
+
+/* Warnings recorded while loading (unknown keys). Index 0..count-1. */
+SE_API size_t se_config_warning_count(const struct se_config *cfg);
+SE_API const char *se_config_warning(const struct se_config *cfg, size_t index);
+
+/* The built-in key table, for help texts and `check-config`. */
+SE_API size_t se_config_key_count(void);
+SE_API const char *se_config_key_name(size_t index);
+SE_API bool se_config_key_dynamic(size_t index); /* reloadable without a restart */
+SE_API const char *se_config_key_help(size_t index);
+
+/* ------------------------------------------------------------------------ */
+/* The OS adapter: the one seam between the engine and the system.           */
+/*                                                                           */
+/* One struct of function pointers, version first, fields only ever          */
+/* appended. Every method returns 0 or -errno and reports through out        */
+/* parameters; EINTR is retried inside. wait() is the only call that blocks. */
+/* Children are named by handles the adapter issues (never raw pids), and    */
+/* the adapter refuses to signal a handle it has reaped (-ESRCH), so a       */
+/* recycled pid is never signalled. The production adapter is POSIX/Linux    */
+/* (engine/os_posix.c); the simulator (sim/) implements the same contract.   */
+/* ------------------------------------------------------------------------ */
+
+#define SE_OS_VERSION 1
+
+enum se_ev_kind {
+    SE_EV_SIGNAL = 1, /* a signal arrived for this process (.sig) */
+    SE_EV_CHILD,      /* children may have changed state: drain reap() */
+    SE_EV_READABLE,   /* .fd (registered with watch()) has data or EOF */
+};
+
+struct se_ev {
+    enum se_ev_kind kind;
+    enum se_sig sig; /* SE_EV_SIGNAL */
+    int32_t fd;      /* SE_EV_READABLE */
+};
+
+struct se_exit {
+    uint32_t child;   /* the handle spawn() issued; invalid from now on */
+    int32_t code;     /* exit status 0..255, or -1 when killed by a signal */
+    enum se_sig sig;  /* the terminating signal when code == -1 */
+    int32_t sig_raw;  /* its number, for SE_SIG_OTHER */
+    bool core_dumped; /* the kernel wrote a core */
+};
+
+enum se_spawn_kind {
+    SE_SPAWN_FORK = 1, /* fork(); the child calls entry() and exits with its value */
+    SE_SPAWN_EXEC,     /* fork()+exec of argv (spawn workers, the command-line tool) */
+    SE_SPAWN_THREAD,   /* a thread calls entry(); its value is the "exit status" */
+};
+
+/* What a forked child or a worker thread is given by the adapter. */
+struct se_child_ctx {
+    uint32_t worker_id;     /* as in the request */
+    int32_t heartbeat_fd;   /* write end of the heartbeat pipe, or -1 */
+    int64_t *heartbeat_ms;  /* shared stamp of the last beat (monotonic ms), or NULL */
+    int32_t parent_pid;     /* the parent's pid at fork time */
+};
+
+struct se_spawn_req {
+    enum se_spawn_kind kind;
+    uint32_t worker_id;  /* slot number, passed to the child */
+    bool heartbeat;      /* create a heartbeat channel for the child */
+    bool command_pipe;   /* EXEC: a pipe on the child's stdin for commands */
+    /* FORK and THREAD: runs in the child (or thread); its value is the status. */
+    int (*entry)(void *arg, const struct se_child_ctx *cc);
+    void *arg;
+    /* EXEC: NULL-terminated argv and extra "K=V" environment (may be NULL). */
+    const char *const *argv;
+    const char *const *envp;
+    /* FORK and EXEC: descriptors the child keeps (all other engine fds close). */
+    const int32_t *keep_fds;
+    uint32_t keep_fds_count;
+};
+
+struct se_spawn_res {
+    uint32_t child;          /* handle, never 0 */
+    int32_t pid;             /* for logs and process names; 0 for threads */
+    int32_t heartbeat_fd;    /* read end to watch for beats/EOF, or -1 */
+    int32_t command_fd;      /* write end of the command pipe, or -1 */
+};
+
+struct se_file_id {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t size_bytes;
+    bool exists;             /* false: the path names nothing (ENOENT) */
+};
+
+struct se_os {
+    uint32_t version; /* SE_OS_VERSION */
+    void *ctx;        /* adapter state (POSIX fds and masks, or the simulated world) */
+
+    /* Clocks. monotonic_ms never decreases and drives every timeout;
+     * realtime_us is for log stamps and file names only. */
+    int64_t (*monotonic_ms)(void *ctx);
+    int64_t (*realtime_us)(void *ctx);
+    /* A uniformly distributed 32-bit draw (start_worker_delay_rand). */
+    uint32_t (*random_u32)(void *ctx);
+
+    /* Blocks until an event or until deadline_ms (INT64_MAX: no deadline).
+     * Writes up to evs_max events. Returns 0 (also on timeout, count 0). */
+    int (*wait)(void *ctx, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max,
+                uint32_t *evs_count);
+    /* Registers fd for SE_EV_READABLE events / removes it. */
+    int (*watch)(void *ctx, int32_t fd);
+    int (*unwatch)(void *ctx, int32_t fd);
+
+    /* Starts a child. The fds in res are owned by the caller. Returns 0,
+     * -EAGAIN/-ENOMEM (resources), or the exec errno (-ENOENT, -EACCES...). */
+    int (*spawn)(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res);
+    /* Sends sig to child. -ESRCH once the child was reaped (never reaches a
+     * recycled pid); -ENOTSUP for thread children. */
+    int (*signal)(void *ctx, uint32_t child, enum se_sig sig);
+    /* Collects one finished child. Returns 0, or -EAGAIN when none is ready. */
+    int (*reap)(void *ctx, struct se_exit *exit);
+    /* The child's last beat (monotonic ms) from its shared stamp.
+     * -ENOENT when the child has no stamp. */
+    int (*beat_stamp)(void *ctx, uint32_t child, int64_t *stamp_ms);
+    /* Tells this process's own parent (a supervisor) that it is alive.
+     * 0 when there is no parent channel. -EPIPE when the parent is gone. */
+    int (*heartbeat)(void *ctx);
+
+    /* Descriptors. read: 0 with *len_read == 0 is EOF; -EAGAIN when empty. */
+    int (*read)(void *ctx, int32_t fd, void *buf, size_t len, size_t *len_read);
+    int (*write)(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written);
+    int (*close)(void *ctx, int32_t fd);
+
+    /* Files (the logger). open_append: O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0644. */
+    int (*open_append)(void *ctx, const char *path, int32_t *fd);
+    int (*rename)(void *ctx, const char *path_from, const char *path_to);
+    int (*unlink)(void *ctx, const char *path);
+    /* Identity of path (when fd < 0) or of fd. A missing path is exists=false, 0. */
+    int (*file_id)(void *ctx, const char *path, int32_t fd, struct se_file_id *id);
+    /* Exclusive advisory lock on fd (blocks), and its release. */
+    int (*lock)(void *ctx, int32_t fd);
+    int (*unlock)(void *ctx, int32_t fd);
+    /* One write() of a whole buffer to an O_APPEND fd; *size_after_bytes is
+     * the file's size right after it (others' appends included). A short
+     * write is reported as written, never retried (it would tear a line). */
+    int (*append)(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written,
+                  uint64_t *size_after_bytes);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SERVERENGINE_H */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test binary of build dir $1 and the simulator's fixed seed list.
+# Each CMocka binary reports in TAP; every "ok"/"not ok" line is one test.
+# A binary that crashes, hangs past its deadline or leaks under valgrind
+# counts as one more failure. Ends with one line: "N passed, N failed".
+#
+#   SE_VALGRIND=1   run everything under memcheck (make check-valgrind)
+#   SE_TESTS=glob   only binaries whose name matches (e.g. 'test_sm_*')
+set -u
+B=${1:-build}
+pass=0
+fail=0
+failed_names=()
+export CMOCKA_MESSAGE_OUTPUT=TAP
+vg=()
+if [ "${SE_VALGRIND:-0}" = 1 ]; then
+    vg=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect
+        --errors-for-leak-kinds=definite,indirect --trace-children=no
+        --child-silent-after-fork=yes)
+fi
+deadline_s=${SE_TEST_DEADLINE_S:-600}
+
+run_one() { # name, command...
+    local name=$1; shift
+    local out rc
+    out=$(timeout -k 5 "$deadline_s" "$@" 2>&1)
+    rc=$?
+    local ok nok
+    ok=$(grep -cE '^ok [0-9]+' <<<"$out")
+    nok=$(grep -cE '^not ok [0-9]+' <<<"$out")
+    pass=$((pass + ok))
+    fail=$((fail + nok))
+    if [ "$nok" -gt 0 ] || [ "$rc" -ne 0 ]; then
+        if [ "$nok" -eq 0 ]; then fail=$((fail + 1)); fi
+        failed_names+=("$name(rc=$rc)")
+        printf '%s\n' "$out" | grep -vE '^ok [0-9]+' | tail -n 60
+        printf 'FAIL %s (exit %d)\n' "$name" "$rc"
+    else
+        printf 'pass %-32s %4d tests\n' "$name" "$ok"
+    fi
+}
+
+shopt -s nullglob
+for t in "$B"/tests/test_*; do
+    name=$(basename "$t")
+    case "$name" in ${SE_TESTS:-*}) ;; *) continue ;; esac
+    run_one "$name" "${vg[@]}" "$t"
+done
+
+# The simulator's fixed seeds: each seed is one test.
+if [ -x "$B/se-sim" ] && [ -z "${SE_TESTS:-}" ]; then
+    seeds=${SE_SIM_SEEDS:-1-200}
+    simargs=(--seeds "$seeds" --duration 600 --tap)
+    if [ "${SE_VALGRIND:-0}" = 1 ]; then simargs=(--seeds 1-10 --duration 300 --tap); fi
+    run_one "se-sim" "${vg[@]}" "$B/se-sim" "${simargs[@]}"
+fi
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+    printf 'failed: %s\n' "${failed_names[*]}"
+fi
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
