@@ -62,7 +62,8 @@ tests: $(TEST_BIN) $(SIM)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_A): $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)

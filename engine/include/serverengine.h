@@ -16,6 +16,7 @@
 #ifndef SERVERENGINE_H
 #define SERVERENGINE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,97 @@ SE_API size_t se_config_key_count(void);
 SE_API const char *se_config_key_name(size_t index);
 SE_API bool se_config_key_dynamic(size_t index); /* reloadable without a restart */
 SE_API const char *se_config_key_help(size_t index);
+
+/* ------------------------------------------------------------------------ */
+/* Logger (engine/logger.c): SPEC section 9. A log many processes share:    */
+/* one write() per line on O_APPEND, rotation serialised across processes,  */
+/* external rotation noticed, stdout/stderr captured. Thread-safe.          */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define SE_API_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SE_API_PRINTF(a, b)
+#endif
+
+struct se_logger;
+
+/*
+ * Parses a level name (trace, debug, info, warn, error, fatal; any case) or
+ * Ruby Logger's number (-1 trace, 0 debug, 1 info, 2 warn, 3 error, 4 fatal).
+ * Returns 0, or SE_EUNKNOWN.
+ */
+SE_API int se_log_level_parse(const char *text, enum se_log_level *level);
+
+/* "TRACE" .. "FATAL" (the label in a log line); "ANY" out of range. */
+SE_API const char *se_log_level_name(enum se_log_level level);
+
+/*
+ * Opens a logger writing to path: NULL or "" means stderr, "-" stdout,
+ * anything else a file opened O_APPEND|O_CREAT (0644). Level debug, no
+ * rotation, no progname. Returns NULL with *err set (-errno) on failure.
+ * The caller owns the logger (se_logger_free).
+ */
+SE_API struct se_logger *se_logger_new(const char *path, int *err);
+
+/* As se_logger_new on a descriptor the caller keeps owning (not closed). */
+SE_API struct se_logger *se_logger_new_fd(int fd, int *err);
+
+/* Flushes a partial captured line, closes what the logger opened, frees. */
+SE_API void se_logger_free(struct se_logger *lg);
+
+SE_API int se_logger_set_level(struct se_logger *lg, enum se_log_level level);
+SE_API enum se_log_level se_logger_level(const struct se_logger *lg);
+/* true when a message at level would be written. */
+SE_API bool se_logger_is_enabled(const struct se_logger *lg, enum se_log_level level);
+/* Copies progname (up to 63 bytes). NULL clears it. */
+SE_API int se_logger_set_progname(struct se_logger *lg, const char *progname);
+
+/*
+ * Size rotation: when the file reaches rotate_size_bytes it becomes path.0,
+ * path.0 becomes path.1 ... keeping rotate_age files in all, the live one
+ * included (Ruby Logger's meaning); rotate_age 0 turns rotation off.
+ * Only for file outputs. Returns 0 or SE_ECONFIG.
+ */
+SE_API int se_logger_set_rotation(struct se_logger *lg, uint32_t rotate_age,
+                                  uint64_t rotate_size_bytes);
+
+/* Switches the output to another path (reload). 0 or -errno (old output kept). */
+SE_API int se_logger_set_path(struct se_logger *lg, const char *path);
+
+/* Reopens the file at its path now (USR2, logrotate's postrotate). */
+SE_API int se_logger_reopen(struct se_logger *lg);
+
+/* Writes one line at level: "I, [2026-11-28T11:20:18.123456 #4242]  INFO -- prog: msg".
+ * Never fails visibly: a failed write is counted (se_logger_error_count) and
+ * reported once on stderr; writing resumes when the disk recovers. */
+SE_API void se_log(struct se_logger *lg, enum se_log_level level, const char *fmt, ...)
+    SE_API_PRINTF(3, 4);
+SE_API void se_logv(struct se_logger *lg, enum se_log_level level, const char *fmt, va_list ap)
+    SE_API_PRINTF(3, 0);
+
+#define se_log_trace(lg, ...) se_log((lg), SE_LOG_TRACE, __VA_ARGS__)
+#define se_log_debug(lg, ...) se_log((lg), SE_LOG_DEBUG, __VA_ARGS__)
+#define se_log_info(lg, ...)  se_log((lg), SE_LOG_INFO, __VA_ARGS__)
+#define se_log_warn(lg, ...)  se_log((lg), SE_LOG_WARN, __VA_ARGS__)
+#define se_log_error(lg, ...) se_log((lg), SE_LOG_ERROR, __VA_ARGS__)
+#define se_log_fatal(lg, ...) se_log((lg), SE_LOG_FATAL, __VA_ARGS__)
+
+/* Writes that failed since the logger was made. */
+SE_API uint64_t se_logger_error_count(const struct se_logger *lg);
+
+/*
+ * Capture of this process's own stdout (target_fd 1) or stderr (2): the
+ * target is redirected into a pipe whose read end is returned in *read_fd
+ * (non-blocking, close-on-exec) for the caller's event loop. Returns 0 or
+ * -errno. Each whole line read is logged (stdout at INFO, stderr at WARN,
+ * progname "stdout"/"stderr").
+ */
+SE_API int se_logger_capture(struct se_logger *lg, int target_fd, int *read_fd);
+
+/* Reads what is available on a capture read_fd and logs whole lines.
+ * Returns 0, or 1 at EOF (the partial last line is logged; close read_fd). */
+SE_API int se_logger_capture_drain(struct se_logger *lg, int read_fd);
 
 /* ------------------------------------------------------------------------ */
 /* The OS adapter: the one seam between the engine and the system.           */

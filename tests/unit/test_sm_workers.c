@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The worker pool, as tables of timed inputs and expected actions.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm_workers.h"
+#include "support/act_fmt.h"
+
+#define NEVER SE_INT64_NEVER
+#define HALF  0x80000000u
+
+enum { TICK, START, SPAWNED, FAILED, EXITED, KILLED, LOST, EOFHB, STOP, STOPNOW, RESTART,
+       RESTARTNOW, CONFIG };
+
+struct row {
+    int64_t at_ms;
+    int op;
+    uint32_t slot;
+    int32_t arg; /* exit code, signal, -errno, new worker count for CONFIG */
+    uint32_t rand;
+    const char *expect; /* actions, logs left out */
+    int64_t deadline_ms;
+};
+
+struct fixture {
+    struct se_pool_cfg cfg;
+    struct se_pool pool;
+    struct se_act items[256];
+    struct se_acts acts;
+};
+
+static struct se_pool_in
+row_input(struct fixture *f, const struct row *r)
+{
+    struct se_pool_in in = {.slot = r->slot, .rand = r->rand};
+    switch (r->op) {
+    case TICK: in.kind = SE_POOL_IN_TICK; break;
+    case START: in.kind = SE_POOL_IN_START; break;
+    case SPAWNED: in.kind = SE_POOL_IN_SPAWNED; break;
+    case FAILED: in.kind = SE_POOL_IN_SPAWN_FAILED, in.err = r->arg; break;
+    case EXITED: in.kind = SE_POOL_IN_EXITED, in.code = r->arg; break;
+    case KILLED:
+        in.kind = SE_POOL_IN_EXITED, in.code = -1, in.sig = (enum se_sig)r->arg;
+        in.sig_ours = true;
+        break;
+    case LOST: in.kind = SE_POOL_IN_LOST, in.age_ms = r->arg; break;
+    case EOFHB: in.kind = SE_POOL_IN_HB_EOF; break;
+    case STOP: in.kind = SE_POOL_IN_STOP, in.graceful = true; break;
+    case STOPNOW: in.kind = SE_POOL_IN_STOP, in.graceful = false; break;
+    case RESTART: in.kind = SE_POOL_IN_RESTART, in.graceful = true; break;
+    case RESTARTNOW: in.kind = SE_POOL_IN_RESTART, in.graceful = false; break;
+    case CONFIG:
+        in.kind = SE_POOL_IN_CONFIG;
+        f->cfg.workers = (uint32_t)r->arg;
+        break;
+    default: fail();
+    }
+    return in;
+}
+
+static void
+run_rows(struct fixture *f, const struct row *rows, size_t n)
+{
+    char got[1024];
+    for (size_t i = 0; i < n; i++) {
+        struct se_pool_in in = row_input(f, &rows[i]);
+        f->acts.count = 0;
+        se_pool_step(&f->pool, &in, rows[i].at_ms, &f->acts);
+        se_test_acts_str_nolog(&f->acts, 0, got, sizeof got);
+        int64_t dl = se_pool_deadline_ms(&f->pool);
+        if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
+            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n",
+                        i, (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
+                        (long long)rows[i].deadline_ms);
+            fail();
+        }
+    }
+}
+
+static struct fixture *
+fixture_new(uint32_t workers)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->cfg.workers = workers;
+    f->cfg.start_worker_delay_rand_permille = 200;
+    f->acts = (struct se_acts){.count = 0, .cap = SE_ARRAY_LEN(f->items), .items = f->items};
+    se_pool_init(&f->pool, &f->cfg, 0);
+    return f;
+}
+
+static void
+set_unrecoverable(struct fixture *f, int code)
+{
+    f->cfg.unrecoverable[code / 8] |= (uint8_t)(1u << (code % 8));
+}
+
+/* Runs rows against a pool of `workers` with the configuration set by `tweak`. */
+#define RUN(workers, tweak, ...)                                                                   \
+    do {                                                                                           \
+        struct fixture *f = fixture_new(workers);                                                  \
+        tweak;                                                                                     \
+        static const struct row rows[] = {__VA_ARGS__};                                            \
+        run_rows(f, rows, SE_ARRAY_LEN(rows));                                                     \
+        free(f);                                                                                   \
+    } while (0)
+
+static void
+test_pool_starts_all_workers_at_once_without_delay(void **state)
+{
+    (void)state;
+    RUN(3, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1; spawn 2", NEVER},
+        {1, SPAWNED, 0, 0, 0, "", NEVER}, {1, SPAWNED, 1, 0, 0, "", NEVER},
+        {1, SPAWNED, 2, 0, 0, "", NEVER});
+}
+
+static void
+test_pool_restarts_dead_worker_after_restart_interval(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.restart_worker_interval_ms = 5000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {10000, EXITED, 0, 1, 0, "", 15000},
+        {14999, TICK, 0, 0, 0, "", 15000}, {15000, TICK, 0, 0, 0, "spawn 0", NEVER});
+}
+
+/* delay 2000, rand 0.2: 2000 - 200 + rand * 400 / 2^32 */
+static void
+test_pool_spaces_starts_by_delay_with_the_random_draw(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.start_worker_delay_ms = 2000), {0, START, 0, 0, HALF, "spawn 0", 2000},
+        {0, SPAWNED, 0, 0, 0, "", 2000}, {1999, TICK, 0, 0, 0, "", 2000},
+        {2000, TICK, 0, 0, 0, "spawn 1", 3800}, {2000, SPAWNED, 1, 0, 0, "", 3800},
+        {3800, TICK, 0, 0, 0xffffffffu, "spawn 2", NEVER}, {3800, SPAWNED, 2, 0, 0, "", NEVER},
+        /* a restart is spaced from the last start: 3800 + 2199 */
+        {4000, EXITED, 1, 1, 0, "", 5999}, {5999, TICK, 0, 0, 0, "spawn 1", NEVER});
+}
+
+static void
+test_pool_scale_down_stops_highest_ids_first_and_does_not_restart_them(void **state)
+{
+    (void)state;
+    RUN(4, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1; spawn 2; spawn 3", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {0, SPAWNED, 2, 0, 0, "", NEVER}, {0, SPAWNED, 3, 0, 0, "", NEVER},
+        {100, CONFIG, 0, 2, 0, "stop 3 graceful; stop 2 graceful", NEVER},
+        {200, EXITED, 3, 0, 0, "", NEVER}, {300, EXITED, 2, 0, 0, "", NEVER},
+        /* scale up again: both come back */
+        {400, CONFIG, 0, 4, 0, "spawn 2; spawn 3", NEVER});
+}
+
+static void
+test_pool_scale_up_starts_new_workers(void **state)
+{
+    (void)state;
+    RUN(1, (void)0, {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {50, CONFIG, 0, 3, 0, "spawn 1; spawn 2", NEVER});
+}
+
+static void
+test_pool_unrecoverable_codes_exit_with_the_last_one(void **state)
+{
+    (void)state;
+    RUN(2, (set_unrecoverable(f, 3), set_unrecoverable(f, 4)),
+        {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {0, SPAWNED, 1, 0, 0, "", NEVER}, {10, EXITED, 0, 3, 0, "", NEVER},
+        /* worker 1 still runs: the server goes on */
+        {20, TICK, 0, 0, 0, "", NEVER}, {30, EXITED, 1, 4, 0, "exit 4", NEVER},
+        {40, TICK, 0, 0, 0, "", NEVER});
+}
+
+static void
+test_pool_stop_immediately_at_unrecoverable_exit_keeps_the_first_code(void **state)
+{
+    (void)state;
+    RUN(2,
+        (set_unrecoverable(f, 3), set_unrecoverable(f, 4),
+         f->cfg.stop_immediately_at_unrecoverable_exit = true),
+        {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {0, SPAWNED, 1, 0, 0, "", NEVER}, {10, EXITED, 0, 3, 0, "stop 1 graceful", NEVER},
+        {30, EXITED, 1, 4, 0, "exit 3", NEVER});
+}
+
+static void
+test_pool_graceful_stop_exits_zero_when_all_are_gone(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {5, STOP, 0, 0, 0, "stop 0 graceful; stop 1 graceful", NEVER},
+        {6, EXITED, 0, 0, 0, "", NEVER}, {7, STOP, 0, 0, 0, "", NEVER},
+        {8, EXITED, 1, 0, 0, "exit 0", NEVER}, {9, STOP, 0, 0, 0, "", NEVER});
+}
+
+static void
+test_pool_immediate_stop_upgrades_a_graceful_one(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {5, STOP, 0, 0, 0, "stop 0 graceful; stop 1 graceful", NEVER},
+        {6, STOPNOW, 0, 0, 0, "stop 0 immediate; stop 1 immediate", NEVER},
+        {7, STOP, 0, 0, 0, "", NEVER}, {8, KILLED, 0, SE_SIG_QUIT, 0, "", NEVER},
+        {9, KILLED, 1, SE_SIG_QUIT, 0, "exit 0", NEVER});
+}
+
+static void
+test_pool_never_restarts_a_worker_during_a_stop(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {5, STOP, 0, 0, 0, "stop 0 graceful; stop 1 graceful", NEVER},
+        /* a crash while stopping is not restarted */
+        {6, KILLED, 0, SE_SIG_SEGV, 0, "", NEVER}, {7, TICK, 0, 0, 0, "", NEVER},
+        {9, EXITED, 1, 1, 0, "exit 0", NEVER});
+}
+
+static void
+test_pool_graceful_restart_replaces_each_worker_as_it_exits(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {5, RESTART, 0, 0, 0, "stop 0 graceful; stop 1 graceful", NEVER},
+        {6, EXITED, 1, 0, 0, "spawn 1", NEVER}, {6, SPAWNED, 1, 0, 0, "", NEVER},
+        {7, EXITED, 0, 0, 0, "spawn 0", NEVER},
+        /* an immediate restart of the new ones */
+        {8, SPAWNED, 0, 0, 0, "", NEVER},
+        {9, RESTARTNOW, 0, 0, 0, "stop 0 immediate; stop 1 immediate", NEVER});
+}
+
+static void
+test_pool_crash_loop_backs_off_doubling_to_the_ceiling(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER},
+        /* 1st crash: restarted at once */
+        {50, EXITED, 0, 1, 0, "spawn 0", NEVER}, {50, SPAWNED, 0, 0, 0, "", NEVER},
+        /* 2nd: 0.2 s, 3rd: 0.4 s ... doubling from 0.1 s */
+        {100, EXITED, 0, 1, 0, "", 300}, {300, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {300, SPAWNED, 0, 0, 0, "", NEVER}, {310, EXITED, 0, 1, 0, "", 710},
+        {710, TICK, 0, 0, 0, "spawn 0", NEVER}, {710, SPAWNED, 0, 0, 0, "", NEVER},
+        {720, EXITED, 0, 1, 0, "", 1520}, {1520, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {1520, SPAWNED, 0, 0, 0, "", NEVER}, {1530, EXITED, 0, 1, 0, "", 3130},
+        {3130, TICK, 0, 0, 0, "spawn 0", NEVER}, {3130, SPAWNED, 0, 0, 0, "", NEVER},
+        {3140, EXITED, 0, 1, 0, "", 6340}, {6340, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {6340, SPAWNED, 0, 0, 0, "", NEVER}, {6350, EXITED, 0, 1, 0, "", 12750},
+        {12750, TICK, 0, 0, 0, "spawn 0", NEVER}, {12750, SPAWNED, 0, 0, 0, "", NEVER},
+        /* capped at 10 s */
+        {12760, EXITED, 0, 1, 0, "", 22760}, {22760, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {22760, SPAWNED, 0, 0, 0, "", NEVER}, {22770, EXITED, 0, 1, 0, "", 32770},
+        {32770, TICK, 0, 0, 0, "spawn 0", NEVER}, {32770, SPAWNED, 0, 0, 0, "", NEVER},
+        /* ran for the ceiling: the count starts afresh, restarted at once */
+        {42770, EXITED, 0, 1, 0, "spawn 0", NEVER});
+}
+
+static void
+test_pool_backoff_doubles_from_restart_interval(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000, f->cfg.restart_worker_interval_ms = 1000),
+        {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {10, EXITED, 0, 1, 0, "", 1010}, {1010, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {1010, SPAWNED, 0, 0, 0, "", NEVER}, {1020, EXITED, 0, 1, 0, "", 3020},
+        {3020, TICK, 0, 0, 0, "spawn 0", NEVER}, {3020, SPAWNED, 0, 0, 0, "", NEVER},
+        {3030, EXITED, 0, 1, 0, "", 7030});
+}
+
+static void
+test_pool_backoff_off_restarts_at_the_interval_forever(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.restart_worker_interval_ms = 0), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {1, EXITED, 0, 1, 0, "spawn 0", NEVER},
+        {1, SPAWNED, 0, 0, 0, "", NEVER}, {2, EXITED, 0, 1, 0, "spawn 0", NEVER},
+        {2, SPAWNED, 0, 0, 0, "", NEVER}, {3, EXITED, 0, 1, 0, "spawn 0", NEVER});
+}
+
+static void
+test_pool_failed_spawn_is_retried_at_a_deadline(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, FAILED, 0, -EAGAIN, 0, "", 100}, {99, TICK, 0, 0, 0, "", 100},
+        {100, TICK, 0, 0, 0, "spawn 0", NEVER}, {100, FAILED, 0, -EAGAIN, 0, "", 300},
+        {300, TICK, 0, 0, 0, "spawn 0", NEVER}, {300, SPAWNED, 0, 0, 0, "", NEVER});
+}
+
+static void
+test_pool_heartbeat_loss_stops_immediately_and_restarts(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {5000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
+        {5001, LOST, 0, 1001, 0, "", NEVER},
+        {5002, KILLED, 0, SE_SIG_QUIT, 0, "spawn 0", NEVER});
+}
+
+static void
+test_pool_heartbeat_loss_escalates_a_graceful_stop(void **state)
+{
+    (void)state;
+    RUN(1, (void)0, {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {10, STOP, 0, 0, 0, "stop 0 graceful", NEVER},
+        {5000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
+        {5002, KILLED, 0, SE_SIG_QUIT, 0, "exit 0", NEVER});
+}
+
+static void
+test_pool_heartbeat_eof_stops_immediately(void **state)
+{
+    (void)state;
+    RUN(1, (void)0, {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {10, EOFHB, 0, 0, 0, "stop 0 immediate", NEVER});
+}
+
+static void
+test_pool_stop_while_starting_is_not_lost(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, STOP, 0, 0, 0, "", NEVER}, {0, SPAWNED, 0, 0, 0, "stop 0 graceful", NEVER},
+        {0, FAILED, 1, -EAGAIN, 0, "", NEVER}, {10, EXITED, 0, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_pool_stop_before_start_exits_at_once(void **state)
+{
+    (void)state;
+    RUN(2, (void)0, {0, STOP, 0, 0, 0, "exit 0", NEVER}, {1, START, 0, 0, 0, "", NEVER});
+}
+
+static void
+test_pool_zero_workers_idles_without_exiting(void **state)
+{
+    (void)state;
+    RUN(0, (void)0, {0, START, 0, 0, 0, "", NEVER}, {1000, TICK, 0, 0, 0, "", NEVER},
+        {2000, CONFIG, 0, 1, 0, "spawn 0", NEVER});
+}
+
+static void
+test_pool_restart_request_cuts_a_backoff_wait(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000, f->cfg.restart_worker_interval_ms = 5000),
+        {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {10, EXITED, 0, 1, 0, "", 5010}, {20, RESTART, 0, 0, 0, "spawn 0", NEVER});
+}
+
+static void
+test_pool_scale_down_forgets_a_dead_slot(void **state)
+{
+    (void)state;
+    RUN(2, (set_unrecoverable(f, 9)), {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {10, EXITED, 1, 9, 0, "", NEVER}, {20, CONFIG, 0, 1, 0, "", NEVER},
+        /* slot 1 is no longer dead: scaling up starts it */
+        {30, CONFIG, 0, 2, 0, "spawn 1", NEVER});
+}
+
+static void
+test_pool_restart_delay_formula(void **state)
+{
+    (void)state;
+    struct se_pool_cfg cfg = {.backoff_max_ms = 10000};
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 0);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 200);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 8), 10000);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1000), 10000);
+    cfg.restart_worker_interval_ms = 3000;
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 3000);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 6000);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 10000);
+    cfg.backoff_max_ms = 0;
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 50), 3000);
+}
+
+/* The log lines of SPEC section 9 come from these events. */
+static void
+test_pool_logs_finished_exited_and_unexpected(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    char got[1024];
+    struct se_pool_in in = {.kind = SE_POOL_IN_START};
+    se_pool_step(&f->pool, &in, 0, &f->acts);
+    in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0};
+    se_pool_step(&f->pool, &in, 0, &f->acts);
+    in.slot = 1;
+    se_pool_step(&f->pool, &in, 0, &f->acts);
+    f->acts.count = 0;
+    in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 0};
+    se_pool_step(&f->pool, &in, 1, &f->acts);
+    in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = 5};
+    se_pool_step(&f->pool, &in, 2, &f->acts);
+    se_test_acts_str(&f->acts, 0, got, sizeof got);
+    assert_string_equal(got, "log worker-exited 0; spawn 0; log worker-exited-unexpectedly 1; "
+                             "spawn 1");
+    in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1};
+    se_pool_step(&f->pool, &in, 2, &f->acts);
+    in.slot = 0;
+    se_pool_step(&f->pool, &in, 2, &f->acts);
+    f->acts.count = 0;
+    /* SIGKILL the engine never sent: flagged */
+    in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = -1,
+                             .sig = SE_SIG_KILL, .sig_ours = false};
+    se_pool_step(&f->pool, &in, 3, &f->acts);
+    assert_int_equal(f->acts.items[0].event, SE_EVT_WORKER_EXITED_UNEXPECTEDLY);
+    assert_int_equal(f->acts.items[0].sig, SE_SIG_KILL);
+    assert_int_equal(f->acts.items[0].count, 1);
+    f->acts.count = 0;
+    in = (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true};
+    se_pool_step(&f->pool, &in, 4, &f->acts);
+    in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 0};
+    se_pool_step(&f->pool, &in, 5, &f->acts);
+    se_test_acts_str(&f->acts, 0, got, sizeof got);
+    assert_non_null(strstr(got, "log worker-finished 0"));
+    free(f);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_starts_all_workers_at_once_without_delay),
+        cmocka_unit_test(test_pool_restarts_dead_worker_after_restart_interval),
+        cmocka_unit_test(test_pool_spaces_starts_by_delay_with_the_random_draw),
+        cmocka_unit_test(test_pool_scale_down_stops_highest_ids_first_and_does_not_restart_them),
+        cmocka_unit_test(test_pool_scale_up_starts_new_workers),
+        cmocka_unit_test(test_pool_unrecoverable_codes_exit_with_the_last_one),
+        cmocka_unit_test(test_pool_stop_immediately_at_unrecoverable_exit_keeps_the_first_code),
+        cmocka_unit_test(test_pool_graceful_stop_exits_zero_when_all_are_gone),
+        cmocka_unit_test(test_pool_immediate_stop_upgrades_a_graceful_one),
+        cmocka_unit_test(test_pool_never_restarts_a_worker_during_a_stop),
+        cmocka_unit_test(test_pool_graceful_restart_replaces_each_worker_as_it_exits),
+        cmocka_unit_test(test_pool_crash_loop_backs_off_doubling_to_the_ceiling),
+        cmocka_unit_test(test_pool_backoff_doubles_from_restart_interval),
+        cmocka_unit_test(test_pool_backoff_off_restarts_at_the_interval_forever),
+        cmocka_unit_test(test_pool_failed_spawn_is_retried_at_a_deadline),
+        cmocka_unit_test(test_pool_heartbeat_loss_stops_immediately_and_restarts),
+        cmocka_unit_test(test_pool_heartbeat_loss_escalates_a_graceful_stop),
+        cmocka_unit_test(test_pool_heartbeat_eof_stops_immediately),
+        cmocka_unit_test(test_pool_stop_while_starting_is_not_lost),
+        cmocka_unit_test(test_pool_stop_before_start_exits_at_once),
+        cmocka_unit_test(test_pool_zero_workers_idles_without_exiting),
+        cmocka_unit_test(test_pool_restart_request_cuts_a_backoff_wait),
+        cmocka_unit_test(test_pool_scale_down_forgets_a_dead_slot),
+        cmocka_unit_test(test_pool_restart_delay_formula),
+        cmocka_unit_test(test_pool_logs_finished_exited_and_unexpected),
+    };
+    return cmocka_run_group_tests_name("sm_workers", tests, NULL, NULL);
+}
