@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The supervisor machine, as tables of timed inputs and expected actions,
+ * and a walk over every cell of its state x input table.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sm_supervisor.h"
+#include "support/act_fmt.h"
+
+#define NEVER SE_INT64_NEVER
+
+struct row {
+    int64_t at_ms;
+    enum se_sup_in_kind in;
+    uint32_t slot;
+    int32_t code; /* EXITED: status; SPAWN_FAILED: -errno */
+    const char *expect;
+    int64_t deadline_ms;
+};
+
+#define T   SE_SUP_IN_TICK
+#define GO  SE_SUP_IN_START
+#define UP  SE_SUP_IN_SPAWNED
+#define BAD SE_SUP_IN_SPAWN_FAILED
+#define EX  SE_SUP_IN_EXITED
+#define HB  SE_SUP_IN_LOST
+#define GS  SE_SUP_IN_GRACEFUL_STOP
+#define IS  SE_SUP_IN_IMMEDIATE_STOP
+#define GR  SE_SUP_IN_GRACEFUL_RESTART
+#define IR  SE_SUP_IN_IMMEDIATE_RESTART
+#define RL  SE_SUP_IN_RELOAD
+#define DT  SE_SUP_IN_DETACH
+#define DU  SE_SUP_IN_DUMP
+
+static struct se_sup_cfg
+cfg_default(void)
+{
+    return (struct se_sup_cfg){.server_restart_wait_ms = 1000,
+                               .server_detach_wait_ms = 10000,
+                               .enable_detach = true};
+}
+
+static void
+run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
+{
+    struct se_act items[64];
+    struct se_acts acts = {.count = 0, .cap = 64, .items = items};
+    struct se_sup s;
+    char got[512];
+    se_sup_init(&s, cfg, 0);
+    for (size_t i = 0; i < n; i++) {
+        struct se_sup_in in = {.kind = rows[i].in, .slot = rows[i].slot};
+        if (in.kind == EX) in.code = rows[i].code;
+        if (in.kind == BAD) in.err = rows[i].code;
+        if (in.kind == EX && rows[i].code < 0) in.sig = SE_SIG_QUIT;
+        acts.count = 0;
+        se_sup_step(&s, &in, rows[i].at_ms, &acts);
+        se_test_acts_str_nolog(&acts, 0, got, sizeof got);
+        int64_t dl = se_sup_deadline_ms(&s);
+        if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
+            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n",
+                        i, (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
+                        (long long)rows[i].deadline_ms);
+            fail();
+        }
+    }
+}
+
+#define RUN(tweak, ...)                                                                            \
+    do {                                                                                           \
+        struct se_sup_cfg cfg = cfg_default();                                                     \
+        tweak;                                                                                     \
+        static const struct row rows[] = {__VA_ARGS__};                                            \
+        run_rows(&cfg, rows, SE_ARRAY_LEN(rows));                                                  \
+    } while (0)
+
+static void
+test_sup_restarts_a_dead_server_after_restart_wait_since_last_start(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 1, "", 1000}, {999, T, 0, 0, "", 1000}, {1000, T, 0, 0, "spawn 0", NEVER},
+        {1000, UP, 0, 0, "", NEVER},
+        /* long after the last start: restarted at once */
+        {5000, EX, 0, -1, "spawn 0", NEVER});
+}
+
+static void
+test_sup_graceful_stop_waits_for_the_server(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, GS, 0, 0, "stop 0 graceful", NEVER}, {11, GS, 0, 0, "", NEVER},
+        {12, IS, 0, 0, "stop 0 immediate", NEVER}, {20, EX, 0, 0, "exit 0", NEVER},
+        {21, GO, 0, 0, "", NEVER});
+}
+
+static void
+test_sup_unrecoverable_server_status_ends_the_supervisor(void **state)
+{
+    (void)state;
+    RUN((cfg.unrecoverable[0] = 1u << 3), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, UP, 0, 0, "", NEVER}, {10, EX, 0, 3, "exit 3", NEVER});
+}
+
+static void
+test_sup_restart_is_forwarded_after_reloading_config(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, GR, 0, 0, "reload; forward 0 GRACEFUL_RESTART", NEVER},
+        {11, IR, 0, 0, "reload; forward 0 IMMEDIATE_RESTART", NEVER},
+        {12, RL, 0, 0, "reload; forward 0 RELOAD", NEVER},
+        {13, DU, 0, 0, "forward 0 DUMP", NEVER});
+}
+
+static void
+test_sup_restart_server_process_restarts_the_process_itself(void **state)
+{
+    (void)state;
+    RUN((cfg.restart_server_process = true), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, UP, 0, 0, "", NEVER}, {5000, GR, 0, 0, "reload; stop 0 graceful", NEVER},
+        {5100, EX, 0, 0, "spawn 0", NEVER}, {5100, UP, 0, 0, "", NEVER},
+        /* immediate flavour, and the restart wait since the last start (5100) */
+        {5200, IR, 0, 0, "reload; stop 0 immediate", NEVER}, {5300, EX, 0, -1, "", 6100},
+        {6100, T, 0, 0, "spawn 0", NEVER});
+}
+
+static void
+test_sup_disable_reload_ignores_reload(void **state)
+{
+    (void)state;
+    RUN((cfg.disable_reload = true), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, RL, 0, 0, "", NEVER});
+}
+
+static void
+test_sup_detach_starts_new_server_when_old_exits_first(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000},
+        {12000, EX, 0, 0, "spawn 0", NEVER}, {12000, UP, 0, 0, "", NEVER});
+}
+
+static void
+test_sup_detach_starts_new_server_at_detach_wait_and_reaps_old_later(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {19999, T, 0, 0, "", 20000},
+        {20000, T, 0, 0, "spawn 1", NEVER}, {20000, UP, 1, 0, "", NEVER},
+        /* the old server finishes on its own: reaped, nothing restarted */
+        {25000, EX, 0, 0, "", NEVER},
+        /* the new one is the current server */
+        {26000, GS, 0, 0, "stop 1 graceful", NEVER}, {27000, EX, 1, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_exit_on_detach_exits_when_old_server_exits(void **state)
+{
+    (void)state;
+    RUN((cfg.exit_on_detach = true), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {11000, EX, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_exit_on_detach_exits_at_detach_wait(void **state)
+{
+    (void)state;
+    RUN((cfg.exit_on_detach = true), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {20000, T, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_detach_disabled_means_graceful_stop(void **state)
+{
+    (void)state;
+    RUN((cfg.enable_detach = false), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, DT, 0, 0, "stop 0 graceful", NEVER}, {20, EX, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_heartbeat_loss_kills_and_restarts_the_server(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {180000, HB, 0, 0, "stop 0 immediate", NEVER}, {180001, HB, 0, 0, "", NEVER},
+        {180010, EX, 0, -1, "spawn 0", NEVER});
+}
+
+static void
+test_sup_stop_reaches_detached_servers_too(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, UP, 1, 0, "", NEVER}, {21000, GS, 0, 0, "stop 1 graceful", NEVER},
+        {21500, IS, 0, 0, "stop 1 immediate; stop 0 immediate", NEVER},
+        {22000, EX, 1, -1, "", NEVER}, {23000, EX, 0, -1, "exit 0", NEVER});
+}
+
+static void
+test_sup_failed_start_is_retried_after_restart_wait(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, BAD, 0, -EAGAIN, "", 1000},
+        {1000, T, 0, 0, "spawn 0", NEVER}, {1000, UP, 0, 0, "", NEVER});
+}
+
+static void
+test_sup_failed_start_with_zero_wait_does_not_spin(void **state)
+{
+    (void)state;
+    RUN((cfg.server_restart_wait_ms = 0), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, BAD, 0, -EAGAIN, "", 100}, {100, T, 0, 0, "spawn 0", NEVER});
+}
+
+static void
+test_sup_stop_while_starting_is_not_lost(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, GS, 0, 0, "", NEVER},
+        {0, UP, 0, 0, "stop 0 graceful", NEVER}, {5, EX, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_stop_while_waiting_to_restart_exits_at_once(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, EX, 0, 1, "", 1000}, {20, GS, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_restart_request_while_waiting_starts_at_once(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, EX, 0, 1, "", 1000}, {20, GR, 0, 0, "reload; spawn 0", NEVER});
+}
+
+/* Drives a fresh machine into `target` with ordinary inputs. */
+static void
+drive_to(struct se_sup *s, enum se_sup_state target, struct se_acts *acts)
+{
+    struct se_sup_in in = {.kind = SE_SUP_IN_START};
+    int64_t t = 0;
+    if (target == SE_SUP_INIT) return;
+    se_sup_step(s, &in, t, acts);
+    if (target == SE_SUP_STARTING) return;
+    in = (struct se_sup_in){.kind = SE_SUP_IN_SPAWNED, .slot = 0};
+    se_sup_step(s, &in, t, acts);
+    if (target == SE_SUP_RUNNING) return;
+    if (target == SE_SUP_WAIT_RESTART) {
+        in = (struct se_sup_in){.kind = SE_SUP_IN_EXITED, .slot = 0, .code = 1};
+        se_sup_step(s, &in, t + 1, acts);
+        return;
+    }
+    if (target == SE_SUP_DETACHING) {
+        in = (struct se_sup_in){.kind = SE_SUP_IN_DETACH};
+        se_sup_step(s, &in, t + 1, acts);
+        return;
+    }
+    in = (struct se_sup_in){.kind = SE_SUP_IN_GRACEFUL_STOP};
+    se_sup_step(s, &in, t + 1, acts);
+    if (target == SE_SUP_STOPPING) return;
+    in = (struct se_sup_in){.kind = SE_SUP_IN_EXITED, .slot = 0, .code = 0};
+    se_sup_step(s, &in, t + 2, acts);
+}
+
+/* Every cell of the table: no assertion fires, nothing is started while
+ * stopping or done, and only live servers are stopped or forwarded to. */
+static void
+test_sup_every_cell_of_the_table_is_handled(void **state)
+{
+    (void)state;
+    struct se_act items[64];
+    struct se_sup_cfg cfg = cfg_default();
+    for (int st = 0; st < SE_SUP_STATE_COUNT; st++) {
+        for (int k = 0; k < SE_SUP_IN_COUNT; k++) {
+            struct se_acts acts = {.count = 0, .cap = 64, .items = items};
+            struct se_sup s;
+            se_sup_init(&s, &cfg, 0);
+            drive_to(&s, (enum se_sup_state)st, &acts);
+            assert_int_equal(s.state, st);
+            bool was_alive[SE_SERVERS_MAX];
+            for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) was_alive[i] = s.servers[i].alive;
+            /* an input that makes sense in this state when it names a slot */
+            struct se_sup_in in = {.kind = (enum se_sup_in_kind)k, .slot = 0, .err = -EAGAIN};
+            if (in.kind == SE_SUP_IN_SPAWNED || in.kind == SE_SUP_IN_SPAWN_FAILED) {
+                if (st != SE_SUP_STARTING) continue; /* only a pending spawn has a result */
+            }
+            if (in.kind == SE_SUP_IN_EXITED && (!s.servers[0].alive || st == SE_SUP_STARTING))
+                continue; /* a starting server's exit always follows its spawn result */
+            acts.count = 0;
+            se_sup_step(&s, &in, 100000, &acts);
+            for (uint32_t i = 0; i < acts.count; i++) {
+                const struct se_act *a = &acts.items[i];
+                if (a->kind == SE_ACT_SPAWN) {
+                    assert_true(st != SE_SUP_STOPPING && st != SE_SUP_DONE);
+                }
+                if (a->kind == SE_ACT_STOP || a->kind == SE_ACT_FORWARD) {
+                    assert_true(a->slot < SE_SERVERS_MAX);
+                    assert_true(was_alive[a->slot]);
+                }
+            }
+            (void)se_sup_deadline_ms(&s);
+        }
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sup_restarts_a_dead_server_after_restart_wait_since_last_start),
+        cmocka_unit_test(test_sup_graceful_stop_waits_for_the_server),
+        cmocka_unit_test(test_sup_unrecoverable_server_status_ends_the_supervisor),
+        cmocka_unit_test(test_sup_restart_is_forwarded_after_reloading_config),
+        cmocka_unit_test(test_sup_restart_server_process_restarts_the_process_itself),
+        cmocka_unit_test(test_sup_disable_reload_ignores_reload),
+        cmocka_unit_test(test_sup_detach_starts_new_server_when_old_exits_first),
+        cmocka_unit_test(test_sup_detach_starts_new_server_at_detach_wait_and_reaps_old_later),
+        cmocka_unit_test(test_sup_exit_on_detach_exits_when_old_server_exits),
+        cmocka_unit_test(test_sup_exit_on_detach_exits_at_detach_wait),
+        cmocka_unit_test(test_sup_detach_disabled_means_graceful_stop),
+        cmocka_unit_test(test_sup_heartbeat_loss_kills_and_restarts_the_server),
+        cmocka_unit_test(test_sup_stop_reaches_detached_servers_too),
+        cmocka_unit_test(test_sup_failed_start_is_retried_after_restart_wait),
+        cmocka_unit_test(test_sup_failed_start_with_zero_wait_does_not_spin),
+        cmocka_unit_test(test_sup_stop_while_starting_is_not_lost),
+        cmocka_unit_test(test_sup_stop_while_waiting_to_restart_exits_at_once),
+        cmocka_unit_test(test_sup_restart_request_while_waiting_starts_at_once),
+        cmocka_unit_test(test_sup_every_cell_of_the_table_is_handled),
+    };
+    return cmocka_run_group_tests_name("sm_supervisor", tests, NULL, NULL);
+}
