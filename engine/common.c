@@ -38,29 +38,29 @@ se_strerror(int err)
 }
 
 static const char *const sig_names[SE_SIG_COUNT] = {
-    [SE_SIG_NONE] = "SIGNONE", [SE_SIG_HUP] = "SIGHUP",       [SE_SIG_INT] = "SIGINT",
-    [SE_SIG_QUIT] = "SIGQUIT", [SE_SIG_ILL] = "SIGILL",       [SE_SIG_TRAP] = "SIGTRAP",
-    [SE_SIG_ABRT] = "SIGABRT", [SE_SIG_BUS] = "SIGBUS",       [SE_SIG_FPE] = "SIGFPE",
-    [SE_SIG_KILL] = "SIGKILL", [SE_SIG_USR1] = "SIGUSR1",     [SE_SIG_SEGV] = "SIGSEGV",
-    [SE_SIG_USR2] = "SIGUSR2", [SE_SIG_PIPE] = "SIGPIPE",     [SE_SIG_ALRM] = "SIGALRM",
-    [SE_SIG_TERM] = "SIGTERM", [SE_SIG_CHLD] = "SIGCHLD",     [SE_SIG_CONT] = "SIGCONT",
-    [SE_SIG_STOP] = "SIGSTOP", [SE_SIG_TSTP] = "SIGTSTP",     [SE_SIG_TTIN] = "SIGTTIN",
-    [SE_SIG_TTOU] = "SIGTTOU", [SE_SIG_URG] = "SIGURG",       [SE_SIG_XCPU] = "SIGXCPU",
-    [SE_SIG_XFSZ] = "SIGXFSZ", [SE_SIG_VTALRM] = "SIGVTALRM", [SE_SIG_PROF] = "SIGPROF",
-    [SE_SIG_WINCH] = "SIGWINCH", [SE_SIG_IO] = "SIGIO",       [SE_SIG_PWR] = "SIGPWR",
-    [SE_SIG_SYS] = "SIGSYS",   [SE_SIG_OTHER] = "SIG?",
+    [SE_SIG_NONE] = "SIGNONE",   [SE_SIG_HUP] = "SIGHUP",       [SE_SIG_INT] = "SIGINT",
+    [SE_SIG_QUIT] = "SIGQUIT",   [SE_SIG_ILL] = "SIGILL",       [SE_SIG_TRAP] = "SIGTRAP",
+    [SE_SIG_ABRT] = "SIGABRT",   [SE_SIG_BUS] = "SIGBUS",       [SE_SIG_FPE] = "SIGFPE",
+    [SE_SIG_KILL] = "SIGKILL",   [SE_SIG_USR1] = "SIGUSR1",     [SE_SIG_SEGV] = "SIGSEGV",
+    [SE_SIG_USR2] = "SIGUSR2",   [SE_SIG_PIPE] = "SIGPIPE",     [SE_SIG_ALRM] = "SIGALRM",
+    [SE_SIG_TERM] = "SIGTERM",   [SE_SIG_CHLD] = "SIGCHLD",     [SE_SIG_CONT] = "SIGCONT",
+    [SE_SIG_STOP] = "SIGSTOP",   [SE_SIG_TSTP] = "SIGTSTP",     [SE_SIG_TTIN] = "SIGTTIN",
+    [SE_SIG_TTOU] = "SIGTTOU",   [SE_SIG_URG] = "SIGURG",       [SE_SIG_XCPU] = "SIGXCPU",
+    [SE_SIG_XFSZ] = "SIGXFSZ",   [SE_SIG_VTALRM] = "SIGVTALRM", [SE_SIG_PROF] = "SIGPROF",
+    [SE_SIG_WINCH] = "SIGWINCH", [SE_SIG_IO] = "SIGIO",         [SE_SIG_PWR] = "SIGPWR",
+    [SE_SIG_SYS] = "SIGSYS",     [SE_SIG_OTHER] = "SIG?",
 };
 
 /* Linux x86/arm numbers, for "-s signal_reload=12" style values only. */
 static const int8_t sig_linux_numbers[SE_SIG_COUNT] = {
-    [SE_SIG_HUP] = 1,   [SE_SIG_INT] = 2,     [SE_SIG_QUIT] = 3,  [SE_SIG_ILL] = 4,
-    [SE_SIG_TRAP] = 5,  [SE_SIG_ABRT] = 6,    [SE_SIG_BUS] = 7,   [SE_SIG_FPE] = 8,
-    [SE_SIG_KILL] = 9,  [SE_SIG_USR1] = 10,   [SE_SIG_SEGV] = 11, [SE_SIG_USR2] = 12,
-    [SE_SIG_PIPE] = 13, [SE_SIG_ALRM] = 14,   [SE_SIG_TERM] = 15, [SE_SIG_CHLD] = 17,
-    [SE_SIG_CONT] = 18, [SE_SIG_STOP] = 19,   [SE_SIG_TSTP] = 20, [SE_SIG_TTIN] = 21,
-    [SE_SIG_TTOU] = 22, [SE_SIG_URG] = 23,    [SE_SIG_XCPU] = 24, [SE_SIG_XFSZ] = 25,
+    [SE_SIG_HUP] = 1,     [SE_SIG_INT] = 2,   [SE_SIG_QUIT] = 3,   [SE_SIG_ILL] = 4,
+    [SE_SIG_TRAP] = 5,    [SE_SIG_ABRT] = 6,  [SE_SIG_BUS] = 7,    [SE_SIG_FPE] = 8,
+    [SE_SIG_KILL] = 9,    [SE_SIG_USR1] = 10, [SE_SIG_SEGV] = 11,  [SE_SIG_USR2] = 12,
+    [SE_SIG_PIPE] = 13,   [SE_SIG_ALRM] = 14, [SE_SIG_TERM] = 15,  [SE_SIG_CHLD] = 17,
+    [SE_SIG_CONT] = 18,   [SE_SIG_STOP] = 19, [SE_SIG_TSTP] = 20,  [SE_SIG_TTIN] = 21,
+    [SE_SIG_TTOU] = 22,   [SE_SIG_URG] = 23,  [SE_SIG_XCPU] = 24,  [SE_SIG_XFSZ] = 25,
     [SE_SIG_VTALRM] = 26, [SE_SIG_PROF] = 27, [SE_SIG_WINCH] = 28, [SE_SIG_IO] = 29,
-    [SE_SIG_PWR] = 30,  [SE_SIG_SYS] = 31,
+    [SE_SIG_PWR] = 30,    [SE_SIG_SYS] = 31,
 };
 
 const char *

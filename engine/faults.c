@@ -10,9 +10,13 @@
 #include "se_int.h"
 
 const struct se_fault_info se__fault_table[SE_FAULT_COUNT] = {
-#define SE_ERRNOS(...) {__VA_ARGS__, 0}
+#define SE_ERRNOS(...)                                                                             \
+    {                                                                                              \
+        __VA_ARGS__, 0                                                                             \
+    }
+/* designated initialisers: the arguments cannot take parentheses */
 #define SE_FAULT(id, name_, errnos_, sim_, must_)                                                  \
-    [SE_FAULT_##id] = {.name = name_, .errnos = errnos_, .sim = sim_, .must = must_},
+    [SE_FAULT_##id] = {.name = name_, .errnos = errnos_, .sim = sim_, .must = must_}, /* NOLINT */
 #include "points.def"
 #undef SE_FAULT
 #undef SE_ERRNOS

@@ -22,9 +22,9 @@
 /* ------------------------------------------------------------------------ */
 
 #if defined(__GNUC__)
-#define SE_NORETURN __attribute__((noreturn))
+#define SE_NORETURN     __attribute__((noreturn))
 #define SE_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#define SE_UNUSED __attribute__((unused))
+#define SE_UNUSED       __attribute__((unused))
 #else
 #define SE_NORETURN
 #define SE_PRINTF(a, b)
@@ -48,10 +48,10 @@ SE_NORETURN void se__assert_fail(const char *file, int line, const char *expr);
 #define SE_SERVERS_MAX  4u    /* server processes a supervisor tracks (current + detached) */
 #define SE_EVS_MAX      64u   /* events taken from one wait() */
 #define SE_ACTS_MAX     (8u * SE_WORKERS_MAX) /* actions queued in one loop iteration */
-#define SE_PATH_MAX     1024u /* paths in the configuration */
-#define SE_NAME_MAX     256u  /* process names, user and group names */
-#define SE_LOG_LINE_MAX 4096u /* one log line, header included */
-#define SE_INT64_NEVER  INT64_MAX /* "no deadline" */
+#define SE_PATH_MAX     1024u                 /* paths in the configuration */
+#define SE_NAME_MAX     256u                  /* process names, user and group names */
+#define SE_LOG_LINE_MAX 4096u                 /* one log line, header included */
+#define SE_INT64_NEVER  INT64_MAX             /* "no deadline" */
 
 _Static_assert(SE_ACTS_MAX >= 4u * SE_WORKERS_MAX, "a stop of every worker must fit in one step");
 _Static_assert(SE_SERVERS_MAX >= 2u, "detach needs the old and the new server");
@@ -65,14 +65,14 @@ _Static_assert(SE_SERVERS_MAX >= 2u, "detach needs the old and the new server");
 
 enum se_reason {
     SE_REASON_NONE = 0,
-    SE_REASON_STOP,            /* an operator asked the server to stop */
-    SE_REASON_RESTART,         /* an operator asked for a restart of workers */
-    SE_REASON_SCALE_DOWN,      /* `workers` was lowered by a reload */
-    SE_REASON_HEARTBEAT,       /* no beat for worker_heartbeat_timeout */
-    SE_REASON_HEARTBEAT_EOF,   /* the child closed its heartbeat pipe */
-    SE_REASON_UNRECOVERABLE,   /* stop_immediately_at_unrecoverable_exit */
-    SE_REASON_DETACH,          /* live restart: the old server is told to go */
-    SE_REASON_SERVER_RESTART,  /* restart_server_process */
+    SE_REASON_STOP,           /* an operator asked the server to stop */
+    SE_REASON_RESTART,        /* an operator asked for a restart of workers */
+    SE_REASON_SCALE_DOWN,     /* `workers` was lowered by a reload */
+    SE_REASON_HEARTBEAT,      /* no beat for worker_heartbeat_timeout */
+    SE_REASON_HEARTBEAT_EOF,  /* the child closed its heartbeat pipe */
+    SE_REASON_UNRECOVERABLE,  /* stop_immediately_at_unrecoverable_exit */
+    SE_REASON_DETACH,         /* live restart: the old server is told to go */
+    SE_REASON_SERVER_RESTART, /* restart_server_process */
     SE_REASON_COUNT
 };
 
@@ -87,35 +87,35 @@ const char *se__reason_text(enum se_reason reason);
 enum se_event {
     SE_EVT_NONE = 0,
     /* worker pool */
-    SE_EVT_WORKER_STARTED,        /* slot */
-    SE_EVT_WORKER_FINISHED,       /* slot status sig: exit after an engine stop */
-    SE_EVT_WORKER_EXITED,         /* slot: status 0 without a stop */
+    SE_EVT_WORKER_STARTED,             /* slot */
+    SE_EVT_WORKER_FINISHED,            /* slot status sig: exit after an engine stop */
+    SE_EVT_WORKER_EXITED,              /* slot: status 0 without a stop */
     SE_EVT_WORKER_EXITED_UNEXPECTEDLY, /* slot status sig, count: 1 = signal not sent by us */
-    SE_EVT_WORKER_UNRECOVERABLE,  /* slot status */
-    SE_EVT_WORKER_RESTART_DELAYED, /* slot ms count(crashes in a row) */
-    SE_EVT_WORKER_SPAWN_FAILED,   /* slot err ms(retry in) */
-    SE_EVT_WORKER_STOP,           /* slot graceful reason */
-    SE_EVT_WORKERS_SCALED,        /* count(from) status(to) */
-    SE_EVT_WORKERS_DONE,          /* status: every worker is gone, the server exits */
+    SE_EVT_WORKER_UNRECOVERABLE,       /* slot status */
+    SE_EVT_WORKER_RESTART_DELAYED,     /* slot ms count(crashes in a row) */
+    SE_EVT_WORKER_SPAWN_FAILED,        /* slot err ms(retry in) */
+    SE_EVT_WORKER_STOP,                /* slot graceful reason */
+    SE_EVT_WORKERS_SCALED,             /* count(from) status(to) */
+    SE_EVT_WORKERS_DONE,               /* status: every worker is gone, the server exits */
     /* heartbeat */
-    SE_EVT_HEARTBEAT_LOST,        /* slot ms(age) */
-    SE_EVT_HEARTBEAT_EOF,         /* slot */
+    SE_EVT_HEARTBEAT_LOST, /* slot ms(age) */
+    SE_EVT_HEARTBEAT_EOF,  /* slot */
     /* kill escalation */
-    SE_EVT_KILL_SIGNAL,           /* slot sig count(attempt) reason */
-    SE_EVT_KILL_ESCALATE,         /* slot ms(timeout) */
-    SE_EVT_KILL_FINAL,            /* slot ms(timeout): SIGKILL now */
-    SE_EVT_KILL_SIGNAL_FAILED,    /* slot sig err */
+    SE_EVT_KILL_SIGNAL,        /* slot sig count(attempt) reason */
+    SE_EVT_KILL_ESCALATE,      /* slot ms(timeout) */
+    SE_EVT_KILL_FINAL,         /* slot ms(timeout): SIGKILL now */
+    SE_EVT_KILL_SIGNAL_FAILED, /* slot sig err */
     /* supervisor */
-    SE_EVT_SERVER_STARTED,        /* slot */
-    SE_EVT_SERVER_FINISHED,       /* slot status sig: expected */
+    SE_EVT_SERVER_STARTED,               /* slot */
+    SE_EVT_SERVER_FINISHED,              /* slot status sig: expected */
     SE_EVT_SERVER_FINISHED_UNEXPECTEDLY, /* slot status sig */
-    SE_EVT_SERVER_RESTART_DELAYED, /* ms */
-    SE_EVT_SERVER_SPAWN_FAILED,   /* err ms */
-    SE_EVT_SERVER_DETACH,         /* slot ms(wait) */
-    SE_EVT_DETACHED_FINISHED,     /* slot status sig */
-    SE_EVT_SERVER_STOP,           /* slot graceful reason */
-    SE_EVT_SUPERVISOR_DONE,       /* status */
-    SE_EVT_CMD_IGNORED,           /* cmd reason(text via count): see sm_supervisor.c */
+    SE_EVT_SERVER_RESTART_DELAYED,       /* ms */
+    SE_EVT_SERVER_SPAWN_FAILED,          /* err ms */
+    SE_EVT_SERVER_DETACH,                /* slot ms(wait) */
+    SE_EVT_DETACHED_FINISHED,            /* slot status sig */
+    SE_EVT_SERVER_STOP,                  /* slot graceful reason */
+    SE_EVT_SUPERVISOR_DONE,              /* status */
+    SE_EVT_CMD_IGNORED,                  /* cmd reason(text via count): see sm_supervisor.c */
     SE_EVT_COUNT
 };
 

@@ -15,6 +15,7 @@ se_hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t
     hb->slot = slot;
     hb->active = true;
     hb->last_beat_ms = now_ms;
+    hb->eof_ms = SE_INT64_NEVER;
     hb->now_ms_last = now_ms;
 }
 
@@ -30,18 +31,27 @@ se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct s
         if (in->stamp_ms > hb->last_beat_ms) hb->last_beat_ms = se_min_ms(in->stamp_ms, now_ms);
         break;
     case SE_HB_IN_STOP: hb->active = false; return;
+    case SE_HB_IN_EOF:
+        if (hb->eof_ms == SE_INT64_NEVER) hb->eof_ms = now_ms;
+        break;
     }
     int64_t deadline = se_hb_deadline_ms(hb);
     if (now_ms < deadline) return;
     hb->lost = true;
-    se_acts_push(out, (struct se_act){.kind = SE_ACT_LOST, .slot = hb->slot,
-                                      .ms = now_ms - hb->last_beat_ms});
+    bool by_eof = now_ms >= se_add_ms(hb->eof_ms, SE_HB_EOF_GRACE_MS);
+    se_acts_push(out,
+                 (struct se_act){.kind = SE_ACT_LOST,
+                                 .slot = hb->slot,
+                                 .ms = now_ms - hb->last_beat_ms,
+                                 .reason = by_eof ? SE_REASON_HEARTBEAT_EOF : SE_REASON_HEARTBEAT});
 }
 
 int64_t
 se_hb_deadline_ms(const struct se_hb *hb)
 {
     SE_ASSERT(hb != NULL);
-    if (!hb->active || hb->lost || hb->cfg->timeout_ms < 0) return SE_INT64_NEVER;
-    return se_add_ms(hb->last_beat_ms, hb->cfg->timeout_ms);
+    if (!hb->active || hb->lost) return SE_INT64_NEVER;
+    int64_t eof_deadline = se_add_ms(hb->eof_ms, SE_HB_EOF_GRACE_MS);
+    if (hb->cfg->timeout_ms < 0) return eof_deadline;
+    return se_min_ms(eof_deadline, se_add_ms(hb->last_beat_ms, hb->cfg->timeout_ms));
 }

@@ -18,6 +18,11 @@
 
 #include "se_int.h"
 
+/* A child that closed its heartbeat pipe (EOF) but has not exited this long
+ * after is judged lost: the usual cause of EOF is an exit whose status is
+ * about to be reaped, and stopping it at once would mislabel a crash. */
+#define SE_HB_EOF_GRACE_MS 1000
+
 struct se_hb_cfg {
     int64_t timeout_ms; /* worker_heartbeat_timeout; -1 = never lost */
 };
@@ -26,6 +31,7 @@ enum se_hb_in_kind {
     SE_HB_IN_TICK = 0, /* time passed */
     SE_HB_IN_BEAT,     /* a beat stamped at .stamp_ms */
     SE_HB_IN_STOP,     /* the child is gone: stop watching */
+    SE_HB_IN_EOF,      /* the child closed its heartbeat pipe */
 };
 
 struct se_hb_in {
@@ -36,16 +42,18 @@ struct se_hb_in {
 struct se_hb {
     const struct se_hb_cfg *cfg; /* borrowed; may change between steps */
     uint32_t slot;
-    bool active;                 /* watching */
-    bool lost;                   /* "lost" was reported; nothing more until re-init */
-    int64_t last_beat_ms;        /* the start counts as a beat */
+    bool active;          /* watching */
+    bool lost;            /* "lost" was reported; nothing more until re-init */
+    int64_t last_beat_ms; /* the start counts as a beat */
+    int64_t eof_ms;       /* when EOF was seen, or SE_INT64_NEVER */
     int64_t now_ms_last;
 };
 
 void se_hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t now_ms);
 
-/* Appends SE_ACT_LOST (.ms = age of the last beat) once when the timeout
- * passes. Beats stamped in the future (another CPU's clock read) count as
+/* Appends SE_ACT_LOST (.ms = age of the last beat; .reason HEARTBEAT, or
+ * HEARTBEAT_EOF when the pipe was closed SE_HB_EOF_GRACE_MS ago) once when
+ * the timeout passes. Beats stamped in the future (another CPU's clock read) count as
  * now. Cannot fail. */
 void se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct se_acts *out);
 

@@ -69,8 +69,11 @@ emit_signal(struct se_kill *k, enum se_sig sig, struct se_acts *out)
     SE_ASSERT(k->phase != SE_KILL_REAPED);
     SE_ASSERT(!k->gone);
     k->sent_mask |= 1u << sig;
-    se_acts_push(out, (struct se_act){.kind = SE_ACT_SIGNAL, .slot = k->slot, .child = k->child,
-                                      .sig = sig, .reason = k->reason});
+    se_acts_push(out, (struct se_act){.kind = SE_ACT_SIGNAL,
+                                      .slot = k->slot,
+                                      .child = k->child,
+                                      .sig = sig,
+                                      .reason = k->reason});
 }
 
 static void
@@ -88,8 +91,11 @@ static void
 send_scheduled(struct se_kill *k, enum se_sig sig, int64_t now_ms, struct se_acts *out)
 {
     emit_signal(k, sig, out);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL, .slot = k->slot, .sig = sig,
-                                     .child = k->child, .count = k->count + 1,
+    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL,
+                                     .slot = k->slot,
+                                     .sig = sig,
+                                     .child = k->child,
+                                     .count = k->count + 1,
                                      .reason = k->reason});
     uint32_t guard = 0;
     do {
@@ -111,8 +117,11 @@ kill_final(struct se_kill *k, struct se_acts *out)
     k->phase = SE_KILL_FINAL;
     k->next_ms = SE_INT64_NEVER;
     emit_signal(k, SE_SIG_KILL, out);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_FINAL, .slot = k->slot,
-                                     .child = k->child, .ms = timeout, .reason = k->reason});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_FINAL,
+                                     .slot = k->slot,
+                                     .child = k->child,
+                                     .ms = timeout,
+                                     .reason = k->reason});
 }
 
 static void
@@ -120,8 +129,10 @@ advance_graceful(struct se_kill *k, int64_t now_ms, struct se_acts *out)
 {
     int64_t timeout_at = phase_timeout_at_ms(k);
     if (now_ms >= timeout_at) {
-        se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_ESCALATE, .slot = k->slot,
-                                         .child = k->child, .ms = k->cfg->graceful_timeout_ms,
+        se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_ESCALATE,
+                                         .slot = k->slot,
+                                         .child = k->child,
+                                         .ms = k->cfg->graceful_timeout_ms,
                                          .reason = k->reason});
         enter_immediate(k, timeout_at, true);
         return; /* the caller loops into the immediate phase */
@@ -173,8 +184,11 @@ on_signal_failed(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms,
         k->gone = true;
         return;
     }
-    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL_FAILED, .slot = k->slot,
-                                     .child = k->child, .sig = in->sig, .err = in->err});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL_FAILED,
+                                     .slot = k->slot,
+                                     .child = k->child,
+                                     .sig = in->sig,
+                                     .err = in->err});
     /* Other failures (EPERM...): graceful and immediate signals follow their
      * schedule anyway; a failed SIGKILL is retried after one interval. */
     if (k->phase == SE_KILL_FINAL) {

@@ -19,14 +19,14 @@
 #include "se_int.h"
 
 struct se_kill_cfg {
-    enum se_sig graceful_sig;        /* TERM */
-    enum se_sig immediate_sig;       /* QUIT */
-    int64_t graceful_interval_ms;    /* worker_graceful_kill_interval */
-    int64_t graceful_increment_ms;   /* worker_graceful_kill_interval_increment */
-    int64_t graceful_timeout_ms;     /* worker_graceful_kill_timeout; -1 never escalates */
-    int64_t immediate_interval_ms;   /* worker_immediate_kill_interval */
-    int64_t immediate_increment_ms;  /* worker_immediate_kill_interval_increment */
-    int64_t immediate_timeout_ms;    /* worker_immediate_kill_timeout; -1 never KILLs */
+    enum se_sig graceful_sig;       /* TERM */
+    enum se_sig immediate_sig;      /* QUIT */
+    int64_t graceful_interval_ms;   /* worker_graceful_kill_interval */
+    int64_t graceful_increment_ms;  /* worker_graceful_kill_interval_increment */
+    int64_t graceful_timeout_ms;    /* worker_graceful_kill_timeout; -1 never escalates */
+    int64_t immediate_interval_ms;  /* worker_immediate_kill_interval */
+    int64_t immediate_increment_ms; /* worker_immediate_kill_interval_increment */
+    int64_t immediate_timeout_ms;   /* worker_immediate_kill_timeout; -1 never KILLs */
 };
 
 enum se_kill_phase {
@@ -38,11 +38,11 @@ enum se_kill_phase {
 };
 
 enum se_kill_in_kind {
-    SE_KILL_IN_TICK = 0,     /* time passed */
-    SE_KILL_IN_GRACEFUL,     /* start a graceful stop (ignored once stopping) */
-    SE_KILL_IN_IMMEDIATE,    /* start or escalate to an immediate stop */
+    SE_KILL_IN_TICK = 0,      /* time passed */
+    SE_KILL_IN_GRACEFUL,      /* start a graceful stop (ignored once stopping) */
+    SE_KILL_IN_IMMEDIATE,     /* start or escalate to an immediate stop */
     SE_KILL_IN_SIGNAL_FAILED, /* the adapter could not send .sig: .err */
-    SE_KILL_IN_REAPED,       /* the child was reaped */
+    SE_KILL_IN_REAPED,        /* the child was reaped */
 };
 
 struct se_kill_in {
@@ -57,14 +57,14 @@ struct se_kill {
     uint32_t slot;                 /* who, for actions and logs */
     uint32_t child;                /* the adapter's handle */
     enum se_kill_phase phase;
-    enum se_reason reason;         /* why the current stop started */
-    bool escalated;                /* the immediate phase came from the graceful timeout */
-    bool gone;                     /* the adapter said ESRCH: wait for the reap, send nothing */
-    int64_t graceful_start_ms;     /* t0 of the graceful phase */
-    int64_t immediate_start_ms;    /* t0 of the immediate phase */
-    int64_t next_ms;               /* when the phase's next signal is due (NEVER: none) */
-    uint32_t count;                /* signals sent in the current phase */
-    uint32_t sent_mask;            /* bit (1 << sig) for every signal sent */
+    enum se_reason reason;      /* why the current stop started */
+    bool escalated;             /* the immediate phase came from the graceful timeout */
+    bool gone;                  /* the adapter said ESRCH: wait for the reap, send nothing */
+    int64_t graceful_start_ms;  /* t0 of the graceful phase */
+    int64_t immediate_start_ms; /* t0 of the immediate phase */
+    int64_t next_ms;            /* when the phase's next signal is due (NEVER: none) */
+    uint32_t count;             /* signals sent in the current phase */
+    uint32_t sent_mask;         /* bit (1 << sig) for every signal sent */
     int64_t now_ms_last;
 };
 

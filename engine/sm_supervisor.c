@@ -31,7 +31,8 @@ uint32_t
 se_sup_alive(const struct se_sup *s)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) n += s->servers[i].alive ? 1u : 0u;
+    for (uint32_t i = 0; i < SE_SERVERS_MAX; i++)
+        n += s->servers[i].alive ? 1u : 0u;
     return n;
 }
 
@@ -57,7 +58,8 @@ se_sup_in_for_cmd(enum se_cmd cmd)
 static void
 log_ignored(struct se_sup *s, const struct se_sup_in *in, struct se_acts *out)
 {
-    se_acts_log(out, (struct se_act){.event = SE_EVT_CMD_IGNORED, .count = (uint32_t)in->kind,
+    se_acts_log(out, (struct se_act){.event = SE_EVT_CMD_IGNORED,
+                                     .count = (uint32_t)in->kind,
                                      .status = (int32_t)s->state});
 }
 
@@ -74,7 +76,8 @@ static void
 spawn_server(struct se_sup *s, int64_t now_ms, struct se_acts *out)
 {
     uint32_t slot = 0;
-    while (slot < SE_SERVERS_MAX && s->servers[slot].alive) slot++;
+    while (slot < SE_SERVERS_MAX && s->servers[slot].alive)
+        slot++;
     if (slot == SE_SERVERS_MAX) {
         /* Every slot holds a detached server still finishing: wait for one. */
         s->state = SE_SUP_WAIT_RESTART;
@@ -96,10 +99,13 @@ stop_server(struct se_sup *s, uint32_t slot, bool graceful, enum se_reason reaso
 {
     SE_ASSERT(slot < SE_SERVERS_MAX);
     SE_ASSERT(s->servers[slot].alive);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_STOP, .slot = slot,
-                                     .graceful = graceful, .reason = reason});
-    se_acts_push(out, (struct se_act){.kind = SE_ACT_STOP, .slot = slot, .graceful = graceful,
-                                      .reason = reason});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_STOP,
+                                     .slot = slot,
+                                     .graceful = graceful,
+                                     .reason = reason});
+    se_acts_push(
+        out,
+        (struct se_act){.kind = SE_ACT_STOP, .slot = slot, .graceful = graceful, .reason = reason});
 }
 
 static void
@@ -144,8 +150,10 @@ exited_detached(struct se_sup *s, const struct se_sup_in *in, struct se_acts *ou
     if (!srv->detached) return false;
     srv->alive = false;
     srv->detached = false;
-    se_acts_log(out, (struct se_act){.event = SE_EVT_DETACHED_FINISHED, .slot = in->slot,
-                                     .status = in->code, .sig = in->sig});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_DETACHED_FINISHED,
+                                     .slot = in->slot,
+                                     .status = in->code,
+                                     .sig = in->sig});
     return true;
 }
 
@@ -212,15 +220,15 @@ on_spawned(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct 
 }
 
 static void
-on_spawn_failed(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                struct se_acts *out)
+on_spawn_failed(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     SE_ASSERT(in->slot == s->current);
     s->servers[in->slot].alive = false;
     bool stopping = s->state == SE_SUP_STOPPING;
-    int64_t retry_at = se_max_ms(se_add_ms(s->last_start_ms, s->cfg->server_restart_wait_ms),
-                                 now_ms + 100);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_SPAWN_FAILED, .err = in->err,
+    int64_t retry_at =
+        se_max_ms(se_add_ms(s->last_start_ms, s->cfg->server_restart_wait_ms), now_ms + 100);
+    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_SPAWN_FAILED,
+                                     .err = in->err,
                                      .ms = stopping ? -1 : retry_at - now_ms});
     s->current = SE_SUP_NONE;
     if (stopping) {
@@ -232,8 +240,7 @@ on_spawn_failed(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
 }
 
 static void
-on_exited_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                  struct se_acts *out)
+on_exited_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     if (exited_detached(s, in, out)) return;
     SE_ASSERT(in->slot == s->current);
@@ -241,7 +248,9 @@ on_exited_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
     bool expected = s->restarting;
     se_acts_log(out, (struct se_act){.event = expected ? SE_EVT_SERVER_FINISHED
                                                        : SE_EVT_SERVER_FINISHED_UNEXPECTEDLY,
-                                     .slot = in->slot, .status = in->code, .sig = in->sig});
+                                     .slot = in->slot,
+                                     .status = in->code,
+                                     .sig = in->sig});
     s->restarting = false;
     if (!expected && is_unrecoverable(s, in->code)) {
         s->current = SE_SUP_NONE;
@@ -276,15 +285,16 @@ on_exited_stopping(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
     if (!exited_detached(s, in, out)) {
         s->servers[in->slot].alive = false;
         if (in->slot == s->current) s->current = SE_SUP_NONE;
-        se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_FINISHED, .slot = in->slot,
-                                         .status = in->code, .sig = in->sig});
+        se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_FINISHED,
+                                         .slot = in->slot,
+                                         .status = in->code,
+                                         .sig = in->sig});
     }
     if (se_sup_alive(s) == 0) finish(s, s->exit_status, out);
 }
 
 static void
-on_exited_other(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                struct se_acts *out)
+on_exited_other(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     /* STARTING and WAIT_RESTART: only detached servers can be alive here */
     bool detached = exited_detached(s, in, out);
@@ -301,31 +311,28 @@ on_lost(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_
     if (in->slot != s->current || !s->servers[in->slot].alive) return;
     if (s->killing || (s->state == SE_SUP_STOPPING && !s->stop_graceful)) return;
     s->killing = true;
-    se_acts_log(out, (struct se_act){.event = SE_EVT_HEARTBEAT_LOST, .slot = in->slot,
-                                     .ms = in->age_ms});
+    se_acts_log(
+        out, (struct se_act){.event = SE_EVT_HEARTBEAT_LOST, .slot = in->slot, .ms = in->age_ms});
     stop_server(s, in->slot, false, SE_REASON_HEARTBEAT, out);
     if (s->state == SE_SUP_STOPPING) s->stop_graceful = false;
 }
 
 static void
-on_graceful_stop(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                 struct se_acts *out)
+on_graceful_stop(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)in, (void)now_ms;
     stop_all(s, true, out);
 }
 
 static void
-on_immediate_stop(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                  struct se_acts *out)
+on_immediate_stop(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)in, (void)now_ms;
     stop_all(s, false, out);
 }
 
 static void
-on_stop_starting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                 struct se_acts *out)
+on_stop_starting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)now_ms, (void)out;
     /* The spawn result comes next; on_spawned stops it then. */
@@ -358,8 +365,7 @@ on_restart_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
 }
 
 static void
-on_reload_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                  struct se_acts *out)
+on_reload_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)now_ms;
     if (s->cfg->disable_reload) {
@@ -397,7 +403,8 @@ on_detach(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct s
     s->current = SE_SUP_NONE;
     s->state = SE_SUP_DETACHING;
     s->detach_deadline_ms = se_add_ms(now_ms, s->cfg->server_detach_wait_ms);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_DETACH, .slot = old,
+    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_DETACH,
+                                     .slot = old,
                                      .ms = s->cfg->server_detach_wait_ms});
 }
 
@@ -409,16 +416,14 @@ on_dump(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_
 }
 
 static void
-on_tick_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                struct se_acts *out)
+on_tick_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)in;
     if (now_ms >= s->restart_at_ms) spawn_server(s, now_ms, out);
 }
 
 static void
-on_tick_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                  struct se_acts *out)
+on_tick_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)in;
     if (now_ms < s->detach_deadline_ms) return;
@@ -433,8 +438,7 @@ on_tick_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
 }
 
 static void
-on_stop_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                  struct se_acts *out)
+on_stop_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)now_ms;
     s->detaching = SE_SUP_NONE;
@@ -443,8 +447,7 @@ on_stop_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
 }
 
 static void
-on_stop_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                struct se_acts *out)
+on_stop_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)now_ms;
     s->restart_at_ms = SE_INT64_NEVER;

@@ -79,15 +79,15 @@ struct se_sup_server {
 struct se_sup {
     const struct se_sup_cfg *cfg; /* borrowed */
     enum se_sup_state state;
-    uint32_t current;             /* the current server's slot, or SE_SUP_NONE */
-    uint32_t detaching;           /* DETACHING: the old server's slot */
-    bool stop_graceful;           /* STOPPING: false once immediate was asked */
-    bool restarting;              /* the current server is being restarted on purpose */
-    bool killing;                 /* the current server is being killed (heartbeat) */
-    int32_t exit_status;          /* the status at DONE */
-    int64_t last_start_ms;        /* when the last start was attempted */
-    int64_t restart_at_ms;        /* WAIT_RESTART: when to start again */
-    int64_t detach_deadline_ms;   /* DETACHING: start the new one at the latest then */
+    uint32_t current;           /* the current server's slot, or SE_SUP_NONE */
+    uint32_t detaching;         /* DETACHING: the old server's slot */
+    bool stop_graceful;         /* STOPPING: false once immediate was asked */
+    bool restarting;            /* the current server is being restarted on purpose */
+    bool killing;               /* the current server is being killed (heartbeat) */
+    int32_t exit_status;        /* the status at DONE */
+    int64_t last_start_ms;      /* when the last start was attempted */
+    int64_t restart_at_ms;      /* WAIT_RESTART: when to start again */
+    int64_t detach_deadline_ms; /* DETACHING: start the new one at the latest then */
     int64_t now_ms_last;
     struct se_sup_server servers[SE_SERVERS_MAX];
 };
@@ -96,8 +96,7 @@ void se_sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms)
 
 /* Appends SE_ACT_SPAWN, SE_ACT_STOP, SE_ACT_FORWARD, SE_ACT_RELOAD,
  * SE_ACT_LOG and, once, SE_ACT_EXIT. Cannot fail. */
-void se_sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                 struct se_acts *out);
+void se_sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out);
 
 int64_t se_sup_deadline_ms(const struct se_sup *s);
 

@@ -32,7 +32,8 @@ se_pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes)
     if (cfg->backoff_max_ms <= 0 || crashes == 1) return interval;
     /* Doubling from the interval (or 0.1 s when it is 0): base * 2^(n-1). */
     int64_t delay = interval > 0 ? interval : SE_BACKOFF_BASE_MS;
-    for (uint32_t i = 1; i < crashes && delay < cfg->backoff_max_ms; i++) delay *= 2;
+    for (uint32_t i = 1; i < crashes && delay < cfg->backoff_max_ms; i++)
+        delay *= 2;
     return se_max_ms(interval, se_min_ms(delay, cfg->backoff_max_ms));
 }
 
@@ -81,10 +82,13 @@ stop_slot(struct se_pool *p, uint32_t slot, bool graceful, enum se_reason reason
     if (s->state == SE_SLOT_UP) s->stop_reason = reason;
     s->state = SE_SLOT_STOPPING;
     s->stop_graceful = graceful;
-    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_STOP, .slot = slot,
-                                     .graceful = graceful, .reason = reason});
-    se_acts_push(out, (struct se_act){.kind = SE_ACT_STOP, .slot = slot, .graceful = graceful,
-                                      .reason = reason});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_STOP,
+                                     .slot = slot,
+                                     .graceful = graceful,
+                                     .reason = reason});
+    se_acts_push(
+        out,
+        (struct se_act){.kind = SE_ACT_STOP, .slot = slot, .graceful = graceful, .reason = reason});
 }
 
 static void
@@ -205,8 +209,7 @@ on_spawned(struct se_pool *p, uint32_t slot, int64_t now_ms, struct se_acts *out
 }
 
 static void
-on_spawn_failed(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms,
-                struct se_acts *out)
+on_spawn_failed(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct se_acts *out)
 {
     struct se_slot *s = &p->slots[in->slot];
     SE_ASSERT(s->state == SE_SLOT_STARTING);
@@ -215,8 +218,10 @@ on_spawn_failed(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms,
     s->crashes++;
     int64_t delay = se_max_ms(SE_SPAWN_RETRY_MIN_MS, se_pool_restart_delay_ms(p->cfg, s->crashes));
     s->start_at_ms = now_ms + delay;
-    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_SPAWN_FAILED, .slot = in->slot,
-                                     .err = in->err, .ms = wanted(p, in->slot) ? delay : -1});
+    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_SPAWN_FAILED,
+                                     .slot = in->slot,
+                                     .err = in->err,
+                                     .ms = wanted(p, in->slot) ? delay : -1});
 }
 
 static void
@@ -240,7 +245,8 @@ on_unrecoverable(struct se_pool *p, const struct se_pool_in *in, struct se_acts 
     struct se_slot *s = &p->slots[in->slot];
     s->state = SE_SLOT_DEAD;
     s->exit_code = in->code;
-    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_UNRECOVERABLE, .slot = in->slot,
+    se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_UNRECOVERABLE,
+                                     .slot = in->slot,
                                      .status = in->code});
     if (!p->exit_status_final) p->exit_status = in->code;
     if (p->cfg->stop_immediately_at_unrecoverable_exit) {
@@ -265,8 +271,10 @@ schedule_restart(struct se_pool *p, struct se_slot *s, uint32_t slot, enum se_sl
     int64_t delay = se_pool_restart_delay_ms(p->cfg, s->crashes);
     s->start_at_ms = now_ms + delay;
     if (delay > 0)
-        se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = slot,
-                                         .ms = delay, .count = s->crashes});
+        se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_RESTART_DELAYED,
+                                         .slot = slot,
+                                         .ms = delay,
+                                         .count = s->crashes});
 }
 
 static void
@@ -285,8 +293,7 @@ on_exited(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
 }
 
 static void
-on_lost(struct se_pool *p, const struct se_pool_in *in, enum se_reason reason,
-        struct se_acts *out)
+on_lost(struct se_pool *p, const struct se_pool_in *in, enum se_reason reason, struct se_acts *out)
 {
     struct se_slot *s = &p->slots[in->slot];
     if (s->state != SE_SLOT_UP && s->state != SE_SLOT_STOPPING) return;

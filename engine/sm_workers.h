@@ -27,12 +27,12 @@
 #define SE_BACKOFF_BASE_MS 100
 
 struct se_pool_cfg {
-    uint32_t workers;                      /* wanted workers, 0..SE_WORKERS_MAX */
-    int64_t start_worker_delay_ms;         /* spacing between starts; 0 = none */
+    uint32_t workers;                          /* wanted workers, 0..SE_WORKERS_MAX */
+    int64_t start_worker_delay_ms;             /* spacing between starts; 0 = none */
     uint32_t start_worker_delay_rand_permille; /* +- half of this share of the delay */
-    int64_t restart_worker_interval_ms;    /* wait before restarting a dead worker */
-    int64_t backoff_max_ms;                /* crash-loop ceiling; 0 = no backoff */
-    uint8_t unrecoverable[32];             /* exit codes (bitset) never restarted */
+    int64_t restart_worker_interval_ms;        /* wait before restarting a dead worker */
+    int64_t backoff_max_ms;                    /* crash-loop ceiling; 0 = no backoff */
+    uint8_t unrecoverable[32];                 /* exit codes (bitset) never restarted */
     bool stop_immediately_at_unrecoverable_exit;
 };
 
@@ -89,12 +89,12 @@ struct se_pool_in {
 struct se_pool {
     const struct se_pool_cfg *cfg; /* borrowed; changes are announced by IN_CONFIG */
     enum se_pool_phase phase;
-    bool stop_graceful;            /* STOP phase: false once immediate was asked */
-    uint32_t slots_count;          /* slots [0, slots_count) may be in use */
-    uint32_t workers_last;         /* cfg->workers at the last reconcile (scale logs) */
-    int64_t next_start_ms;         /* no start before this (start_worker_delay) */
-    int32_t exit_status;           /* the server's status when done */
-    bool exit_status_final;        /* first unrecoverable code, locked */
+    bool stop_graceful;     /* STOP phase: false once immediate was asked */
+    uint32_t slots_count;   /* slots [0, slots_count) may be in use */
+    uint32_t workers_last;  /* cfg->workers at the last reconcile (scale logs) */
+    int64_t next_start_ms;  /* no start before this (start_worker_delay) */
+    int32_t exit_status;    /* the server's status when done */
+    bool exit_status_final; /* first unrecoverable code, locked */
     int64_t now_ms_last;
     struct se_slot slots[SE_WORKERS_MAX];
 };

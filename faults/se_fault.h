@@ -17,7 +17,7 @@
 #define SE_FAULT_ERRNOS_MAX 6
 
 enum se_fault {
-#define SE_ERRNOS(...) 0
+#define SE_ERRNOS(...)                        0
 #define SE_FAULT(id, name, errnos, sim, must) SE_FAULT_##id,
 #include "points.def"
 #undef SE_FAULT
@@ -26,10 +26,10 @@ enum se_fault {
 };
 
 struct se_fault_info {
-    const char *name;                       /* "se/os/<group>/<call>" */
-    int errnos[SE_FAULT_ERRNOS_MAX];        /* positive errno values, 0-terminated */
-    bool sim;                               /* injected by the simulator */
-    const char *must;                       /* what a failure must produce */
+    const char *name;                /* "se/os/<group>/<call>" */
+    int errnos[SE_FAULT_ERRNOS_MAX]; /* positive errno values, 0-terminated */
+    bool sim;                        /* injected by the simulator */
+    const char *must;                /* what a failure must produce */
 };
 
 extern const struct se_fault_info se__fault_table[SE_FAULT_COUNT];
@@ -43,8 +43,8 @@ int se__fault_errno(enum se_fault id, intptr_t failinfo);
 /* Fails the enclosing adapter method with -errno when libfiu enables id. */
 #define SE_FAULT_CHECK(id)                                                                         \
     do {                                                                                           \
-        if (fiu_fail(se__fault_table[id].name))                                                   \
-            return -se__fault_errno(id, (intptr_t)fiu_failinfo());                               \
+        if (fiu_fail(se__fault_table[id].name))                                                    \
+            return -se__fault_errno(id, (intptr_t)fiu_failinfo());                                 \
     } while (0)
 #else
 #define SE_FAULT_CHECK(id) ((void)0)

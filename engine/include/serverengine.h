@@ -32,9 +32,9 @@ extern "C" {
 #define SE_API
 #endif
 
-#define SE_VERSION_MAJOR 0
-#define SE_VERSION_MINOR 1
-#define SE_VERSION_PATCH 0
+#define SE_VERSION_MAJOR  0
+#define SE_VERSION_MINOR  1
+#define SE_VERSION_PATCH  0
 #define SE_VERSION_STRING "0.1.0"
 
 /* ------------------------------------------------------------------------ */
@@ -169,10 +169,11 @@ SE_API struct se_config *se_config_dup(const struct se_config *cfg);
  * (se_config_warning), as a typo guard. cfg is unchanged on error.
  */
 SE_API int se_config_set(struct se_config *cfg, const char *key, const char *value, char *err,
-                  size_t err_size);
+                         size_t err_size);
 
 /* Same as se_config_set for one "KEY=VALUE" string (the -s/--set syntax). */
-SE_API int se_config_set_kv(struct se_config *cfg, const char *key_value, char *err, size_t err_size);
+SE_API int se_config_set_kv(struct se_config *cfg, const char *key_value, char *err,
+                            size_t err_size);
 
 /*
  * Applies the top-level mapping of a YAML file over cfg. Scalars are parsed
@@ -184,8 +185,8 @@ SE_API int se_config_set_kv(struct se_config *cfg, const char *key_value, char *
 SE_API int se_config_load_yaml(struct se_config *cfg, const char *path, char *err, size_t err_size);
 
 /* As se_config_load_yaml, from a string in memory (len bytes). */
-SE_API int se_config_load_yaml_string(struct se_config *cfg, const char *yaml, size_t len, char *err,
-                               size_t err_size);
+SE_API int se_config_load_yaml_string(struct se_config *cfg, const char *yaml, size_t len,
+                                      char *err, size_t err_size);
 
 /*
  * Writes the value of any key, built-in or user, as text into buf (always
@@ -346,17 +347,17 @@ enum se_spawn_kind {
 
 /* What a forked child or a worker thread is given by the adapter. */
 struct se_child_ctx {
-    uint32_t worker_id;     /* as in the request */
-    int32_t heartbeat_fd;   /* write end of the heartbeat pipe, or -1 */
-    int64_t *heartbeat_ms;  /* shared stamp of the last beat (monotonic ms), or NULL */
-    int32_t parent_pid;     /* the parent's pid at fork time */
+    uint32_t worker_id;    /* as in the request */
+    int32_t heartbeat_fd;  /* write end of the heartbeat pipe, or -1 */
+    int64_t *heartbeat_ms; /* shared stamp of the last beat (monotonic ms), or NULL */
+    int32_t parent_pid;    /* the parent's pid at fork time */
 };
 
 struct se_spawn_req {
     enum se_spawn_kind kind;
-    uint32_t worker_id;  /* slot number, passed to the child */
-    bool heartbeat;      /* create a heartbeat channel for the child */
-    bool command_pipe;   /* EXEC: a pipe on the child's stdin for commands */
+    uint32_t worker_id; /* slot number, passed to the child */
+    bool heartbeat;     /* create a heartbeat channel for the child */
+    bool command_pipe;  /* EXEC: a pipe on the child's stdin for commands */
     /* FORK and THREAD: runs in the child (or thread); its value is the status. */
     int (*entry)(void *arg, const struct se_child_ctx *cc);
     void *arg;
@@ -369,17 +370,17 @@ struct se_spawn_req {
 };
 
 struct se_spawn_res {
-    uint32_t child;          /* handle, never 0 */
-    int32_t pid;             /* for logs and process names; 0 for threads */
-    int32_t heartbeat_fd;    /* read end to watch for beats/EOF, or -1 */
-    int32_t command_fd;      /* write end of the command pipe, or -1 */
+    uint32_t child;       /* handle, never 0 */
+    int32_t pid;          /* for logs and process names; 0 for threads */
+    int32_t heartbeat_fd; /* read end to watch for beats/EOF, or -1 */
+    int32_t command_fd;   /* write end of the command pipe, or -1 */
 };
 
 struct se_file_id {
     uint64_t dev;
     uint64_t ino;
     uint64_t size_bytes;
-    bool exists;             /* false: the path names nothing (ENOENT) */
+    bool exists; /* false: the path names nothing (ENOENT) */
 };
 
 struct se_os {

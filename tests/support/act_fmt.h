@@ -15,8 +15,7 @@
 void se_test_acts_str(const struct se_acts *acts, uint32_t from, char *buf, size_t buf_size);
 
 /* Same, without the log actions (for tables that do not care about logs). */
-void se_test_acts_str_nolog(const struct se_acts *acts, uint32_t from, char *buf,
-                            size_t buf_size);
+void se_test_acts_str_nolog(const struct se_acts *acts, uint32_t from, char *buf, size_t buf_size);
 
 const char *se_test_event_name(enum se_event ev);
 

@@ -117,6 +117,41 @@ test_hb_start_time_counts_as_first_beat(void **state)
     run_table(1000, 7000, rows, SE_ARRAY_LEN(rows));
 }
 
+static void
+test_hb_eof_is_lost_after_the_grace_unless_reaped(void **state)
+{
+    (void)state;
+    struct se_act items[8];
+    struct se_acts acts = {.count = 0, .cap = 8, .items = items};
+    struct se_hb_cfg cfg = {.timeout_ms = 180000};
+    struct se_hb hb;
+    se_hb_init(&hb, &cfg, 1, 0);
+    struct se_hb_in in = {.kind = SE_HB_IN_EOF};
+    se_hb_step(&hb, &in, 500, &acts);
+    assert_int_equal(acts.count, 0);
+    assert_int_equal(se_hb_deadline_ms(&hb), 500 + SE_HB_EOF_GRACE_MS);
+    in.kind = SE_HB_IN_TICK;
+    se_hb_step(&hb, &in, 500 + SE_HB_EOF_GRACE_MS, &acts);
+    assert_int_equal(acts.count, 1);
+    assert_int_equal(acts.items[0].kind, SE_ACT_LOST);
+    assert_int_equal(acts.items[0].reason, SE_REASON_HEARTBEAT_EOF);
+    /* the usual case: the exit is reaped within the grace */
+    se_hb_init(&hb, &cfg, 1, 0);
+    acts.count = 0;
+    in.kind = SE_HB_IN_EOF;
+    se_hb_step(&hb, &in, 500, &acts);
+    in.kind = SE_HB_IN_STOP;
+    se_hb_step(&hb, &in, 501, &acts);
+    assert_int_equal(se_hb_deadline_ms(&hb), NEVER);
+    assert_int_equal(acts.count, 0);
+    /* with heartbeat timeouts off, EOF still counts */
+    cfg.timeout_ms = -1;
+    se_hb_init(&hb, &cfg, 1, 0);
+    in.kind = SE_HB_IN_EOF;
+    se_hb_step(&hb, &in, 7, &acts);
+    assert_int_equal(se_hb_deadline_ms(&hb), 7 + SE_HB_EOF_GRACE_MS);
+}
+
 int
 main(void)
 {
@@ -127,6 +162,7 @@ main(void)
         cmocka_unit_test(test_hb_timeout_minus_one_is_never_lost),
         cmocka_unit_test(test_hb_stop_ends_watching),
         cmocka_unit_test(test_hb_start_time_counts_as_first_beat),
+        cmocka_unit_test(test_hb_eof_is_lost_after_the_grace_unless_reaped),
     };
     return cmocka_run_group_tests_name("sm_heartbeat", tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
 #include "sm_kill.h"
 #include "support/act_fmt.h"
 
-#define S(x) ((int64_t)(x)*1000)
+#define S(x)  ((int64_t)(x)*1000)
 #define NEVER SE_INT64_NEVER
 
 struct row {

@@ -44,9 +44,8 @@ struct row {
 static struct se_sup_cfg
 cfg_default(void)
 {
-    return (struct se_sup_cfg){.server_restart_wait_ms = 1000,
-                               .server_detach_wait_ms = 10000,
-                               .enable_detach = true};
+    return (struct se_sup_cfg){
+        .server_restart_wait_ms = 1000, .server_detach_wait_ms = 10000, .enable_detach = true};
 }
 
 static void
@@ -67,8 +66,8 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
         se_test_acts_str_nolog(&acts, 0, got, sizeof got);
         int64_t dl = se_sup_deadline_ms(&s);
         if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
-            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n",
-                        i, (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
+            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i,
+                        (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
                         (long long)rows[i].deadline_ms);
             fail();
         }
@@ -108,8 +107,8 @@ static void
 test_sup_unrecoverable_server_status_ends_the_supervisor(void **state)
 {
     (void)state;
-    RUN((cfg.unrecoverable[0] = 1u << 3), {0, GO, 0, 0, "spawn 0", NEVER},
-        {0, UP, 0, 0, "", NEVER}, {10, EX, 0, 3, "exit 3", NEVER});
+    RUN((cfg.unrecoverable[0] = 1u << 3), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, EX, 0, 3, "exit 3", NEVER});
 }
 
 static void
@@ -119,8 +118,7 @@ test_sup_restart_is_forwarded_after_reloading_config(void **state)
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
         {10, GR, 0, 0, "reload; forward 0 GRACEFUL_RESTART", NEVER},
         {11, IR, 0, 0, "reload; forward 0 IMMEDIATE_RESTART", NEVER},
-        {12, RL, 0, 0, "reload; forward 0 RELOAD", NEVER},
-        {13, DU, 0, 0, "forward 0 DUMP", NEVER});
+        {12, RL, 0, 0, "reload; forward 0 RELOAD", NEVER}, {13, DU, 0, 0, "forward 0 DUMP", NEVER});
 }
 
 static void
@@ -148,8 +146,8 @@ test_sup_detach_starts_new_server_when_old_exits_first(void **state)
 {
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000},
-        {12000, EX, 0, 0, "spawn 0", NEVER}, {12000, UP, 0, 0, "", NEVER});
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {12000, EX, 0, 0, "spawn 0", NEVER},
+        {12000, UP, 0, 0, "", NEVER});
 }
 
 static void
@@ -294,7 +292,8 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
             drive_to(&s, (enum se_sup_state)st, &acts);
             assert_int_equal(s.state, st);
             bool was_alive[SE_SERVERS_MAX];
-            for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) was_alive[i] = s.servers[i].alive;
+            for (uint32_t i = 0; i < SE_SERVERS_MAX; i++)
+                was_alive[i] = s.servers[i].alive;
             /* an input that makes sense in this state when it names a slot */
             struct se_sup_in in = {.kind = (enum se_sup_in_kind)k, .slot = 0, .err = -EAGAIN};
             if (in.kind == SE_SUP_IN_SPAWNED || in.kind == SE_SUP_IN_SPAWN_FAILED) {

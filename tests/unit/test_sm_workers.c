@@ -19,8 +19,21 @@
 #define NEVER SE_INT64_NEVER
 #define HALF  0x80000000u
 
-enum { TICK, START, SPAWNED, FAILED, EXITED, KILLED, LOST, EOFHB, STOP, STOPNOW, RESTART,
-       RESTARTNOW, CONFIG };
+enum {
+    TICK,
+    START,
+    SPAWNED,
+    FAILED,
+    EXITED,
+    KILLED,
+    LOST,
+    EOFHB,
+    STOP,
+    STOPNOW,
+    RESTART,
+    RESTARTNOW,
+    CONFIG
+};
 
 struct row {
     int64_t at_ms;
@@ -79,8 +92,8 @@ run_rows(struct fixture *f, const struct row *rows, size_t n)
         se_test_acts_str_nolog(&f->acts, 0, got, sizeof got);
         int64_t dl = se_pool_deadline_ms(&f->pool);
         if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
-            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n",
-                        i, (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
+            print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i,
+                        (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
                         (long long)rows[i].deadline_ms);
             fail();
         }
@@ -304,8 +317,7 @@ test_pool_heartbeat_loss_stops_immediately_and_restarts(void **state)
     (void)state;
     RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
         {0, SPAWNED, 0, 0, 0, "", NEVER}, {5000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
-        {5001, LOST, 0, 1001, 0, "", NEVER},
-        {5002, KILLED, 0, SE_SIG_QUIT, 0, "spawn 0", NEVER});
+        {5001, LOST, 0, 1001, 0, "", NEVER}, {5002, KILLED, 0, SE_SIG_QUIT, 0, "spawn 0", NEVER});
 }
 
 static void
@@ -330,9 +342,9 @@ static void
 test_pool_stop_while_starting_is_not_lost(void **state)
 {
     (void)state;
-    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER},
-        {0, STOP, 0, 0, 0, "", NEVER}, {0, SPAWNED, 0, 0, 0, "stop 0 graceful", NEVER},
-        {0, FAILED, 1, -EAGAIN, 0, "", NEVER}, {10, EXITED, 0, 0, 0, "exit 0", NEVER});
+    RUN(2, (void)0, {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER}, {0, STOP, 0, 0, 0, "", NEVER},
+        {0, SPAWNED, 0, 0, 0, "stop 0 graceful", NEVER}, {0, FAILED, 1, -EAGAIN, 0, "", NEVER},
+        {10, EXITED, 0, 0, 0, "exit 0", NEVER});
 }
 
 static void
@@ -414,8 +426,8 @@ test_pool_logs_finished_exited_and_unexpected(void **state)
     se_pool_step(&f->pool, &in, 2, &f->acts);
     f->acts.count = 0;
     /* SIGKILL the engine never sent: flagged */
-    in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = -1,
-                             .sig = SE_SIG_KILL, .sig_ours = false};
+    in = (struct se_pool_in){
+        .kind = SE_POOL_IN_EXITED, .slot = 1, .code = -1, .sig = SE_SIG_KILL, .sig_ours = false};
     se_pool_step(&f->pool, &in, 3, &f->acts);
     assert_int_equal(f->acts.items[0].event, SE_EVT_WORKER_EXITED_UNEXPECTEDLY);
     assert_int_equal(f->acts.items[0].sig, SE_SIG_KILL);

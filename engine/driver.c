@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * driver.c: the loop (see driver.h). wait -> dispatch -> step -> execute.
+ *
+ * It never sleeps and never polls: the only blocking call is the adapter's
+ * wait() with the earliest deadline of all machines. Every OS result goes
+ * back into the machine that asked for it, in the same iteration, so that a
+ * crashed worker's replacement is started as soon as the reap is seen.
+ * Thread-safety: single-threaded; hooks run on the loop's thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "driver.h"
+
+/* Reaping stops after this many children per event (bounded loop); a
+ * CHILD event is re-armed by the adapter if more are left. */
+#define DRV_REAP_MAX (SE_WORKERS_MAX + SE_SERVERS_MAX + 16u)
+/* Bytes drained from a heartbeat pipe per readable event. */
+#define DRV_HB_READ_MAX 4096u
+/* A CONT this soon after a stop request is a service manager's, not a dump. */
+#define DRV_DUMP_AFTER_STOP_MS 5000
+/* Commands executed per se__driver_command call chain (reload recursion guard). */
+
+static void execute_all(struct se_driver *d, int64_t now_ms);
+
+/* ---- configuration ------------------------------------------------------ */
+
+void
+se__driver_derive(const struct se_config *cfg, struct se_pool_cfg *pool, struct se_kill_cfg *kill,
+                  struct se_hb_cfg *hb, struct se_sup_cfg *sup)
+{
+    SE_ASSERT(cfg != NULL);
+    *pool = (struct se_pool_cfg){
+        .workers = cfg->worker_type == SE_WORKER_EMBEDDED ? 1u : cfg->workers,
+        .start_worker_delay_ms = cfg->start_worker_delay_ms,
+        .start_worker_delay_rand_permille = cfg->start_worker_delay_rand_permille,
+        .restart_worker_interval_ms = cfg->restart_worker_interval_ms,
+        .backoff_max_ms = cfg->worker_restart_backoff_max_ms,
+        .stop_immediately_at_unrecoverable_exit = cfg->stop_immediately_at_unrecoverable_exit,
+    };
+    memcpy(pool->unrecoverable, cfg->unrecoverable_exit_codes, sizeof pool->unrecoverable);
+    *kill = (struct se_kill_cfg){
+        .graceful_sig = cfg->signal_graceful_stop,
+        .immediate_sig = cfg->signal_immediate_stop,
+        .graceful_interval_ms = cfg->worker_graceful_kill_interval_ms,
+        .graceful_increment_ms = cfg->worker_graceful_kill_interval_increment_ms,
+        .graceful_timeout_ms = cfg->worker_graceful_kill_timeout_ms,
+        .immediate_interval_ms = cfg->worker_immediate_kill_interval_ms,
+        .immediate_increment_ms = cfg->worker_immediate_kill_interval_increment_ms,
+        .immediate_timeout_ms = cfg->worker_immediate_kill_timeout_ms,
+    };
+    *hb = (struct se_hb_cfg){.timeout_ms = cfg->worker_heartbeat_timeout_ms};
+    *sup = (struct se_sup_cfg){
+        .server_restart_wait_ms = cfg->server_restart_wait_ms,
+        .server_detach_wait_ms = cfg->server_detach_wait_ms,
+        .restart_server_process = cfg->restart_server_process,
+        .enable_detach = cfg->enable_detach,
+        .exit_on_detach = cfg->exit_on_detach,
+        .disable_reload = cfg->disable_reload,
+    };
+    memcpy(sup->unrecoverable, cfg->unrecoverable_exit_codes, sizeof sup->unrecoverable);
+}
+
+static void
+derive_in_place(struct se_driver *d)
+{
+    se__driver_derive(d->cfg, &d->pool_cfg, &d->kill_cfg, &d->hb_cfg, &d->sup_cfg);
+    d->stop_by_hook = d->role == SE_ROLE_SERVER && (d->cfg->worker_type == SE_WORKER_THREAD ||
+                                                    d->cfg->worker_type == SE_WORKER_EMBEDDED);
+}
+
+struct se_driver *
+se__driver_new(const struct se_os *os, enum se_role role, struct se_config *cfg,
+               const struct se_driver_hooks *hooks, int *err)
+{
+    SE_ASSERT(os != NULL && os->version == SE_OS_VERSION);
+    SE_ASSERT(cfg != NULL);
+    SE_ASSERT(hooks != NULL && hooks->log != NULL && hooks->prepare_spawn != NULL);
+    struct se_driver *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        se_config_free(cfg);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    d->os = os;
+    d->role = role;
+    d->cfg = cfg;
+    d->hooks = *hooks;
+    d->last_stop_ms = INT64_MIN / 2;
+    d->slots_max = role == SE_ROLE_SERVER ? SE_WORKERS_MAX : SE_SERVERS_MAX;
+    for (uint32_t i = 0; i < SE_WORKERS_MAX; i++) {
+        d->slots[i].hb_fd = -1;
+        d->slots[i].cmd_fd = -1;
+    }
+    d->acts = (struct se_acts){.count = 0, .cap = SE_ACTS_MAX, .items = d->act_items};
+    derive_in_place(d);
+    int64_t now_ms = os->monotonic_ms(os->ctx);
+    se_pool_init(&d->pool, &d->pool_cfg, now_ms);
+    se_sup_init(&d->sup, &d->sup_cfg, now_ms);
+    *err = 0;
+    return d;
+}
+
+void
+se__driver_free(struct se_driver *d)
+{
+    if (d == NULL) return;
+    for (uint32_t i = 0; i < d->slots_max; i++) {
+        if (d->slots[i].hb_fd >= 0) d->os->close(d->os->ctx, d->slots[i].hb_fd);
+        if (d->slots[i].cmd_fd >= 0) d->os->close(d->os->ctx, d->slots[i].cmd_fd);
+    }
+    se_config_free(d->cfg);
+    free(d);
+}
+
+const struct se_config *
+se__driver_config(const struct se_driver *d)
+{
+    return d->cfg;
+}
+
+void
+se__driver_set_self_beat(struct se_driver *d, int64_t interval_ms)
+{
+    SE_ASSERT(interval_ms >= 0);
+    d->self_beat_interval_ms = interval_ms;
+    d->self_beat_next_ms = d->os->monotonic_ms(d->os->ctx);
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static void SE_PRINTF(3, 4)
+    logf_(struct se_driver *d, enum se_log_level level, const char *fmt, ...)
+{
+    char buf[SE_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    d->hooks.log(d->hooks.ud, level, buf);
+}
+
+static void
+log_event(struct se_driver *d, const struct se_act *a)
+{
+    if (d->hooks.event != NULL) d->hooks.event(d->hooks.ud, a);
+    char buf[SE_LOG_LINE_MAX];
+    enum se_log_level level = se__driver_event_text(d, a, buf, sizeof buf);
+    d->hooks.log(d->hooks.ud, level, buf);
+}
+
+/* ---- feeding the machines ----------------------------------------------- */
+
+static uint32_t
+draw(struct se_driver *d)
+{
+    return d->os->random_u32(d->os->ctx);
+}
+
+static void
+pool_feed(struct se_driver *d, struct se_pool_in in, int64_t now_ms)
+{
+    SE_ASSERT(d->role == SE_ROLE_SERVER);
+    in.rand = draw(d);
+    se_pool_step(&d->pool, &in, now_ms, &d->acts);
+}
+
+static void
+sup_feed(struct se_driver *d, struct se_sup_in in, int64_t now_ms)
+{
+    SE_ASSERT(d->role == SE_ROLE_SUPERVISOR);
+    se_sup_step(&d->sup, &in, now_ms, &d->acts);
+}
+
+static void
+kill_feed(struct se_driver *d, uint32_t slot, struct se_kill_in in, int64_t now_ms)
+{
+    SE_ASSERT(d->slots[slot].child != 0);
+    se_kill_step(&d->slots[slot].kill, &in, now_ms, &d->acts);
+}
+
+/* Feeds a heartbeat machine. When its deadline has come, the latest beat
+ * stamp is read first: beats are not events, and judging a child on a stale
+ * stamp would declare a beating child lost (seed 184 of the simulator). */
+static void
+hb_feed(struct se_driver *d, uint32_t slot, struct se_hb_in in, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    if (s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms) {
+        int64_t stamp = 0;
+        if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
+            se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
+                       &d->acts);
+    }
+    se_hb_step(&s->hb, &in, now_ms, &d->acts);
+}
+
+static int32_t
+slot_of_child(const struct se_driver *d, uint32_t child)
+{
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        if (d->slots[i].child == child) return (int32_t)i;
+    }
+    return -1;
+}
+
+static int32_t
+slot_of_hb_fd(const struct se_driver *d, int32_t fd)
+{
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        if (d->slots[i].child != 0 && d->slots[i].hb_fd == fd) return (int32_t)i;
+    }
+    return -1;
+}
+
+static void
+close_hb_fd(struct se_driver *d, struct se_drv_slot *s)
+{
+    if (s->hb_fd < 0) return;
+    d->os->unwatch(d->os->ctx, s->hb_fd);
+    d->os->close(d->os->ctx, s->hb_fd);
+    s->hb_fd = -1;
+}
+
+/* ---- configuration reload ----------------------------------------------- */
+
+static void
+warn_static_changes(struct se_driver *d, const struct se_config *new_cfg)
+{
+    char names[512];
+    size_t n = se__config_static_changes(d->cfg, new_cfg, names, sizeof names);
+    if (n > 0)
+        logf_(d, SE_LOG_WARN,
+              "Reloaded configuration changes %zu key(s) that take effect on the "
+              "next restart only: %s",
+              n, names);
+}
+
+/* Re-reads the configuration; an invalid one leaves the old one in force. */
+static bool
+reload_config(struct se_driver *d, int64_t now_ms)
+{
+    if (d->hooks.load_config == NULL) return false;
+    char err[512] = "";
+    struct se_config *next = NULL;
+    int rc = d->hooks.load_config(d->hooks.ud, &next, err, sizeof err);
+    if (rc < 0 || next == NULL) {
+        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s",
+              err[0] != '\0' ? err : se_strerror(rc));
+        return false;
+    }
+    warn_static_changes(d, next);
+    se__config_keep_static(next, d->cfg);
+    se_config_free(d->cfg);
+    d->cfg = next;
+    derive_in_place(d);
+    if (d->role == SE_ROLE_SERVER)
+        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, now_ms);
+    if (d->hooks.config_applied != NULL) d->hooks.config_applied(d->hooks.ud, d->cfg);
+    return true;
+}
+
+/* USR2 to every process worker (worker_reload_signal for spawn workers). */
+static void
+notify_workers_reload(struct se_driver *d)
+{
+    enum se_sig sig = d->cfg->signal_reload;
+    if (d->cfg->worker_type == SE_WORKER_SPAWN) sig = d->cfg->worker_reload_signal;
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        if (d->slots[i].child == 0) continue;
+        if (d->stop_by_hook) {
+            if (d->hooks.reload_worker != NULL) d->hooks.reload_worker(d->hooks.ud, i);
+            continue;
+        }
+        if (sig == SE_SIG_NONE) continue;
+        int rc = d->os->signal(d->os->ctx, d->slots[i].child, sig);
+        if (rc < 0 && rc != -ESRCH)
+            logf_(d, SE_LOG_WARN, "Could not send %s to worker %u: %s", se_sig_name(sig), i,
+                  se_strerror(rc));
+        if (rc == 0) d->stats.signals++;
+    }
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static const char *const cmd_received[SE_CMD_COUNT] = {
+    [SE_CMD_GRACEFUL_STOP] = "Received graceful stop",
+    [SE_CMD_IMMEDIATE_STOP] = "Received immediate stop",
+    [SE_CMD_GRACEFUL_RESTART] = "Received graceful restart",
+    [SE_CMD_IMMEDIATE_RESTART] = "Received immediate restart",
+    [SE_CMD_RELOAD] = "Received reload",
+    [SE_CMD_DETACH] = "Received detach",
+    [SE_CMD_DUMP] = "Received dump",
+};
+
+static void
+server_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
+{
+    /* Thread and embedded workers have no immediate stop (SPEC section 3). */
+    bool graceful_only = d->stop_by_hook;
+    switch (cmd) {
+    case SE_CMD_GRACEFUL_STOP:
+    case SE_CMD_DETACH: /* a server has nothing to detach from: graceful stop */
+        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true}, now_ms);
+        break;
+    case SE_CMD_IMMEDIATE_STOP:
+        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = graceful_only},
+                  now_ms);
+        break;
+    case SE_CMD_GRACEFUL_RESTART:
+    case SE_CMD_IMMEDIATE_RESTART:
+        reload_config(d, now_ms);
+        pool_feed(d,
+                  (struct se_pool_in){.kind = SE_POOL_IN_RESTART,
+                                      .graceful = cmd == SE_CMD_GRACEFUL_RESTART || graceful_only},
+                  now_ms);
+        break;
+    case SE_CMD_RELOAD:
+        if (reload_config(d, now_ms)) notify_workers_reload(d);
+        break;
+    case SE_CMD_DUMP:
+    case SE_CMD_NONE:
+    case SE_CMD_COUNT: break;
+    }
+}
+
+static void
+supervisor_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
+{
+    sup_feed(d, (struct se_sup_in){.kind = se_sup_in_for_cmd(cmd)}, now_ms);
+}
+
+static bool
+is_stop(enum se_cmd cmd)
+{
+    return cmd == SE_CMD_GRACEFUL_STOP || cmd == SE_CMD_IMMEDIATE_STOP;
+}
+
+static void
+handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
+{
+    SE_ASSERT(cmd > SE_CMD_NONE && cmd < SE_CMD_COUNT);
+    if (cmd == SE_CMD_DUMP && now_ms - d->last_stop_ms < DRV_DUMP_AFTER_STOP_MS) {
+        /* service managers send CONT right after TERM: not a dump request */
+        logf_(d, SE_LOG_DEBUG, "Ignoring SIGCONT within 5 s of a stop request");
+        return;
+    }
+    logf_(d, SE_LOG_INFO, "%s", cmd_received[cmd]);
+    if (is_stop(cmd) || (cmd == SE_CMD_DETACH && d->role == SE_ROLE_SERVER))
+        d->last_stop_ms = now_ms;
+    if (d->hooks.command != NULL) d->hooks.command(d->hooks.ud, cmd);
+    if (d->role == SE_ROLE_SERVER)
+        server_command(d, cmd, now_ms);
+    else
+        supervisor_command(d, cmd, now_ms);
+}
+
+void
+se__driver_command(struct se_driver *d, enum se_cmd cmd)
+{
+    int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
+    handle_command(d, cmd, now_ms);
+    execute_all(d, now_ms);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void
+on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
+{
+    int32_t slot = slot_of_child(d, ex->child);
+    if (slot < 0) {
+        logf_(d, SE_LOG_WARN, "Reaped a child the engine does not know (handle %u)", ex->child);
+        return;
+    }
+    struct se_drv_slot *s = &d->slots[slot];
+    bool sig_ours = ex->code < 0 && se_kill_sent(&s->kill, ex->sig);
+    kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
+    se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
+    close_hb_fd(d, s);
+    if (s->cmd_fd >= 0) {
+        d->os->close(d->os->ctx, s->cmd_fd);
+        s->cmd_fd = -1;
+    }
+    s->child = 0; /* the handle is dead from here on: never signalled again */
+    if (d->hooks.exited != NULL) d->hooks.exited(d->hooks.ud, (uint32_t)slot, ex);
+    if (d->role == SE_ROLE_SERVER) {
+        pool_feed(d,
+                  (struct se_pool_in){.kind = SE_POOL_IN_EXITED,
+                                      .slot = (uint32_t)slot,
+                                      .code = ex->code,
+                                      .sig = ex->sig,
+                                      .sig_ours = sig_ours},
+                  now_ms);
+    } else {
+        sup_feed(
+            d,
+            (struct se_sup_in){
+                .kind = SE_SUP_IN_EXITED, .slot = (uint32_t)slot, .code = ex->code, .sig = ex->sig},
+            now_ms);
+    }
+}
+
+/* SIGCHLD: collect every finished child (the notification may stand for
+ * several exits: the kernel coalesces them). */
+static void
+drain_reap(struct se_driver *d, int64_t now_ms)
+{
+    for (uint32_t n = 0; n < DRV_REAP_MAX; n++) {
+        struct se_exit ex;
+        int rc = d->os->reap(d->os->ctx, &ex);
+        if (rc == -EAGAIN) return;
+        if (rc < 0) {
+            logf_(d, SE_LOG_WARN, "Collecting child status failed: %s", se_strerror(rc));
+            return;
+        }
+        on_child_exit(d, &ex, now_ms);
+        execute_all(d, now_ms); /* a replacement starts before the next reap */
+    }
+}
+
+static void
+on_hb_readable(struct se_driver *d, uint32_t slot, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    char buf[256];
+    size_t total = 0;
+    while (total < DRV_HB_READ_MAX) {
+        size_t got = 0;
+        int rc = d->os->read(d->os->ctx, s->hb_fd, buf, sizeof buf, &got);
+        if (rc == -EAGAIN) break;
+        if (rc < 0) {
+            /* A read error says nothing about the child: stop watching the
+             * pipe and judge it by its beat stamps and its exit. */
+            logf_(d, SE_LOG_WARN, "Reading the heartbeat pipe of slot %u failed: %s", slot,
+                  se_strerror(rc));
+            close_hb_fd(d, s);
+            return;
+        }
+        if (got == 0) {
+            /* EOF: no more beats from this child. Its exit is usually about
+             * to be reaped; the heartbeat machine waits a grace period
+             * before judging it lost. */
+            close_hb_fd(d, s);
+            hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_EOF}, now_ms);
+            return;
+        }
+        total += got;
+    }
+    if (total > 0)
+        hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = now_ms}, now_ms);
+}
+
+static void
+dispatch(struct se_driver *d, const struct se_ev *ev, int64_t now_ms)
+{
+    switch (ev->kind) {
+    case SE_EV_SIGNAL: {
+        enum se_cmd cmd = se__config_signal_cmd(d->cfg, ev->sig);
+        if (cmd == SE_CMD_NONE) {
+            logf_(d, SE_LOG_DEBUG, "Ignoring %s (no action configured)", se_sig_name(ev->sig));
+            return;
+        }
+        handle_command(d, cmd, now_ms);
+        return;
+    }
+    case SE_EV_CHILD: drain_reap(d, now_ms); return;
+    case SE_EV_READABLE: {
+        int32_t slot = slot_of_hb_fd(d, ev->fd);
+        if (slot >= 0) {
+            on_hb_readable(d, (uint32_t)slot, now_ms);
+        } else if (d->hooks.readable != NULL) {
+            d->hooks.readable(d->hooks.ud, ev->fd);
+        }
+        return;
+    }
+    }
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void
+tick_slot(struct se_driver *d, uint32_t slot, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    if (s->child == 0) return;
+    if (s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms)
+        hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_TICK}, now_ms);
+    if (se_kill_deadline_ms(&s->kill) <= now_ms)
+        kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
+}
+
+static void
+self_beat(struct se_driver *d, int64_t now_ms)
+{
+    if (d->self_beat_interval_ms <= 0 || now_ms < d->self_beat_next_ms) return;
+    d->self_beat_next_ms = now_ms + d->self_beat_interval_ms;
+    int rc = d->os->heartbeat(d->os->ctx);
+    if (rc != -EPIPE) return;
+    /* Our supervisor is gone: nobody would restart us or forward signals. */
+    d->self_beat_interval_ms = 0;
+    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
+    handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
+}
+
+static void
+tick_all(struct se_driver *d, int64_t now_ms)
+{
+    for (uint32_t i = 0; i < d->slots_used; i++)
+        tick_slot(d, i, now_ms);
+    if (d->role == SE_ROLE_SERVER) {
+        if (se_pool_deadline_ms(&d->pool) <= now_ms)
+            pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, now_ms);
+    } else if (se_sup_deadline_ms(&d->sup) <= now_ms) {
+        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_TICK}, now_ms);
+    }
+    self_beat(d, now_ms);
+}
+
+static int64_t
+next_deadline(const struct se_driver *d)
+{
+    int64_t dl =
+        d->role == SE_ROLE_SERVER ? se_pool_deadline_ms(&d->pool) : se_sup_deadline_ms(&d->sup);
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        const struct se_drv_slot *s = &d->slots[i];
+        if (s->child == 0) continue;
+        if (s->hb_on) dl = se_min_ms(dl, se_hb_deadline_ms(&s->hb));
+        dl = se_min_ms(dl, se_kill_deadline_ms(&s->kill));
+    }
+    if (d->self_beat_interval_ms > 0) dl = se_min_ms(dl, d->self_beat_next_ms);
+    return dl;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static void
+spawn_result(struct se_driver *d, uint32_t slot, int rc, int64_t now_ms)
+{
+    if (d->role == SE_ROLE_SERVER) {
+        struct se_pool_in in = {.kind = rc == 0 ? SE_POOL_IN_SPAWNED : SE_POOL_IN_SPAWN_FAILED,
+                                .slot = slot,
+                                .err = rc};
+        pool_feed(d, in, now_ms);
+    } else {
+        struct se_sup_in in = {
+            .kind = rc == 0 ? SE_SUP_IN_SPAWNED : SE_SUP_IN_SPAWN_FAILED, .slot = slot, .err = rc};
+        sup_feed(d, in, now_ms);
+    }
+}
+
+static void
+act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    SE_ASSERT(slot < d->slots_max);
+    SE_ASSERT(s->child == 0); /* never two children in one slot */
+    struct se_spawn_req req = {.worker_id = slot, .heartbeat = !d->stop_by_hook};
+    d->hooks.prepare_spawn(d->hooks.ud, slot, &req);
+    struct se_spawn_res res = {.heartbeat_fd = -1, .command_fd = -1};
+    int rc = d->os->spawn(d->os->ctx, &req, &res);
+    if (rc == 0) {
+        SE_ASSERT(res.child != 0);
+        d->stats.spawns++;
+        if (slot >= d->slots_used) d->slots_used = slot + 1;
+        s->child = res.child;
+        s->pid = res.pid;
+        s->hb_fd = res.heartbeat_fd;
+        s->cmd_fd = res.command_fd;
+        s->hb_on = req.heartbeat;
+        se_kill_init(&s->kill, &d->kill_cfg, slot, res.child, now_ms);
+        se_hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
+        if (s->hb_fd >= 0 && d->os->watch(d->os->ctx, s->hb_fd) < 0) {
+            /* beats still arrive as stamps; only EOF detection is lost */
+            d->os->close(d->os->ctx, s->hb_fd);
+            s->hb_fd = -1;
+        }
+        if (d->hooks.spawned != NULL) d->hooks.spawned(d->hooks.ud, slot, &res);
+    }
+    spawn_result(d, slot, rc, now_ms);
+}
+
+static void
+act_stop(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[a->slot];
+    if (s->child == 0) return; /* ended in this same iteration */
+    if (d->stop_by_hook) {
+        if (d->hooks.stop_worker != NULL) d->hooks.stop_worker(d->hooks.ud, a->slot, a->graceful);
+        return;
+    }
+    struct se_kill_in in = {.kind = a->graceful ? SE_KILL_IN_GRACEFUL : SE_KILL_IN_IMMEDIATE,
+                            .reason = a->reason};
+    kill_feed(d, a->slot, in, now_ms);
+}
+
+static void
+act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[a->slot];
+    /* Pair assertion with sm_kill: a signal only ever targets the live child
+     * the machine was made for; a reaped handle is never signalled. */
+    SE_ASSERT(s->child != 0);
+    SE_ASSERT(s->child == a->child);
+    int rc = d->os->signal(d->os->ctx, a->child, a->sig);
+    if (rc == 0) {
+        d->stats.signals++;
+        return;
+    }
+    kill_feed(d, a->slot,
+              (struct se_kill_in){.kind = SE_KILL_IN_SIGNAL_FAILED, .err = rc, .sig = a->sig},
+              now_ms);
+}
+
+static void
+act_forward(struct se_driver *d, const struct se_act *a)
+{
+    struct se_drv_slot *s = &d->slots[a->slot];
+    if (s->child == 0) return;
+    enum se_sig sig = se__config_cmd_signal(d->cfg, a->cmd);
+    if (sig == SE_SIG_NONE) return;
+    int rc = d->os->signal(d->os->ctx, s->child, sig);
+    if (rc == 0) d->stats.signals++;
+    if (rc < 0 && rc != -ESRCH)
+        logf_(d, SE_LOG_WARN, "Could not forward %s to the server: %s", se_cmd_name(a->cmd),
+              se_strerror(rc));
+}
+
+static void
+act_lost(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+{
+    if (d->slots[a->slot].child == 0) return;
+    if (d->role == SE_ROLE_SERVER) {
+        enum se_pool_in_kind k =
+            a->reason == SE_REASON_HEARTBEAT_EOF ? SE_POOL_IN_HB_EOF : SE_POOL_IN_LOST;
+        pool_feed(d, (struct se_pool_in){.kind = k, .slot = a->slot, .age_ms = a->ms}, now_ms);
+    } else {
+        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_LOST, .slot = a->slot, .age_ms = a->ms},
+                 now_ms);
+    }
+}
+
+static void
+execute_one(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+{
+    d->stats.actions++;
+    switch (a->kind) {
+    case SE_ACT_SPAWN: act_spawn(d, a->slot, now_ms); return;
+    case SE_ACT_STOP: act_stop(d, a, now_ms); return;
+    case SE_ACT_SIGNAL: act_signal(d, a, now_ms); return;
+    case SE_ACT_FORWARD: act_forward(d, a); return;
+    case SE_ACT_LOST: act_lost(d, a, now_ms); return;
+    case SE_ACT_RELOAD: reload_config(d, now_ms); return;
+    case SE_ACT_LOG: log_event(d, a); return;
+    case SE_ACT_EXIT:
+        d->done = true;
+        d->exit_status = a->status;
+        return;
+    }
+}
+
+/* Executes the queue; executing an action may append more (fed-back results). */
+static void
+execute_all(struct se_driver *d, int64_t now_ms)
+{
+    for (uint32_t i = 0; i < d->acts.count; i++) {
+        struct se_act a = d->acts.items[i]; /* copy: the queue may grow */
+        execute_one(d, &a, now_ms);
+    }
+    d->acts.count = 0;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void
+start(struct se_driver *d, int64_t now_ms)
+{
+    d->started = true;
+    if (d->role == SE_ROLE_SERVER)
+        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_START}, now_ms);
+    else
+        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_START}, now_ms);
+    execute_all(d, now_ms);
+}
+
+int
+se__driver_run(struct se_driver *d, int32_t *exit_status)
+{
+    SE_ASSERT(d != NULL);
+    SE_ASSERT(!d->started);
+    start(d, d->os->monotonic_ms(d->os->ctx));
+    while (!d->done) {
+        uint32_t n = 0;
+        int rc = d->os->wait(d->os->ctx, next_deadline(d), d->evs, SE_EVS_MAX, &n);
+        d->stats.iterations++;
+        if (rc < 0) {
+            logf_(d, SE_LOG_FATAL, "Waiting for events failed: %s", se_strerror(rc));
+            return rc;
+        }
+        SE_ASSERT(n <= SE_EVS_MAX);
+        d->stats.events += n;
+        int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
+        for (uint32_t i = 0; i < n && !d->done; i++) {
+            dispatch(d, &d->evs[i], now_ms);
+            execute_all(d, now_ms);
+        }
+        if (d->done) break;
+        tick_all(d, now_ms);
+        execute_all(d, now_ms);
+    }
+    *exit_status = d->exit_status;
+    return 0;
+}

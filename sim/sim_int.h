@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sim_int.h: the simulated world's insides, shared by the files of sim/ only.
+ *
+ * The simulator never calls the OS: no clock, no randomness but its PRNG,
+ * no process, no file. All memory is in one struct sim_world allocated per
+ * run. Every limit is named.
+ */
+#ifndef SE_SIM_INT_H
+#define SE_SIM_INT_H
+
+#include "driver.h"
+#include "se_fault.h"
+#include "sim.h"
+
+#define SIM_PROCS_MAX           4096u  /* process records, reused in a ring */
+#define SIM_QUEUE_MAX           65536u /* world events pending */
+#define SIM_FDS_MAX             8192u  /* virtual descriptors */
+#define SIM_PENDING_MAX         4096u  /* engine events not yet taken by wait() */
+#define SIM_TRACE_LINES         2048u  /* kept for a failure report and scenario queries */
+#define SIM_TRACE_LINE          200u
+#define SIM_SIGLOG_MAX          24u /* signals remembered per process */
+#define SIM_SCRIPT_MAX          512u
+#define SIM_PIDS                200  /* virtual pids 100..299: reused quickly on purpose */
+#define SIM_SAME_TIME_WAITS_MAX 256u /* wait() calls at one instant: more is a busy loop */
+#define SIM_LATE_MS             50   /* heartbeat precision (SPEC section 7) */
+#define SIM_WAITS_PER_S         2000u /* loop iterations per simulated second, at most (on average) */
+#define SIM_WAITS_BASE          200000u
+
+enum sim_ev_kind {
+    SIM_EV_EXIT = 1,    /* a process exits (code, or signal when code < 0) */
+    SIM_EV_CRASH,       /* a process's model makes it exit (not in the liveness phase) */
+    SIM_EV_EOF_EARLY,   /* a process's model closes its heartbeat pipe (not in liveness) */
+    SIM_EV_HB_EOF,      /* a process closes its heartbeat pipe */
+    SIM_EV_PIPE_BEAT,   /* a pipe beater writes a beat */
+    SIM_EV_NOTIFY,      /* SIGCHLD reaches the engine */
+    SIM_EV_SIGNAL,      /* an operator signal reaches the engine */
+    SIM_EV_OPERATOR,    /* the random operator acts */
+    SIM_EV_LIVENESS,    /* faults off, workers healthy from now on */
+    SIM_EV_CONVERGED,   /* check: live workers == wanted */
+    SIM_EV_FINAL_STOP,  /* the graceful stop that ends the run */
+    SIM_EV_STOP_BOUND,  /* check: the engine has exited */
+    SIM_EV_STALL_CHECK, /* check: a stalled process got its immediate signal */
+    SIM_EV_RELOAD,      /* a scripted reload */
+    SIM_EV_END,         /* the end of simulated time */
+};
+
+struct sim_ev {
+    int64_t at_ms;
+    uint64_t seq; /* ties broken by insertion order: determinism */
+    enum sim_ev_kind kind;
+    uint32_t handle; /* the process, for process events */
+    int32_t arg;     /* exit code, signal, ... */
+    int32_t arg2;    /* exit signal, epoch, ... */
+};
+
+enum sim_proc_state { SIM_P_FREE = 0, SIM_P_RUNNING, SIM_P_ZOMBIE, SIM_P_REAPED };
+
+struct sim_sig_rec {
+    int64_t at_ms;
+    enum se_sig sig;
+};
+
+struct sim_proc {
+    uint32_t handle; /* the engine's name for it; unique for the run */
+    int32_t pid;     /* virtual, reused */
+    uint32_t worker_id;
+    uint32_t nth; /* the nth start of this worker */
+    enum sim_model model;
+    enum sim_proc_state state;
+    int64_t started_ms;
+    int64_t beat_interval_ms; /* when it beats */
+    int64_t beat_phase_ms;
+    int64_t stall_ms;   /* beats stop here (NEVER: never) */
+    int64_t exit_at_ms; /* scheduled exit (NEVER: none) */
+    int64_t model_ms;   /* the model's parameter */
+    int32_t model_code;
+    int32_t exit_code; /* when exited */
+    enum se_sig exit_sig;
+    int32_t hb_fd;   /* the engine's read end, or -1 */
+    bool pipe_beats; /* beats are bytes on the pipe, not stamps */
+    bool notified;   /* the engine was told (SIGCHLD) after the exit */
+    /* escalation oracle */
+    uint32_t kill_epoch; /* kill settings epoch when the stop began */
+    int64_t g_start_ms, g_next_ms, i_start_ms, i_next_ms, imm_req_ms;
+    int64_t stall_check_ms; /* when the stall must have been acted on */
+    uint32_t g_count, i_count;
+    bool kill_failed; /* a SIGKILL attempt failed: retries allowed */
+    bool unchecked;   /* settings changed mid-stop: no schedule check */
+    uint32_t sig_count;
+    struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
+};
+
+struct sim_fd {
+    bool open;
+    bool watched;
+    bool eof;        /* the writer closed */
+    uint32_t bytes;  /* unread bytes */
+    uint32_t handle; /* owner process */
+};
+
+struct sim_script {
+    uint32_t worker_id, nth;
+    enum sim_model model;
+    int64_t at_ms;
+    int32_t code;
+};
+
+struct sim_world {
+    struct sim_opts opts;
+    uint64_t prng[4]; /* xoshiro256** state */
+    int64_t now_ms;
+    uint64_t seq;
+    bool liveness; /* faults off, models healthy */
+    bool ended;    /* the run is over (end of time or a violation) */
+    bool failed;
+    char violation[512];
+
+    /* the engine under test */
+    struct se_os os;
+    struct se_driver *driver;
+    struct se_config *cfg; /* the world's copy of the configuration in force */
+    uint32_t kill_epoch;   /* bumped when a reload changes kill settings */
+    uint32_t hb_epoch;     /* bumped when a reload changes the heartbeat timeout */
+    bool engine_exited;
+    int32_t exit_status;
+    int64_t final_stop_ms; /* NEVER until the final (or an early) stop */
+
+    /* faults, BUGGIFY style: a point is active for the run, then fires by chance */
+    bool fault_active[SE_FAULT_COUNT];
+    uint32_t fault_permille[SE_FAULT_COUNT];
+
+    /* processes */
+    uint32_t next_handle;
+    struct sim_proc procs[SIM_PROCS_MAX];
+    bool pid_used[SIM_PIDS];
+    bool pid_ever[SIM_PIDS];
+    int32_t pid_next;
+    uint64_t pid_reuses;
+    uint32_t starts[SE_WORKERS_MAX];      /* starts per worker id */
+    uint32_t live_handle[SE_WORKERS_MAX]; /* live (unreaped) process per worker id, 0 = none */
+    bool dead[SE_WORKERS_MAX];            /* ended with an unrecoverable code */
+
+    /* descriptors */
+    int32_t fd_next;
+    struct sim_fd fds[SIM_FDS_MAX];
+
+    /* events */
+    uint32_t queue_len;
+    struct sim_ev queue[SIM_QUEUE_MAX];
+    uint32_t pending_len;
+    struct se_ev pending[SIM_PENDING_MAX];
+    bool child_pending;        /* a SIGCHLD is queued for the engine (coalesced) */
+    uint32_t notified_zombies; /* zombies the engine was told about, before this wait */
+    int64_t same_time_ms;
+    uint32_t same_time_waits;
+    uint64_t waits; /* wait() calls in the run: bounded work per event */
+
+    /* scripts */
+    uint32_t script_len;
+    struct sim_script script[SIM_SCRIPT_MAX];
+
+    /* trace */
+    uint64_t trace_hash;
+    uint32_t trace_next;
+    char trace[SIM_TRACE_LINES][SIM_TRACE_LINE];
+    char last_sigs[512];                /* sim_signals_of's buffer */
+    char reload_kv[SIM_SCRIPT_MAX][96]; /* scripted reloads: "key=value", "" = invalid */
+    uint32_t reload_len;
+    int32_t reload_pending; /* index of the scripted reload to apply next, or -1 */
+
+    /* zombies in exit order, for reap() */
+    uint32_t zombies_len;
+    uint32_t zombies[SIM_PROCS_MAX];
+
+    /* what the engine's exit status must be */
+    bool unrec_seen;
+    int32_t unrec_first, unrec_last;
+    bool stop_requested; /* an operator stop was sent */
+
+    struct sim_result res;
+};
+
+/* sim_prng.c */
+void sim_prng_seed(struct sim_world *w, uint64_t seed);
+uint64_t sim_prng_next(struct sim_world *w);
+uint32_t sim_rand_u32(struct sim_world *w);
+int64_t sim_rand_range(struct sim_world *w, int64_t lo, int64_t hi); /* [lo, hi] */
+bool sim_chance(struct sim_world *w, uint32_t permille);
+
+/* sim_world.c */
+void sim_push(struct sim_world *w, int64_t at_ms, enum sim_ev_kind kind, uint32_t handle,
+              int32_t arg, int32_t arg2);
+int64_t sim_next_event_ms(const struct sim_world *w);
+struct sim_ev sim_pop(struct sim_world *w);
+void sim_trace(struct sim_world *w, const char *fmt, ...) SE_PRINTF(2, 3);
+void sim_fail(struct sim_world *w, const char *fmt, ...) SE_PRINTF(2, 3);
+struct sim_proc *sim_proc_by_handle(struct sim_world *w, uint32_t handle);
+void sim_engine_event(struct sim_world *w, struct se_ev ev);
+void sim_proc_exit(struct sim_world *w, struct sim_proc *p, int32_t code, enum se_sig sig);
+int64_t sim_proc_last_beat(const struct sim_world *w, const struct sim_proc *p);
+bool sim_fault(struct sim_world *w, enum se_fault id, int *err);
+
+/* sim_os.c */
+void sim_os_init(struct sim_world *w);
+int sim_world_wait(struct sim_world *w, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max,
+                   uint32_t *evs_count);
+
+/* sim_model.c */
+void sim_model_spawn(struct sim_world *w, struct sim_proc *p);
+void sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+void sim_config_draw(struct sim_world *w, struct se_config *cfg);
+int sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t err_size);
+void sim_operator_act(struct sim_world *w);
+int64_t sim_stop_bound_ms(const struct sim_world *w);
+int64_t sim_converge_bound_ms(const struct sim_world *w);
+
+/* sim_check.c */
+void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+void sim_check_event(struct sim_world *w, const struct se_act *a);
+void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
+void sim_check_converged(struct sim_world *w);
+void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);
+void sim_check_exit(struct sim_world *w);
+
+#endif /* SE_SIM_INT_H */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Simulator scenarios: small scripted worlds, each a story with an ending
+ * the engine must reach, every invariant of sim_check.c checked on the way.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+struct scenario {
+    struct sim_world *w;
+    struct sim_result res;
+};
+
+/* A world with no chance in it: healthy workers, no faults, no operator. */
+static struct sim_world *
+quiet_world(uint64_t seed, int64_t duration_ms, const char *const *overrides)
+{
+    struct sim_opts o = {.seed = seed, .duration_ms = duration_ms, .overrides = overrides};
+    struct sim_world *w = sim_world_new(&o);
+    assert_non_null(w);
+    return w;
+}
+
+static void
+run_ok(struct sim_world *w, struct sim_result *r)
+{
+    sim_run(w, r);
+    if (!r->ok) {
+        sim_print_trace_tail(w, 40);
+        fail_msg("invariant broken: %s", r->violation);
+    }
+}
+
+static void
+test_sim_stalled_worker_is_killed_by_the_heartbeat_rule_and_respawned(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_heartbeat_interval=0.1",
+                                    "worker_heartbeat_timeout=1", NULL};
+    struct sim_world *w = quiet_world(1, 10000, o);
+    sim_script_model(w, 0, 0, SIM_STALL_AT, 5000, 0);
+    struct sim_result r;
+    run_ok(w, &r);
+    int64_t quit = sim_signal_at(w, 0, 0, SE_SIG_QUIT, 0);
+    /* the last beat is in (4900, 5000]: QUIT exactly one second after it */
+    assert_true(quit > 5900 && quit <= 6000);
+    assert_string_equal(sim_end_of(w, 0, 0), "signal SIGQUIT");
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_true(sim_logged(w, "Worker 0 heartbeat timeout: no heartbeat for 1.000 s"));
+    sim_world_free(w);
+}
+
+static void
+test_sim_worker_ignoring_term_gets_quit_then_kill_on_schedule(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_interval=1",
+        "worker_graceful_kill_interval_increment=1",
+        "worker_graceful_kill_timeout=5",
+        "worker_immediate_kill_interval=1",
+        "worker_immediate_kill_interval_increment=0",
+        "worker_immediate_kill_timeout=3",
+        NULL,
+    };
+    struct sim_world *w = quiet_world(2, 60000, o);
+    sim_script_model(w, 0, 0, SIM_IGNORE_QUIT, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGTERM@1000 SIGTERM@2000 SIGTERM@4000 "
+                                                 "SIGQUIT@6000 SIGQUIT@7000 SIGQUIT@8000 "
+                                                 "SIGKILL@9000");
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "escalating to an immediate stop"));
+    assert_true(sim_logged(w, "sending SIGKILL"));
+    sim_world_free(w);
+}
+
+static void
+test_sim_recycled_pid_is_never_signalled(void **state)
+{
+    (void)state;
+    /* Crash loops churn through pids; restarts and the stop signal the new
+     * holders of old pids. The checker fails the run if a reaped handle is
+     * ever signalled. */
+    static const char *const o[] = {"workers=4", "worker_restart_backoff_max=0", NULL};
+    struct sim_world *w = quiet_world(3, 30000, o);
+    for (uint32_t id = 0; id < 4; id++) {
+        for (uint32_t n = 0; n < 60; n++)
+            sim_script_model(w, id, n, SIM_CRASH_AT, 100, 1);
+    }
+    for (int64_t t = 1000; t < 29000; t += 1500)
+        sim_script_signal(w, t, SE_SIG_USR1);
+    sim_script_signal(w, 29000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_pid_reuses(w) > 50);
+    assert_true(r.engine_exited);
+    sim_world_free(w);
+}
+
+static void
+test_sim_heartbeat_eof_at_the_deadline_reads_the_stamp_first(void **state)
+{
+    (void)state;
+    /* Found by seed 184: the pipe's EOF arrived at the instant of the
+     * heartbeat deadline, and the machine judged a beating worker on its
+     * start time. Now: no heartbeat-timeout kill; after the EOF grace the
+     * still-running worker is stopped for the closed pipe. */
+    static const char *const o[] = {"workers=1", "worker_heartbeat_interval=0.1",
+                                    "worker_heartbeat_timeout=1", NULL};
+    struct sim_world *w = quiet_world(4, 8000, o);
+    sim_script_model(w, 0, 0, SIM_EOF_EARLY, 1000, 5000);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_false(sim_logged(w, "heartbeat timeout"));
+    assert_true(sim_logged(w, "Worker 0 closed its heartbeat pipe but is still running"));
+    assert_int_equal(sim_signal_at(w, 0, 0, SE_SIG_QUIT, 0), 2000);
+    sim_world_free(w);
+}
+
+static void
+test_sim_stop_while_workers_are_still_starting_is_not_lost(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=3", "start_worker_delay=1",
+                                    "start_worker_delay_rand=0", NULL};
+    struct sim_world *w = quiet_world(5, 20000, o);
+    sim_script_signal(w, 500, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_starts(w, 0), 1);
+    assert_int_equal(sim_starts(w, 1), 0);
+    assert_true(r.sim_ms < 1000);
+    sim_world_free(w);
+}
+
+static void
+test_sim_burst_of_1000_mixed_signals_leaves_a_live_consistent_server(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=4", NULL};
+    struct sim_world *w = quiet_world(6, 30000, o);
+    static const enum se_sig mix[] = {SE_SIG_USR1, SE_SIG_USR2, SE_SIG_HUP, SE_SIG_CONT,
+                                      SE_SIG_WINCH};
+    for (int i = 0; i < 1000; i++)
+        sim_script_signal(w, 1000, mix[i % 5]);
+    sim_script_signal(w, 20000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    /* before the stop the server was back to 4 workers */
+    assert_true(sim_logged(w, "Received graceful stop"));
+    assert_int_equal(sim_alive(w), 0);
+    sim_world_free(w);
+}
+
+static void
+test_sim_unrecoverable_exits_give_the_server_status(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "unrecoverable_exit_codes=[3, 4]", NULL};
+    struct sim_world *w = quiet_world(7, 20000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 3);
+    sim_script_model(w, 1, 0, SIM_CRASH_AT, 2000, 4);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 4);
+    assert_int_equal(sim_starts(w, 0), 1);
+    assert_true(sim_logged(w, "Worker 0 exited unexpectedly with status 3"));
+    sim_world_free(w);
+}
+
+static void
+test_sim_invalid_reload_keeps_the_old_configuration(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(8, 5000, o);
+    sim_script_reload(w, 1000, NULL);
+    sim_script_reload(w, 2000, "workers=3");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration"));
+    assert_int_equal(sim_starts(w, 0), 1);
+    assert_int_equal(sim_starts(w, 2), 1);
+    assert_true(sim_logged(w, "Scaling workers from 2 to 3"));
+    sim_world_free(w);
+}
+
+static void
+test_sim_crashed_worker_is_replaced_at_once(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(9, 5000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, -1);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_string_equal(sim_end_of(w, 0, 0), "signal SIGSEGV");
+    assert_true(sim_logged(w, "Worker 0 exited unexpectedly with signal SIGSEGV"));
+    sim_world_free(w);
+}
+
+static void
+test_sim_same_seed_gives_the_same_trace_hash(void **state)
+{
+    (void)state;
+    uint64_t hashes[3];
+    for (int i = 0; i < 3; i++) {
+        struct sim_opts o = {.seed = i == 2 ? 43 : 42,
+                             .duration_ms = 600000,
+                             .faults = true,
+                             .operator_random = true,
+                             .random_models = true,
+                             .random_config = true,
+                             .final_stop = true};
+        struct sim_world *w = sim_world_new(&o);
+        assert_non_null(w);
+        struct sim_result r;
+        run_ok(w, &r);
+        hashes[i] = r.trace_hash;
+        sim_world_free(w);
+    }
+    assert_true(hashes[0] == hashes[1]);
+    assert_true(hashes[0] != hashes[2]);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_stalled_worker_is_killed_by_the_heartbeat_rule_and_respawned),
+        cmocka_unit_test(test_sim_worker_ignoring_term_gets_quit_then_kill_on_schedule),
+        cmocka_unit_test(test_sim_recycled_pid_is_never_signalled),
+        cmocka_unit_test(test_sim_heartbeat_eof_at_the_deadline_reads_the_stamp_first),
+        cmocka_unit_test(test_sim_stop_while_workers_are_still_starting_is_not_lost),
+        cmocka_unit_test(test_sim_burst_of_1000_mixed_signals_leaves_a_live_consistent_server),
+        cmocka_unit_test(test_sim_unrecoverable_exits_give_the_server_status),
+        cmocka_unit_test(test_sim_invalid_reload_keeps_the_old_configuration),
+        cmocka_unit_test(test_sim_crashed_worker_is_replaced_at_once),
+        cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
+    };
+    return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
+}
