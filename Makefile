@@ -54,7 +54,7 @@ LIB_SO := $(B)/libserverengine.so.$(VERSION)
 TOOL   := $(B)/serverengine
 SIM    := $(B)/se-sim
 
-.PHONY: all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests
+.PHONY: all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
 
@@ -111,6 +111,10 @@ check-valgrind: all tests
 
 check-mutants:
 	tests/mutants/run.sh
+
+demo: all
+	$(SIM) --seed 7 --duration 3600 --workers 4 --verbose 2>&1 | grep -E ' (log|operator|liveness|converged|VIOLATION|fault)' | cut -c1-150
+	$(SIM) --seed 7 --duration 3600 --workers 4
 
 sim: $(SIM)
 	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4

@@ -1387,12 +1387,39 @@ se_config_dup(const struct se_config *cfg)
 /* Public: set                                                              */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A built-in key changes one field (and listen_count): keep its bytes, set it
+ * in place, validate, and put the bytes back on any error. Same atomicity as
+ * the copy-and-swap of user keys at a tiny fraction of the cost (the
+ * simulator sets keys thousands of times a second).
+ */
+static int
+key_set_in_place(const struct key *k, struct se_config *cfg, const char *value,
+                 const struct msg *m)
+{
+    _Static_assert(sizeof cfg->listen <= 16384, "the largest field fits the save buffer");
+    unsigned char saved[16384];
+    SE_ASSERT(k->size <= sizeof saved);
+    unsigned char *field = (unsigned char *)cfg + k->offset;
+    uint32_t saved_count = cfg->listen_count;
+    memcpy(saved, field, k->size);
+    int rc = key_set_text(k, cfg, value, m);
+    if (rc == 0) rc = config_validate(cfg, m);
+    if (rc < 0) {
+        memcpy(field, saved, k->size);
+        cfg->listen_count = saved_count;
+    }
+    return rc;
+}
+
 int
 se_config_set(struct se_config *cfg, const char *key, const char *value, char *err, size_t err_size)
 {
     SE_ASSERT(err != NULL || err_size == 0);
     const struct msg m = {err, err_size};
     msg_clear(&m);
+    const struct key *k = key_find(key);
+    if (k != NULL) return key_set_in_place(k, cfg, value, &m);
     struct se_config *work = se_config_dup(cfg);
     if (work == NULL) return nomem(&m);
     int rc = config_apply(work, key, value, &m);

@@ -177,6 +177,7 @@ struct sim_world {
     bool unrec_seen;
     int32_t unrec_first, unrec_last;
     bool stop_requested; /* an operator stop was sent */
+    bool stop_received;  /* the engine logged that it received a stop */
 
     struct sim_result res;
 };

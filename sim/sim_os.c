@@ -166,6 +166,8 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
     }
     int32_t pid = pid_alloc(w);
     if (pid < 0) return -EAGAIN;
+    if (w->stop_received)
+        sim_fail(w, "worker %u started after the engine received a stop request", req->worker_id);
     if (w->live_handle[req->worker_id] != 0)
         sim_fail(w, "worker %u started while its previous process (handle %u) is not reaped",
                  req->worker_id, w->live_handle[req->worker_id]);
