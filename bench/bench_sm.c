@@ -60,7 +60,8 @@ bench_heartbeat(struct se_acts *acts, uint64_t rounds)
     enum { N = 64 };
     static struct se_hb hbs[N];
     static const struct se_hb_cfg cfg = {.timeout_ms = 180000};
-    for (uint32_t i = 0; i < N; i++) se_hb_init(&hbs[i], &cfg, i, 0);
+    for (uint32_t i = 0; i < N; i++)
+        se_hb_init(&hbs[i], &cfg, i, 0);
     uint64_t events = 0;
     int64_t t = 0;
     for (uint64_t r = 0; r < rounds; r++) {
@@ -133,7 +134,8 @@ main(void)
         total += ev;
         total_s += dt;
         printf("bench_sm: %-26s %10llu events in %.3f s: %6.1f M events/s, %5.1f ns/event\n",
-               runs[i].name, (unsigned long long)ev, dt, (double)ev / dt / 1e6, dt * 1e9 / (double)ev);
+               runs[i].name, (unsigned long long)ev, dt, (double)ev / dt / 1e6,
+               dt * 1e9 / (double)ev);
     }
     printf("bench_sm: all machines %.1f M events/s (target >= 5 M)\n",
            (double)total / total_s / 1e6);

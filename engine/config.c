@@ -1394,8 +1394,7 @@ se_config_dup(const struct se_config *cfg)
  * simulator sets keys thousands of times a second).
  */
 static int
-key_set_in_place(const struct key *k, struct se_config *cfg, const char *value,
-                 const struct msg *m)
+key_set_in_place(const struct key *k, struct se_config *cfg, const char *value, const struct msg *m)
 {
     _Static_assert(sizeof cfg->listen <= 16384, "the largest field fits the save buffer");
     unsigned char saved[16384];
