@@ -28,6 +28,11 @@ SE_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wswi
 SE_CPPFLAGS := -std=gnu11 -D_GNU_SOURCE -Iengine/include -Iengine -Ifaults -Isim -Itests
 ALL_CFLAGS  = $(SE_CPPFLAGS) $(SE_WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fvisibility=hidden -fPIC -MMD -MP
 LDLIBS_CORE := -lyaml -lpthread
+# make FIU=1: the fault-injection variant (libfiu consults every fault point)
+ifeq ($(FIU),1)
+EXTRA_CFLAGS += -DFIU_ENABLE=1
+LDLIBS_CORE += -lfiu -ldl
+endif
 LDLIBS_TEST := -lcmocka
 
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
@@ -111,6 +116,13 @@ check-valgrind: all tests
 
 check-mutants:
 	tests/mutants/run.sh
+
+check-faults:
+	$(MAKE) B=build/fiu FIU=1 build/fiu/se-fault-sweep
+	build/fiu/se-fault-sweep
+
+$(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 demo: all
 	$(SIM) --seed 7 --duration 3600 --workers 4 --verbose 2>&1 | grep -E ' (log|operator|liveness|converged|VIOLATION|fault)' | cut -c1-150

@@ -2027,3 +2027,22 @@ se__config_keep_static(struct se_config *next, const struct se_config *old_cfg)
         if (k->type == KT_LISTEN) next->listen_count = old_cfg->listen_count;
     }
 }
+
+int
+se_config_declare(struct se_config *cfg, const char *key, const char *value, char *err,
+                  size_t err_size)
+{
+    SE_ASSERT(cfg != NULL);
+    if (key != NULL && key_find(key) != NULL) {
+        if (err != NULL && err_size > 0)
+            snprintf(err, err_size, "%s: a built-in key cannot be declared", key);
+        return SE_ECONFIG;
+    }
+    /* A program's own key is no typo: the warning se_config_set records for
+     * a key seen the first time is taken back. */
+    size_t before = cfg->warning_count;
+    int rc = se_config_set(cfg, key, value, err, err_size);
+    while (rc == 0 && cfg->warning_count > before)
+        free(cfg->warnings[--cfg->warning_count]);
+    return rc;
+}

@@ -50,6 +50,7 @@ se__driver_derive(const struct se_config *cfg, struct se_pool_cfg *pool, struct 
         .immediate_interval_ms = cfg->worker_immediate_kill_interval_ms,
         .immediate_increment_ms = cfg->worker_immediate_kill_interval_increment_ms,
         .immediate_timeout_ms = cfg->worker_immediate_kill_timeout_ms,
+        .resume_stopped = true,
     };
     *hb = (struct se_hb_cfg){.timeout_ms = cfg->worker_heartbeat_timeout_ms};
     *sup = (struct se_sup_cfg){
@@ -360,9 +361,9 @@ handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 void
 se__driver_command(struct se_driver *d, enum se_cmd cmd)
 {
-    int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
-    handle_command(d, cmd, now_ms);
-    execute_all(d, now_ms);
+    /* Called from a hook, inside the loop: the actions join the queue the
+     * loop is executing (or will execute right after this event). */
+    handle_command(d, cmd, d->os->monotonic_ms(d->os->ctx));
 }
 
 /* ---- events ------------------------------------------------------------- */

@@ -130,7 +130,8 @@ int se__driver_run(struct se_driver *d, int32_t *exit_status);
 void se__driver_set_self_beat(struct se_driver *d, int64_t interval_ms);
 
 /* Feeds an operator command as if its signal had arrived (API calls,
- * command pipe). Only from the loop's thread, between iterations. */
+ * command pipe). Only from a hook, on the loop's thread: the resulting
+ * actions run in the current iteration. */
 void se__driver_command(struct se_driver *d, enum se_cmd cmd);
 
 /* The configuration in force (borrowed until the next reload). */

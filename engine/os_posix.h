@@ -23,4 +23,73 @@ const struct se_os *se__os_posix_fs(void);
 /* Fills the same stateless methods into os (the full adapter's init uses it). */
 void se__os_posix_fs_fill(struct se_os *os);
 
+/* ---- the full adapter (os_posix.c) ------------------------------------- */
+
+#define SE_POSIX_CHILDREN_MAX (SE_WORKERS_MAX + SE_SERVERS_MAX + 4u)
+#define SE_POSIX_WATCH_MAX    64u /* descriptors watched for readability */
+#define SE_POSIX_SIGNALS_MAX  16u /* signals delivered as events */
+#define SE_POSIX_STAMP_STRIDE 8u  /* int64 per stamp: one cache line each */
+#define SE_POSIX_PRIVATE_MAX  8u  /* descriptors no child may inherit */
+
+struct se_posix_child {
+    uint32_t handle; /* 0: free */
+    bool thread;     /* a thread child, not a process */
+    bool ready;      /* its pidfd fired or its thread finished: reap() looks */
+    int32_t pid;
+    int32_t pidfd;         /* -1: none (fallback: waitid on SIGCHLD) */
+    int32_t hb_fd;         /* the parent's read end of its heartbeat pipe (driver-owned) */
+    int64_t *stamp;        /* its beat stamp in the shared page, or NULL */
+    int32_t thread_status; /* thread: entry's value once finished */
+    uint64_t thread_id;    /* pthread_t */
+    void *thread_ctx;      /* heap block handed to the thread */
+};
+
+struct se_os_posix {
+    int32_t epfd;  /* epoll: signals, pidfds, watched fds, eventfd */
+    int32_t sigfd; /* signalfd of the signals below */
+    int32_t evfd;  /* eventfd: a thread child finished */
+    uint32_t sigs_count;
+    enum se_sig sigs[SE_POSIX_SIGNALS_MAX]; /* delivered as SE_EV_SIGNAL */
+    bool sigchld_scan;                      /* SIGCHLD came: children without pidfd are checked */
+    uint32_t next_handle;
+    int64_t *stamps; /* shared page: one stamp per child slot */
+    size_t stamps_bytes;
+    int32_t parent_hb_fd;  /* write end to our parent (a supervisor), or -1 */
+    int64_t *parent_stamp; /* our stamp in the parent's page, or NULL */
+    uint32_t watched_count;
+    int32_t watched[SE_POSIX_WATCH_MAX];
+    uint32_t private_count;
+    int32_t private_fds[SE_POSIX_PRIVATE_MAX]; /* closed in every child (pid file lock...) */
+    uint64_t rng;                              /* xorshift64* state for random_u32 */
+    void *lock;                                /* pthread_mutex_t *, heap: thread completions */
+    struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
+};
+
+/*
+ * Creates the adapter for this process: blocks the given signals (plus
+ * SIGCHLD) in the calling thread (call before starting threads: they
+ * inherit the mask) and receives them through a signalfd; ignores SIGPIPE.
+ * parent_hb_fd / parent_stamp: this process's own heartbeat channel to its
+ * parent (from se_child_ctx), or -1/NULL. Returns 0 or -errno; on error
+ * nothing is left open.
+ */
+int se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *sigs,
+                      uint32_t sigs_count, int32_t parent_hb_fd, int64_t *parent_stamp);
+
+/* Registers a descriptor of this process that no child may keep: the pid
+ * file's lock (a surviving child would hold it), the daemon's start-up
+ * channel (the launcher waits for its EOF). -ENOSPC when full. */
+int se__os_posix_private_fd(struct se_os_posix *p, int32_t fd);
+
+/* Closes everything the adapter opened (not the children, not the driver's
+ * fds) and restores the signal mask. */
+void se__os_posix_fini(struct se_os_posix *p);
+
+/* The POSIX number of an se_sig (0 for SE_SIG_NONE/OTHER) and back. */
+int se__sig_to_posix(enum se_sig sig);
+enum se_sig se__sig_from_posix(int signo);
+
+/* Writes a beat stamp: the monotonic time now, in ms (async-signal-safe). */
+void se__beat_stamp_write(int64_t *stamp);
+
 #endif /* SE_OS_POSIX_H */

@@ -91,6 +91,7 @@ static void
 send_scheduled(struct se_kill *k, enum se_sig sig, int64_t now_ms, struct se_acts *out)
 {
     emit_signal(k, sig, out);
+    if (k->phase == SE_KILL_IMMEDIATE && k->cfg->resume_stopped) emit_signal(k, SE_SIG_CONT, out);
     se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL,
                                      .slot = k->slot,
                                      .sig = sig,

@@ -9,6 +9,10 @@
  * kind of schedule from its own start; once immediate_timeout has passed
  * (never when -1), SIGKILL. Nothing is ever sent after the child was reaped.
  * An interval of 0 with an increment of 0 sends the phase's signal once.
+ * With resume_stopped, every immediate signal is followed by SIGCONT: a
+ * stopped process (SIGSTOP, a debugger let go) keeps signals pending until it
+ * runs again, so without it a stalled-by-SIGSTOP worker would wait for the
+ * SIGKILL at the immediate timeout (Ruby ServerEngine never kills it).
  * This is Ruby ServerEngine's ProcessManager::Monitor#tick with exact
  * deadlines instead of a 0.5 s tick and the monotonic clock instead of
  * Time.now (SPEC section 7).
@@ -27,6 +31,7 @@ struct se_kill_cfg {
     int64_t immediate_interval_ms;  /* worker_immediate_kill_interval */
     int64_t immediate_increment_ms; /* worker_immediate_kill_interval_increment */
     int64_t immediate_timeout_ms;   /* worker_immediate_kill_timeout; -1 never KILLs */
+    bool resume_stopped;            /* follow each immediate signal with SIGCONT */
 };
 
 enum se_kill_phase {

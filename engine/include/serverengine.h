@@ -171,6 +171,14 @@ SE_API struct se_config *se_config_dup(const struct se_config *cfg);
 SE_API int se_config_set(struct se_config *cfg, const char *key, const char *value, char *err,
                          size_t err_size);
 
+/*
+ * Declares a key of the program's own (bind, port, message...) with its
+ * default value: like se_config_set, but no "unknown key" warning now or
+ * when a file or -s sets it later. SE_ECONFIG for a built-in key.
+ */
+SE_API int se_config_declare(struct se_config *cfg, const char *key, const char *value, char *err,
+                             size_t err_size);
+
 /* Same as se_config_set for one "KEY=VALUE" string (the -s/--set syntax). */
 SE_API int se_config_set_kv(struct se_config *cfg, const char *key_value, char *err,
                             size_t err_size);
@@ -304,6 +312,158 @@ SE_API int se_logger_capture(struct se_logger *lg, int target_fd, int *read_fd);
 /* Reads what is available on a capture read_fd and logs whole lines.
  * Returns 0, or 1 at EOF (the partial last line is logged; close read_fd). */
 SE_API int se_logger_capture_drain(struct se_logger *lg, int read_fd);
+
+/* ------------------------------------------------------------------------ */
+/* The engine: a server with workers, optionally under a supervisor and as  */
+/* a daemon (engine/engine.c). SPEC sections 3 to 8.                         */
+/* ------------------------------------------------------------------------ */
+
+struct se_engine; /* what se_engine_new makes: the program's server engine */
+struct se_server; /* the server process (or the only process) */
+struct se_worker; /* one worker: a forked child, a thread, or a spawned command */
+
+/* The command a spawn worker runs (worker_type spawn): filled by `spawn`. */
+struct se_spawn_cmd {
+    const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
+    const char *const *envp; /* extra "K=V" entries, NULL-terminated, or NULL */
+};
+
+/*
+ * Server callbacks. All optional. They run in the server process (or the
+ * only process), on the loop's thread, except after_start (the supervisor).
+ * Return values of int callbacks: 0, or nonzero to fail the start (the
+ * value becomes the exit status).
+ */
+struct se_server_callbacks {
+    int (*init)(struct se_server *s);           /* the server process begins */
+    int (*before_run)(struct se_server *s);     /* before any worker starts: open sockets here */
+    void (*after_run)(struct se_server *s);     /* every worker has ended */
+    void (*after_start)(struct se_server *s);   /* supervisor: a server process started */
+    void (*reload_config)(struct se_server *s); /* a reloaded configuration is in force */
+    void (*stop)(struct se_server *s, bool graceful);    /* a stop was requested */
+    void (*restart)(struct se_server *s, bool graceful); /* a restart of workers was requested */
+};
+
+/*
+ * Worker callbacks. `run` is required (`spawn` for worker_type spawn).
+ * init, before_fork and after_start run in the server; run in the worker (a
+ * forked child, a thread, or the server's own process for embedded); stop and
+ * reload are called from another thread than run's and must be safe then.
+ * A process worker's run returning ends the child with that status.
+ */
+struct se_worker_callbacks {
+    int (*init)(struct se_worker *w);         /* before each start, in the server */
+    void (*before_fork)(struct se_worker *w); /* right before the start, in the server */
+    int (*run)(struct se_worker *w);          /* the work; returns the exit status */
+    int (*spawn)(struct se_worker *w, struct se_spawn_cmd *cmd); /* spawn workers */
+    void (*stop)(struct se_worker *w);                           /* make run return soon */
+    void (*reload)(struct se_worker *w);      /* the configuration was reloaded */
+    void (*after_start)(struct se_worker *w); /* after the start, in the server */
+    void (*finalize)(struct se_worker *w);    /* after the worker ended, in the server */
+};
+
+/*
+ * Makes an engine from callbacks and a user pointer (se_engine_user_data).
+ * The callbacks are copied. Returns NULL with *err = -ENOMEM or SE_ECONFIG
+ * (no run callback). Release with se_engine_free.
+ */
+SE_API struct se_engine *se_engine_new(const struct se_server_callbacks *server,
+                                       const struct se_worker_callbacks *worker, void *user_data,
+                                       int *err);
+SE_API void se_engine_free(struct se_engine *e);
+
+/*
+ * The configuration sources, in order, later wins: defaults (the program's
+ * own settings, copied; NULL = built-in defaults), a YAML file (NULL = none),
+ * "key=value" overrides. They are read now and again on every reload.
+ * Returns 0, or SE_ECONFIG/SE_EPARSE/-errno with a message in err.
+ */
+SE_API int se_engine_configure(struct se_engine *e, const struct se_config *defaults,
+                               const char *config_path, const char *const *overrides,
+                               size_t overrides_count, char *err, size_t err_size);
+
+/*
+ * Reads the program's arguments: -c FILE / --config FILE, -s KEY=VALUE /
+ * --set KEY=VALUE (repeatable), -h / --help. Consumed arguments are removed
+ * from argv (argc updated); others are left for the program. Also remembers
+ * argv for process names. Returns 0; 1 when help was printed (exit 0);
+ * SE_ECONFIG with a message in err for a bad argument or value.
+ */
+SE_API int se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int *argc,
+                                char **argv, char *err, size_t err_size);
+
+/*
+ * A configuration built by code (the seed's block form): called now and on
+ * every reload with a config holding the sources' values; it may change any
+ * key. Return 0, or <0 with a message in err (a reload then keeps the old
+ * configuration in force).
+ */
+typedef int (*se_config_loader)(void *ud, struct se_config *cfg, char *err, size_t err_size);
+SE_API void se_engine_set_loader(struct se_engine *e, se_config_loader load, void *ud);
+
+/*
+ * Runs the engine: validates the configuration (a bad value: a message on
+ * stderr and 78, EX_CONFIG, nothing started), daemonizes, writes the pid
+ * file, drops privileges, then runs the supervisor or the server until it
+ * stops. Returns the process exit status: 0 after a requested stop, the
+ * unrecoverable exit code of a worker (SPEC section 7), daemonize_error_exit_code
+ * when daemonizing failed, 1 for other start failures (logged). Call once.
+ */
+SE_API int se_engine_run(struct se_engine *e);
+
+SE_API void *se_engine_user_data(const struct se_engine *e);
+
+/* The server: its configuration (borrowed; valid until the next reload has
+ * been applied and reload_config has returned), logger, user data. */
+SE_API const struct se_config *se_server_config(const struct se_server *s);
+SE_API struct se_logger *se_server_logger(struct se_server *s);
+SE_API void *se_server_user_data(const struct se_server *s);
+SE_API void se_server_set_user_data(struct se_server *s, void *user_data);
+
+/* Requests from code, as the signals would (thread-safe, async-signal-safe:
+ * one byte on the server's command pipe). */
+SE_API void se_server_stop(struct se_server *s, bool graceful);
+SE_API void se_server_restart(struct se_server *s, bool graceful);
+SE_API void se_server_reload(struct se_server *s);
+
+/* A worker: its serial id (0..workers-1), server, configuration (as for
+ * se_server_config: valid until the next reload callback returns), logger
+ * and user data (set by init or run). */
+SE_API uint32_t se_worker_id(const struct se_worker *w);
+SE_API struct se_server *se_worker_server(struct se_worker *w);
+SE_API const struct se_config *se_worker_config(const struct se_worker *w);
+SE_API struct se_logger *se_worker_logger(struct se_worker *w);
+SE_API void *se_worker_user_data(const struct se_worker *w);
+SE_API void se_worker_set_user_data(struct se_worker *w, void *user_data);
+
+/*
+ * Manual heartbeat (worker_heartbeat_mode: manual): call from the worker's
+ * own loop at least every worker_heartbeat_interval; a loop stuck for
+ * worker_heartbeat_timeout is killed and restarted. In auto mode a thread
+ * beats and this is a harmless extra beat. Returns 0, or -EPIPE when the
+ * server is gone (the worker should end). Async-signal-safe, lock-free.
+ */
+SE_API int se_worker_heartbeat(struct se_worker *w);
+
+/* ------------------------------------------------------------------------ */
+/* BlockingFlag (engine/blocking_flag.c): a flag threads wait on, the safe   */
+/* way for `stop` (another thread) to end `run`. SPEC section 10.            */
+/* ------------------------------------------------------------------------ */
+
+struct se_blocking_flag;
+
+/* A new flag, reset. NULL when out of memory. */
+SE_API struct se_blocking_flag *se_blocking_flag_new(void);
+SE_API void se_blocking_flag_free(struct se_blocking_flag *f);
+/* Set / reset; each returns true when it changed the flag. Wake waiters. */
+SE_API bool se_blocking_flag_set(struct se_blocking_flag *f);
+SE_API bool se_blocking_flag_reset(struct se_blocking_flag *f);
+SE_API bool se_blocking_flag_is_set(struct se_blocking_flag *f);
+/* Waits until the flag is set (reset), at most timeout_ms (< 0: no limit),
+ * on the monotonic clock, never returning early on a spurious wake-up.
+ * Returns whether the flag is set (reset) on return. */
+SE_API bool se_blocking_flag_wait_for_set(struct se_blocking_flag *f, int64_t timeout_ms);
+SE_API bool se_blocking_flag_wait_for_reset(struct se_blocking_flag *f, int64_t timeout_ms);
 
 /* ------------------------------------------------------------------------ */
 /* The OS adapter: the one seam between the engine and the system.           */

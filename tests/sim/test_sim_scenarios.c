@@ -77,9 +77,10 @@ test_sim_worker_ignoring_term_gets_quit_then_kill_on_schedule(void **state)
     sim_script_signal(w, 1000, SE_SIG_TERM);
     struct sim_result r;
     run_ok(w, &r);
-    assert_string_equal(sim_signals_of(w, 0, 0), "SIGTERM@1000 SIGTERM@2000 SIGTERM@4000 "
-                                                 "SIGQUIT@6000 SIGQUIT@7000 SIGQUIT@8000 "
-                                                 "SIGKILL@9000");
+    /* each QUIT is followed by CONT: a stopped process must run to die */
+    assert_string_equal(sim_signals_of(w, 0, 0),
+                        "SIGTERM@1000 SIGTERM@2000 SIGTERM@4000 SIGQUIT@6000 SIGCONT@6000 "
+                        "SIGQUIT@7000 SIGCONT@7000 SIGQUIT@8000 SIGCONT@8000 SIGKILL@9000");
     assert_true(r.engine_exited);
     assert_int_equal(r.exit_status, 0);
     assert_true(sim_logged(w, "escalating to an immediate stop"));

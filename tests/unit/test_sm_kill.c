@@ -325,6 +325,21 @@ test_kill_interval_change_applies_to_running_escalation(void **state)
     assert_string_equal(got, "signal 0 SIGQUIT");
 }
 
+static void
+test_kill_resume_stopped_follows_each_quit_with_cont(void **state)
+{
+    (void)state;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.resume_stopped = true;
+    static const struct row rows[] = {
+        {0, SE_KILL_IN_GRACEFUL, "signal 0 SIGTERM", S(15)},
+        {S(1), SE_KILL_IN_IMMEDIATE, "signal 0 SIGQUIT; signal 0 SIGCONT", S(11)},
+        {S(11), SE_KILL_IN_TICK, "signal 0 SIGQUIT; signal 0 SIGCONT", S(31)},
+        {S(601), SE_KILL_IN_TICK, "signal 0 SIGKILL", NEVER},
+    };
+    run_table(&cfg, rows, SE_ARRAY_LEN(rows));
+}
+
 int
 main(void)
 {
@@ -343,6 +358,7 @@ main(void)
         cmocka_unit_test(test_kill_failed_kill_is_retried),
         cmocka_unit_test(test_kill_logs_each_signal_with_attempt_and_reason),
         cmocka_unit_test(test_kill_interval_change_applies_to_running_escalation),
+        cmocka_unit_test(test_kill_resume_stopped_follows_each_quit_with_cont),
     };
     return cmocka_run_group_tests_name("sm_kill", tests, NULL, NULL);
 }

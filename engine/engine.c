@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine.c: the public engine object: configuration sources, the start-up
+ * sequence (validate, log, daemonize, pid file, privileges) and the choice
+ * between a supervisor and a plain server. Ruby ServerEngine's Daemon and
+ * ServerEngine.create.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+#define EX_CONFIG_STATUS 78 /* sysexits.h EX_CONFIG */
+
+struct se_engine *
+se_engine_new(const struct se_server_callbacks *server, const struct se_worker_callbacks *worker,
+              void *user_data, int *err)
+{
+    *err = 0;
+    if (worker == NULL || (worker->run == NULL && worker->spawn == NULL)) {
+        *err = SE_ECONFIG;
+        return NULL;
+    }
+    struct se_engine *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    if (server != NULL) e->scb = *server;
+    e->wcb = *worker;
+    e->user_data = user_data;
+    se__daemon_init(&e->daemon);
+    return e;
+}
+
+void
+se_engine_free(struct se_engine *e)
+{
+    if (e == NULL) return;
+    se__server_free(e->server);
+    se_logger_free(e->logger);
+    se_config_free(e->cfg);
+    se_config_free(e->defaults);
+    for (size_t i = 0; i < e->overrides_count; i++)
+        free(e->overrides[i]);
+    free(e);
+}
+
+void *
+se_engine_user_data(const struct se_engine *e)
+{
+    return e->user_data;
+}
+
+void
+se_engine_set_loader(struct se_engine *e, se_config_loader load, void *ud)
+{
+    e->loader = load;
+    e->loader_ud = ud;
+}
+
+static int
+set_sources(struct se_engine *e, const struct se_config *defaults, const char *path,
+            const char *const *overrides, size_t n, char *err, size_t err_size)
+{
+    if (n > SE_OVERRIDES_MAX || (path != NULL && strlen(path) >= SE_PATH_MAX)) {
+        snprintf(err, err_size, "too many overrides or a config path too long");
+        return SE_ECONFIG;
+    }
+    struct se_config *d = defaults != NULL ? se_config_dup(defaults) : se_config_new();
+    if (d == NULL) return -ENOMEM;
+    se_config_free(e->defaults);
+    e->defaults = d;
+    snprintf(e->config_path, sizeof e->config_path, "%s", path != NULL ? path : "");
+    for (size_t i = 0; i < e->overrides_count; i++)
+        free(e->overrides[i]);
+    e->overrides_count = 0;
+    for (size_t i = 0; i < n; i++) {
+        e->overrides[i] = strdup(overrides[i]);
+        if (e->overrides[i] == NULL) return -ENOMEM;
+        e->overrides_count = i + 1;
+    }
+    return 0;
+}
+
+int
+se_engine_configure(struct se_engine *e, const struct se_config *defaults, const char *config_path,
+                    const char *const *overrides, size_t overrides_count, char *err,
+                    size_t err_size)
+{
+    int rc = set_sources(e, defaults, config_path, overrides, overrides_count, err, err_size);
+    if (rc < 0) return rc;
+    struct se_config *cfg = NULL;
+    rc = se__engine_load_config(e, &cfg, err, err_size);
+    if (rc < 0) return rc;
+    se_config_free(e->cfg);
+    e->cfg = cfg;
+    return 0;
+}
+
+static void
+print_usage(const char *prog)
+{
+    printf("usage: %s [-c FILE.yml] [-s KEY=VALUE]...\n"
+           "  -c, --config FILE     read the configuration from a YAML file\n"
+           "  -s, --set KEY=VALUE   set one key (repeatable; wins over the file)\n"
+           "  -h, --help            this text\n"
+           "Keys: %zu, e.g. workers, worker_type, log, supervisor, daemonize (SPEC section 6).\n",
+           prog, se_config_key_count());
+}
+
+/* Takes -c/-s out of argv; returns 1 for --help. */
+static int
+take_args(int *argc, char **argv, const char **path, const char **sets, size_t *n, char *err,
+          size_t err_size)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        bool c = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0;
+        bool s = strcmp(a, "-s") == 0 || strcmp(a, "--set") == 0;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
+        if (!c && !s) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (i + 1 >= *argc) {
+            snprintf(err, err_size, "%s: expected an argument", a);
+            return SE_ECONFIG;
+        }
+        if (s && *n == SE_OVERRIDES_MAX) {
+            snprintf(err, err_size, "too many -s options (at most %u)", SE_OVERRIDES_MAX);
+            return SE_ECONFIG;
+        }
+        if (c) *path = argv[++i];
+        if (s) sets[(*n)++] = argv[++i];
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return 0;
+}
+
+int
+se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int *argc, char **argv,
+                     char *err, size_t err_size)
+{
+    se__proctitle_init(&e->title, *argc, argv);
+    const char *path = NULL;
+    const char *sets[SE_OVERRIDES_MAX];
+    size_t n = 0;
+    int rc = take_args(argc, argv, &path, sets, &n, err, err_size);
+    if (rc == 1) {
+        print_usage(argv[0]);
+        return 1;
+    }
+    if (rc < 0) return rc;
+    return se_engine_configure(e, defaults, path, sets, n, err, err_size);
+}
+
+int
+se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, size_t err_size)
+{
+    struct se_config *cfg = e->defaults != NULL ? se_config_dup(e->defaults) : se_config_new();
+    if (cfg == NULL) return -ENOMEM;
+    int rc = 0;
+    if (e->config_path[0] != '\0') rc = se_config_load_yaml(cfg, e->config_path, err, err_size);
+    for (size_t i = 0; rc == 0 && i < e->overrides_count; i++)
+        rc = se_config_set_kv(cfg, e->overrides[i], err, err_size);
+    if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
+    if (rc == 0 && (e->wcb.run == NULL) != (cfg->worker_type == SE_WORKER_SPAWN)) {
+        snprintf(err, err_size, "worker_type %s: the worker callbacks lack %s",
+                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "embedded/thread/process",
+                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "run");
+        rc = SE_ECONFIG;
+    }
+    if (rc < 0) {
+        se_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+void
+se__engine_log(struct se_engine *e, enum se_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (e->logger != NULL) {
+        se_logv(e->logger, level, fmt, ap);
+    } else {
+        fprintf(stderr, "serverengine: ");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
+
+int
+se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg)
+{
+    if (e->logger == NULL) {
+        int err = 0;
+        e->logger = se_logger_new(cfg->log, &err);
+        if (e->logger == NULL) return err;
+    } else {
+        int rc = se_logger_set_path(e->logger, cfg->log);
+        if (rc < 0) return rc;
+    }
+    se_logger_set_level(e->logger, cfg->log_level);
+    if (cfg->log[0] != '\0' && strcmp(cfg->log, "-") != 0)
+        se_logger_set_rotation(e->logger, cfg->log_rotate_age, cfg->log_rotate_size_bytes);
+    return 0;
+}
+
+void
+se__engine_report_ready(struct se_engine *e, bool ok, const char *msg)
+{
+    if (e->ready_reported) return;
+    e->ready_reported = true;
+    int rc = se__daemon_report(&e->daemon, ok, msg);
+    if (rc == 0 || !ok) return;
+    /* The launcher saw EOF and told its caller the start failed: a daemon
+     * nobody believes is running must not go on running. */
+    se__engine_log(e, SE_LOG_FATAL, "Cannot tell the launcher we are ready (%s): stopping",
+                   se_strerror(rc));
+    if (e->server != NULL) se_server_stop(e->server, true);
+    if (e->stop_hook != NULL) e->stop_hook(e->stop_ud);
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+/* A daemon changes its directory to /: relative paths are made absolute. */
+static void
+absolutize(char *path, size_t size)
+{
+    if (path[0] == '\0' || path[0] == '/' || strcmp(path, "-") == 0) return;
+    char cwd[SE_PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL) return;
+    char abs[2 * SE_PATH_MAX + 2];
+    snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+    if (strlen(abs) < size) memcpy(path, abs, strlen(abs) + 1);
+}
+
+static int
+start_failed(struct se_engine *e, int status, const char *what, const char *msg)
+{
+    char line[SE_DAEMON_MSG_MAX];
+    snprintf(line, sizeof line, "%s: %s", what, msg);
+    se__engine_log(e, SE_LOG_FATAL, "%s", line);
+    if (e->logger == NULL || e->daemon.ready_fd < 0) fprintf(stderr, "serverengine: %s\n", line);
+    se__engine_report_ready(e, false, line);
+    return status;
+}
+
+static int
+become_daemon(struct se_engine *e)
+{
+    const struct se_config *c = e->cfg;
+    absolutize(e->config_path, sizeof e->config_path);
+    absolutize(e->cfg->pid_path, sizeof e->cfg->pid_path);
+    absolutize(e->cfg->log, sizeof e->cfg->log);
+    absolutize(e->defaults->log, sizeof e->defaults->log);
+    absolutize(e->defaults->pid_path, sizeof e->defaults->pid_path);
+    bool keep_stderr = c->log[0] == '\0';
+    /* The commands (and SIGCHLD) stay blocked through both forks: a TERM to
+     * the new daemon before its loop reads the signalfd waits, pending,
+     * instead of killing it; the adapter blocks the same set anyway. */
+    enum se_sig sigs[SE_CMD_COUNT];
+    uint32_t n = se__command_signals(c, sigs, SE_CMD_COUNT);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (uint32_t i = 0; i < n; i++)
+        sigaddset(&set, se__sig_to_posix(sigs[i]));
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int rc = se__daemonize(&e->daemon, c->daemonize_error_exit_code, keep_stderr);
+    if (rc < 0) return rc;
+    return 0;
+}
+
+static int
+prepare_process(struct se_engine *e)
+{
+    const struct se_config *c = e->cfg;
+    char err[SE_DAEMON_MSG_MAX] = "";
+    int code = c->daemonize_error_exit_code;
+    if (c->daemonize) {
+        int rc = become_daemon(e);
+        if (rc < 0) return start_failed(e, code, "daemonize", se_strerror(rc));
+    }
+    if (c->pid_path[0] != '\0') {
+        int rc = se__pidfile_acquire(&e->daemon, c->pid_path, err, sizeof err);
+        if (rc < 0) return start_failed(e, code, "pid file", err);
+        if (err[0] != '\0') se__engine_log(e, SE_LOG_WARN, "%s", err);
+    }
+    int rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
+    if (rc < 0) return start_failed(e, code, "privileges", err);
+    if (c->daemon_process_name[0] != '\0')
+        se__proctitle_set(&e->title, "%s", c->daemon_process_name);
+    return 0;
+}
+
+static int
+load_initial(struct se_engine *e)
+{
+    char err[512] = "";
+    if (e->cfg == NULL) {
+        int rc = se_engine_configure(e, NULL, NULL, NULL, 0, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "serverengine: %s\n", err[0] ? err : se_strerror(rc));
+            return EX_CONFIG_STATUS;
+        }
+    }
+    for (size_t i = 0; i < se_config_warning_count(e->cfg); i++)
+        fprintf(stderr, "serverengine: warning: %s\n", se_config_warning(e->cfg, i));
+    int rc = se__engine_apply_logger(e, e->cfg);
+    if (rc < 0) {
+        fprintf(stderr, "serverengine: log %s: %s\n", e->cfg->log, se_strerror(rc));
+        return EX_CONFIG_STATUS;
+    }
+    return 0;
+}
+
+int
+se_engine_run(struct se_engine *e)
+{
+    SE_ASSERT(!e->ran);
+    e->ran = true;
+    int status = load_initial(e);
+    if (status != 0) return status;
+    status = prepare_process(e);
+    if (status != 0) {
+        se__pidfile_release(&e->daemon);
+        return status;
+    }
+    if (e->cfg->supervisor)
+        status = se__supervisor_main(e);
+    else
+        status = se__server_main(e, -1, NULL);
+    se__engine_report_ready(e, status == 0, "the server ended before it was ready");
+    se__pidfile_release(&e->daemon);
+    return status;
+}

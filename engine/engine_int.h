@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * engine_int.h: the runtime's objects (engine, server, worker) shared by
+ * engine.c, server.c, worker.c and supervisor.c. The driver and the pure
+ * machines know nothing of them: the runtime plugs into the driver through
+ * its hooks, the same seam the simulator uses.
+ */
+#ifndef SE_ENGINE_INT_H
+#define SE_ENGINE_INT_H
+
+#include "config.h"
+#include "daemon.h"
+#include "driver.h"
+#include "os_posix.h"
+#include "se_int.h"
+
+#define SE_OVERRIDES_MAX 64u
+#define SE_STOP_GRACE_MS 5000 /* a worker whose server is gone gets this long to return */
+
+struct se_engine {
+    struct se_server_callbacks scb;
+    struct se_worker_callbacks wcb;
+    void *user_data;
+
+    /* configuration sources, read again on every reload */
+    struct se_config *defaults;        /* owned */
+    char config_path[SE_PATH_MAX];     /* "" = none; absolute once daemonized */
+    char *overrides[SE_OVERRIDES_MAX]; /* owned "key=value" */
+    size_t overrides_count;
+    se_config_loader loader;
+    void *loader_ud;
+
+    struct se_config *cfg;    /* the configuration at start (owned) */
+    struct se_logger *logger; /* this process's logger (owned) */
+    struct se_proctitle title;
+    struct se_daemon daemon;
+    struct se_server *server; /* the server object of this process */
+    bool ran;
+    bool ready_reported;
+    void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
+    void *stop_ud;
+};
+
+struct se_server {
+    struct se_engine *e;
+    void *user_data;
+    struct se_driver *driver; /* owned; NULL in a supervisor */
+    struct se_os os;
+    struct se_os_posix *posix; /* owned (large) */
+    struct se_config *retired; /* the previous configuration, kept for readers */
+    int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
+    int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
+    struct se_worker *workers[SE_WORKERS_MAX];
+    bool supervisor; /* this object lives in the supervisor process */
+};
+
+struct se_worker {
+    struct se_server *server;
+    uint32_t id;
+    void *user_data;
+    const struct se_config *cfg; /* the worker's view of the configuration */
+    struct se_config *own_cfg;   /* a process worker's reloaded configuration */
+    struct se_config *own_retired;
+    int32_t hb_fd;  /* process child: heartbeat pipe write end */
+    int64_t *stamp; /* process child: its beat stamp */
+    int32_t pid;    /* in the server: the child's pid */
+    bool in_child;  /* this copy is the forked child's */
+    int stopping;   /* stop was called (atomic) */
+    int running;    /* run has not returned yet (atomic) */
+};
+
+/* engine.c */
+int se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, size_t err_size);
+void se__engine_log(struct se_engine *e, enum se_log_level level, const char *fmt, ...)
+    SE_PRINTF(3, 4);
+void se__engine_report_ready(struct se_engine *e, bool ok, const char *msg);
+int se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg);
+
+/* server.c: runs the server in this process; parent channel from a
+ * supervisor or -1/NULL. Returns the exit status. */
+int se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp);
+void se__server_free(struct se_server *s);
+/* the signals a server or supervisor takes as commands */
+uint32_t se__command_signals(const struct se_config *cfg, enum se_sig *sigs, uint32_t max);
+
+/* worker.c */
+struct se_worker *se__worker_new(struct se_server *s, uint32_t id);
+void se__worker_free(struct se_worker *w);
+int se__worker_process_entry(void *arg, const struct se_child_ctx *cc);
+int se__worker_thread_entry(void *arg, const struct se_child_ctx *cc);
+
+/* supervisor.c */
+int se__supervisor_main(struct se_engine *e);
+
+/* sigdump.c: writes stack and memory figures (SPEC section 10). */
+int se__sigdump(struct se_logger *lg);
+
+/* notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET is set. */
+void se__notify(const struct se_config *cfg, const char *state);
+
+#endif /* SE_ENGINE_INT_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * logger.h: the logger's internal interface (the public one is the "Logger"
+ * section of serverengine.h).
+ *
+ * se__logger_new_os builds a logger on any OS adapter: the public
+ * constructors pass se__os_posix_fs(), the engine passes its own, tests wrap
+ * one to control the clock and inject failures. The se__posix_* helpers are
+ * the logger's few system calls that the adapter struct does not carry; they
+ * live in os_posix_fs.c with the other system calls.
+ */
+#ifndef SE_LOGGER_H
+#define SE_LOGGER_H
+
+#include <stdarg.h>
+
+#include "se_int.h"
+
+/* Longest progname kept (se_logger_set_progname), without the NUL. */
+#define SE_LOG_PROGNAME_MAX 63u
+/* Longest message formatted whole; longer ones are cut with a marker. */
+#define SE_LOG_MSG_MAX (64u * 1024u)
+/* Marks the lines that continue a message too long for one line. */
+#define SE_LOG_CONT_MARK "(cont) "
+/* The captured-output buffer: a line longer than this is logged in pieces. */
+#define SE_LOG_CAPTURE_MAX 4096u
+
+_Static_assert(SE_LOG_MSG_MAX >= SE_LOG_LINE_MAX, "a message buffer holds at least one line");
+
+/*
+ * Opens a logger on os, which must stay valid for the logger's life and
+ * provide clocks, read, write, close, open_append, rename, unlink, file_id,
+ * lock, unlock and append. Output: fd when fd >= 0 (not owned, path must be
+ * NULL); else path as for se_logger_new (NULL or "" stderr, "-" stdout, a
+ * file otherwise). Returns NULL with *err = -errno (-ENOMEM, the open's
+ * error) on failure.
+ */
+struct se_logger *se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err);
+
+/* Formats like vsnprintf(out, cap, fmt, ap) for the common conversions
+ * (see logger.c) and returns the length; -1 when it declines (a conversion
+ * it does not do, or output longer than cap - 1): then use vsnprintf. ap is
+ * not consumed. */
+int se__log_format(char *out, size_t cap, const char *fmt, va_list ap);
+
+/* Lines lost to failed writes since the last successful one (tests). */
+uint64_t se__logger_lost_pending(const struct se_logger *lg);
+
+/* This process's pid (getpid). */
+int32_t se__posix_pid(void);
+
+/* A zeroed word the kernel zeroes again in a forked child (MADV_WIPEONFORK),
+ * in its own page. 0, or -errno (-EINVAL before Linux 4.14; the caller then
+ * asks for the pid on every line). Release with se__posix_fork_word_free. */
+int se__posix_fork_word_new(int32_t **word);
+void se__posix_fork_word_free(int32_t *word);
+
+/* Redirects target_fd (1 or 2) into a new pipe; *read_fd is its read end,
+ * non-blocking and close-on-exec. 0 or -errno; target_fd unchanged on error. */
+int se__posix_capture_pipe(int32_t target_fd, int32_t *read_fd);
+
+#endif /* SE_LOGGER_H */

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * os_posix_fs.c: the file side of the POSIX adapter: clocks, descriptors and
+ * the files the logger needs (open for append, rename, unlink, identity,
+ * flock, append), plus the few POSIX helpers of the logger that the adapter
+ * struct does not carry (logger.h: capture pipe, pid, fork-wiped word).
+ *
+ * Every method returns 0 or -errno, retries EINTR inside and starts with its
+ * fault point (faults/points.def), so that a libfiu build can fail each call
+ * alone. It never keeps state: the adapter's ctx is unused here, and the
+ * struct se__os_posix_fs() returns is read-only static data.
+ * The clocks cannot fail (vDSO reads of clocks that always exist), so they
+ * have no fault point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logger.h"
+#include "os_posix.h"
+#include "se_fault.h"
+
+static int64_t
+posix_monotonic_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+posix_realtime_us(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+posix_read(void *ctx, int32_t fd, void *buf, size_t len, size_t *len_read)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_IO_READ);
+    ssize_t n;
+    do {
+        n = read(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    *len_read = (size_t)n;
+    return 0;
+}
+
+/* One write(); a short count is the caller's to judge (never retried here:
+ * for a log line a second write would interleave with other writers). */
+static int
+posix_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_IO_WRITE);
+    ssize_t n;
+    do {
+        n = write(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *len_written = (size_t)n;
+    return 0;
+}
+
+static int
+posix_close(void *ctx, int32_t fd)
+{
+    (void)ctx;
+    /* Linux releases the descriptor even when close() reports an error, and
+     * a retry after EINTR could close a descriptor another thread just got;
+     * so the call is made once, and an injected failure comes after it. */
+    int rc = close(fd) < 0 && errno != EINTR ? -errno : 0;
+    SE_FAULT_CHECK(SE_FAULT_IO_CLOSE);
+    return rc;
+}
+
+static int
+posix_open_append(void *ctx, const char *path, int32_t *fd)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_OPEN);
+    int f;
+    do {
+        f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    } while (f < 0 && errno == EINTR);
+    if (f < 0) return -errno;
+    *fd = f;
+    return 0;
+}
+
+static int
+posix_rename(void *ctx, const char *path_from, const char *path_to)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_RENAME);
+    return rename(path_from, path_to) < 0 ? -errno : 0;
+}
+
+static int
+posix_unlink(void *ctx, const char *path)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_UNLINK);
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+static int
+posix_file_id(void *ctx, const char *path, int32_t fd, struct se_file_id *id)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_STAT);
+    struct stat st;
+    int rc = fd >= 0 ? fstat(fd, &st) : stat(path, &st);
+    if (rc < 0) {
+        if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+            *id = (struct se_file_id){.exists = false};
+            return 0;
+        }
+        return -errno;
+    }
+    *id = (struct se_file_id){.dev = (uint64_t)st.st_dev,
+                              .ino = (uint64_t)st.st_ino,
+                              .size_bytes = (uint64_t)st.st_size,
+                              .exists = true};
+    return 0;
+}
+
+static int
+posix_flock(int32_t fd, int op)
+{
+    int rc;
+    do {
+        rc = flock(fd, op);
+    } while (rc < 0 && errno == EINTR); /* a signal while blocked on the lock */
+    return rc < 0 ? -errno : 0;
+}
+
+static int
+posix_lock(void *ctx, int32_t fd)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_LOCK);
+    return posix_flock(fd, LOCK_EX);
+}
+
+static int
+posix_unlock(void *ctx, int32_t fd)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_FS_LOCK);
+    return posix_flock(fd, LOCK_UN);
+}
+
+/*
+ * One write(), then the size by lseek(fd, 0, SEEK_CUR): on an O_APPEND
+ * descriptor the kernel moves the offset to the end of the file before each
+ * write, so right after it the offset is the end of our line, which is the
+ * file's size at that instant with every earlier append of every process
+ * included. lseek is chosen over fstat because it answers exactly that and
+ * copies no inode attributes (it is the cheaper of the two calls). A
+ * descriptor without an offset (pipe, terminal) reports size 0.
+ */
+static int
+posix_append(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written,
+             uint64_t *size_after_bytes)
+{
+    (void)ctx;
+    SE_FAULT_CHECK(SE_FAULT_IO_WRITE);
+    ssize_t n;
+    do {
+        n = write(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    *len_written = (size_t)n;
+    off_t end = lseek(fd, 0, SEEK_CUR);
+    *size_after_bytes = end < 0 ? 0 : (uint64_t)end;
+    return 0;
+}
+
+void
+se__os_posix_fs_fill(struct se_os *os)
+{
+    os->monotonic_ms = posix_monotonic_ms;
+    os->realtime_us = posix_realtime_us;
+    os->read = posix_read;
+    os->write = posix_write;
+    os->close = posix_close;
+    os->open_append = posix_open_append;
+    os->rename = posix_rename;
+    os->unlink = posix_unlink;
+    os->file_id = posix_file_id;
+    os->lock = posix_lock;
+    os->unlock = posix_unlock;
+    os->append = posix_append;
+}
+
+static const struct se_os posix_fs = {
+    .version = SE_OS_VERSION,
+    .ctx = NULL,
+    .monotonic_ms = posix_monotonic_ms,
+    .realtime_us = posix_realtime_us,
+    .read = posix_read,
+    .write = posix_write,
+    .close = posix_close,
+    .open_append = posix_open_append,
+    .rename = posix_rename,
+    .unlink = posix_unlink,
+    .file_id = posix_file_id,
+    .lock = posix_lock,
+    .unlock = posix_unlock,
+    .append = posix_append,
+};
+
+const struct se_os *
+se__os_posix_fs(void)
+{
+    return &posix_fs;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The logger's POSIX helpers (declared in logger.h).                       */
+/* ------------------------------------------------------------------------ */
+
+int32_t
+se__posix_pid(void)
+{
+    return (int32_t)getpid();
+}
+
+int
+se__posix_fork_word_new(int32_t **word)
+{
+    SE_FAULT_CHECK(SE_FAULT_MEM_MMAP);
+#ifdef MADV_WIPEONFORK
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = page > 0 ? (size_t)page : 4096u;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return -errno;
+    /* Linux >= 4.14: a forked child sees this page zeroed, which is how a
+     * cached pid notices the fork without a getpid() per line. */
+    if (madvise(p, len, MADV_WIPEONFORK) < 0) {
+        int err = -errno;
+        munmap(p, len);
+        return err;
+    }
+    *word = p;
+    return 0;
+#else
+    (void)word;
+    return -ENOTSUP;
+#endif
+}
+
+void
+se__posix_fork_word_free(int32_t *word)
+{
+    if (word == NULL) return;
+    long page = sysconf(_SC_PAGESIZE);
+    munmap(word, page > 0 ? (size_t)page : 4096u);
+}
+
+/*
+ * pipe2 (close-on-exec), read end non-blocking, write end dup2'd onto
+ * target_fd. dup2 clears close-on-exec on target_fd, so children still
+ * inherit their stdout/stderr (now the pipe) as before. When target_fd was
+ * closed, pipe2 may hand out that very number: the read end is then moved
+ * away first, and a write end already in place is kept (minus CLOEXEC).
+ */
+int
+se__posix_capture_pipe(int32_t target_fd, int32_t *read_fd)
+{
+    SE_FAULT_CHECK(SE_FAULT_IO_PIPE);
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+    int err = 0;
+    if (p[0] == target_fd) {
+        int moved = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+        if (moved < 0)
+            err = -errno;
+        else
+            p[0] = moved; /* the old number is replaced by dup2 below */
+    }
+    if (err == 0 && fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) err = -errno;
+    if (err == 0 && p[1] == target_fd) {
+        if (fcntl(p[1], F_SETFD, 0) < 0) err = -errno;
+        p[1] = -1;
+    }
+    while (err == 0 && p[1] >= 0 && dup2(p[1], target_fd) < 0) {
+        if (errno != EINTR) err = -errno;
+    }
+    if (p[1] >= 0) close(p[1]);
+    if (err < 0) {
+        close(p[0]);
+        return err;
+    }
+    *read_fd = p[0];
+    return 0;
+}

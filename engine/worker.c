@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * worker.c: the worker's side. A process worker is a forked child: one
+ * helper thread waits on a signalfd (stop, restart, detach, reload, dump),
+ * on the heartbeat pipe (POLLERR: the server is gone) and on the next beat
+ * (auto mode), while `run` works in the main thread. The immediate signals
+ * (QUIT, HUP) keep their default action: they end the child at once. A
+ * thread or embedded worker is `run` on a thread of the server.
+ * Ruby ServerEngine's Worker#install_signal_handlers, HeartbeatThread and
+ * MultiProcessServer#start_worker.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+/* ---- public accessors --------------------------------------------------- */
+
+uint32_t
+se_worker_id(const struct se_worker *w)
+{
+    return w->id;
+}
+
+struct se_server *
+se_worker_server(struct se_worker *w)
+{
+    return w->server;
+}
+
+const struct se_config *
+se_worker_config(const struct se_worker *w)
+{
+    return w->cfg;
+}
+
+struct se_logger *
+se_worker_logger(struct se_worker *w)
+{
+    return w->server->e->logger;
+}
+
+void *
+se_worker_user_data(const struct se_worker *w)
+{
+    return w->user_data;
+}
+
+void
+se_worker_set_user_data(struct se_worker *w, void *user_data)
+{
+    w->user_data = user_data;
+}
+
+int
+se_worker_heartbeat(struct se_worker *w)
+{
+    if (w->stamp != NULL) se__beat_stamp_write(w->stamp);
+    if (w->hb_fd < 0) return 0;
+    struct pollfd pfd = {.fd = w->hb_fd, .events = 0};
+    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP))) return -EPIPE;
+    return 0;
+}
+
+struct se_worker *
+se__worker_new(struct se_server *s, uint32_t id)
+{
+    struct se_worker *w = calloc(1, sizeof *w);
+    if (w == NULL) return NULL;
+    w->server = s;
+    w->id = id;
+    w->hb_fd = -1;
+    return w;
+}
+
+void
+se__worker_free(struct se_worker *w)
+{
+    if (w == NULL) return;
+    se_config_free(w->own_cfg);
+    se_config_free(w->own_retired);
+    free(w);
+}
+
+/* ---- thread and embedded workers ---------------------------------------- */
+
+int
+se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
+{
+    struct se_worker *w = arg;
+    (void)cc;
+    int status = w->server->e->wcb.run(w);
+    __atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
+    return status;
+}
+
+/* ---- process workers ---------------------------------------------------- */
+
+struct helper {
+    struct se_worker *w;
+    int sigfd;
+    bool manual;
+    int64_t interval_ms;
+};
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+call_stop(struct se_worker *w)
+{
+    if (__atomic_exchange_n(&w->stopping, 1, __ATOMIC_ACQ_REL)) return;
+    if (w->server->e->wcb.stop != NULL) w->server->e->wcb.stop(w);
+}
+
+/* USR2: the worker re-reads the configuration from the same sources itself,
+ * so that it runs with the new values (Ruby's forked workers keep the old). */
+static void
+worker_reload(struct se_worker *w)
+{
+    struct se_engine *e = w->server->e;
+    char err[512] = "";
+    struct se_config *next = NULL;
+    int rc = se__engine_load_config(e, &next, err, sizeof err);
+    if (rc < 0) {
+        se__engine_log(e, SE_LOG_ERROR, "Worker %u: reload failed, keeping the configuration: %s",
+                       w->id, err);
+        return;
+    }
+    se__config_keep_static(next, w->cfg);
+    se_config_free(w->own_retired); /* readers had a whole reload to let go of it */
+    w->own_retired = w->own_cfg;
+    w->own_cfg = next;
+    w->cfg = next;
+    se__engine_apply_logger(e, next);
+    se_logger_reopen(e->logger);
+    if (e->wcb.reload != NULL) e->wcb.reload(w);
+}
+
+static void
+on_signal(struct helper *h, int signo)
+{
+    struct se_worker *w = h->w;
+    enum se_cmd cmd = se__config_signal_cmd(w->cfg, se__sig_from_posix(signo));
+    switch (cmd) {
+    case SE_CMD_GRACEFUL_STOP:
+    case SE_CMD_GRACEFUL_RESTART:
+    case SE_CMD_DETACH: call_stop(w); return;
+    case SE_CMD_RELOAD: worker_reload(w); return;
+    case SE_CMD_DUMP:
+        if (!w->cfg->disable_sigdump) se__sigdump(w->server->e->logger);
+        return;
+    case SE_CMD_IMMEDIATE_STOP:
+    case SE_CMD_IMMEDIATE_RESTART:
+    case SE_CMD_NONE:
+    case SE_CMD_COUNT: return;
+    }
+}
+
+/* The server is gone: nobody would stop or restart this worker. */
+static SE_NORETURN void
+orphaned(struct se_worker *w)
+{
+    struct se_engine *e = w->server->e;
+    se__engine_log(e, SE_LOG_ERROR,
+                   "Worker %u: the server process is gone (heartbeat pipe "
+                   "closed); stopping",
+                   w->id);
+    call_stop(w);
+    int64_t until = mono_ms() + SE_STOP_GRACE_MS;
+    while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE) && mono_ms() < until) {
+        struct timespec ts = {0, 20 * 1000000}; /* polls a real condition, bounded */
+        nanosleep(&ts, NULL);
+    }
+    se__engine_log(e, SE_LOG_ERROR, "Worker %u exits: its server is gone", w->id);
+    fflush(NULL);
+    _exit(1);
+}
+
+static void *
+helper_main(void *arg)
+{
+    struct helper *h = arg;
+    struct se_worker *w = h->w;
+    int64_t next_beat = mono_ms() + h->interval_ms;
+    for (;;) {
+        int timeout = -1;
+        if (!h->manual) timeout = (int)se_max_ms(0, se_min_ms(next_beat - mono_ms(), INT32_MAX));
+        struct pollfd pfd[2] = {{.fd = h->sigfd, .events = POLLIN}, {.fd = w->hb_fd, .events = 0}};
+        int n = poll(pfd, w->hb_fd >= 0 ? 2 : 1, timeout);
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0 && (pfd[1].revents & (POLLERR | POLLHUP))) orphaned(w);
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            while (read(h->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+                on_signal(h, (int)si.ssi_signo);
+        }
+        if (!h->manual && mono_ms() >= next_beat) {
+            se__beat_stamp_write(w->stamp);
+            next_beat = mono_ms() + h->interval_ms;
+        }
+    }
+    return NULL;
+}
+
+/* Blocks the commands the helper handles; the immediate ones keep their
+ * default action (QUIT and HUP end the process at once). */
+static int
+worker_signals(const struct se_config *cfg, sigset_t *handled)
+{
+    sigemptyset(handled);
+    const enum se_cmd cmds[] = {SE_CMD_GRACEFUL_STOP, SE_CMD_GRACEFUL_RESTART, SE_CMD_DETACH,
+                                SE_CMD_RELOAD, SE_CMD_DUMP};
+    for (size_t i = 0; i < SE_ARRAY_LEN(cmds); i++) {
+        int signo = se__sig_to_posix(se__config_cmd_signal(cfg, cmds[i]));
+        if (signo > 0) sigaddset(handled, signo);
+    }
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    const enum se_cmd immediate[] = {SE_CMD_IMMEDIATE_STOP, SE_CMD_IMMEDIATE_RESTART};
+    for (size_t i = 0; i < SE_ARRAY_LEN(immediate); i++) {
+        int signo = se__sig_to_posix(se__config_cmd_signal(cfg, immediate[i]));
+        if (signo <= 0) continue;
+        signal(signo, SIG_DFL);
+        sigaddset(&defaults, signo);
+    }
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is EPIPE, not death */
+    /* the fork left every signal blocked: nothing was lost in between */
+    pthread_sigmask(SIG_SETMASK, handled, NULL);
+    int fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
+
+static int
+start_helper(struct se_worker *w, struct helper *h)
+{
+    sigset_t handled;
+    int fd = worker_signals(w->cfg, &handled);
+    if (fd < 0) return fd;
+    *h = (struct helper){.w = w,
+                         .sigfd = fd,
+                         .manual = w->cfg->worker_heartbeat_manual,
+                         .interval_ms = se_max_ms(1, w->cfg->worker_heartbeat_interval_ms)};
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, helper_main, h);
+    if (rc != 0) return -rc;
+    pthread_detach(t);
+    return 0;
+}
+
+int
+se__worker_process_entry(void *arg, const struct se_child_ctx *cc)
+{
+    struct se_worker *w = arg;
+    struct se_engine *e = w->server->e;
+    w->in_child = true;
+    w->hb_fd = cc->heartbeat_fd;
+    w->stamp = cc->heartbeat_ms;
+    w->pid = (int32_t)getpid();
+    if (w->cfg->worker_process_name[0] != '\0')
+        se__proctitle_set(&e->title, w->cfg->worker_process_name, w->id);
+
+    struct helper h;
+    int rc = start_helper(w, &h);
+    if (rc < 0) {
+        se__engine_log(e, SE_LOG_FATAL, "Worker %u cannot start its helper thread: %s", w->id,
+                       se_strerror(rc));
+        return 1;
+    }
+    int status = e->wcb.run(w);
+    __atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
+    return status;
+}

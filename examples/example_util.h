@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * example_util.h: what every example shares: per-worker state with a stop
+ * flag, and a main() skeleton that reads -c FILE and -s KEY=VALUE.
+ */
+#ifndef SE_EXAMPLE_UTIL_H
+#define SE_EXAMPLE_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "serverengine.h"
+
+/* Each worker gets a stop flag in init; stop (another thread) sets it. */
+static int
+example_worker_init(struct se_worker *w)
+{
+    struct se_blocking_flag *stop = se_blocking_flag_new();
+    if (stop == NULL) return 1;
+    se_worker_set_user_data(w, stop);
+    return 0;
+}
+
+static void
+example_worker_stop(struct se_worker *w)
+{
+    se_blocking_flag_set(se_worker_user_data(w));
+}
+
+static void
+example_worker_finalize(struct se_worker *w)
+{
+    se_blocking_flag_free(se_worker_user_data(w));
+    se_worker_set_user_data(w, NULL);
+}
+
+/* Builds the engine, applies -c/-s over the program's defaults, runs it. */
+static int
+example_main(int argc, char **argv, const struct se_server_callbacks *server,
+             const struct se_worker_callbacks *worker, struct se_config *defaults)
+{
+    char err[512] = "";
+    int rc = 0;
+    struct se_engine *e = se_engine_new(server, worker, NULL, &rc);
+    if (e == NULL) {
+        fprintf(stderr, "%s: %s\n", argv[0], se_strerror(rc));
+        return 1;
+    }
+    rc = se_engine_parse_args(e, defaults, &argc, argv, err, sizeof err);
+    se_config_free(defaults);
+    if (rc != 0) {
+        if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], err);
+        se_engine_free(e);
+        return rc == 1 ? 0 : 78; /* 78: EX_CONFIG */
+    }
+    int status = se_engine_run(e);
+    se_engine_free(e);
+    return status;
+}
+
+#endif
