@@ -93,10 +93,14 @@ se_engine_configure(struct se_engine *e, const struct se_config *defaults, const
                     const char *const *overrides, size_t overrides_count, char *err,
                     size_t err_size)
 {
-    int rc = set_sources(e, defaults, config_path, overrides, overrides_count, err, err_size);
-    if (rc < 0) return rc;
+    char msg[sizeof e->config_error_msg] = "";
     struct se_config *cfg = NULL;
-    rc = se__engine_load_config(e, &cfg, err, err_size);
+    int rc = set_sources(e, defaults, config_path, overrides, overrides_count, msg, sizeof msg);
+    if (rc == 0) rc = se__engine_load_config(e, &cfg, msg, sizeof msg);
+    /* a failed configuration is remembered: se_engine_run then starts nothing */
+    e->config_error = rc;
+    snprintf(e->config_error_msg, sizeof e->config_error_msg, "%s", msg[0] ? msg : se_strerror(rc));
+    if (err != NULL && err_size > 0) snprintf(err, err_size, "%s", msg);
     if (rc < 0) return rc;
     se_config_free(e->cfg);
     e->cfg = cfg;
@@ -312,6 +316,10 @@ static int
 load_initial(struct se_engine *e)
 {
     char err[512] = "";
+    if (e->config_error < 0) {
+        fprintf(stderr, "serverengine: %s\n", e->config_error_msg);
+        return EX_CONFIG_STATUS;
+    }
     if (e->cfg == NULL) {
         int rc = se_engine_configure(e, NULL, NULL, NULL, 0, err, sizeof err);
         if (rc < 0) {

@@ -31,6 +31,8 @@ struct se_engine {
     void *loader_ud;
 
     struct se_config *cfg;    /* the configuration at start (owned) */
+    int config_error;          /* the last se_engine_configure failed: run refuses */
+    char config_error_msg[512];
     struct se_logger *logger; /* this process's logger (owned) */
     struct se_proctitle title;
     struct se_daemon daemon;

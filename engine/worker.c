@@ -39,7 +39,8 @@ se_worker_server(struct se_worker *w)
 const struct se_config *
 se_worker_config(const struct se_worker *w)
 {
-    return w->cfg;
+    /* the helper thread swaps it on reload while run reads it */
+    return __atomic_load_n(&w->cfg, __ATOMIC_ACQUIRE);
 }
 
 struct se_logger *
@@ -144,7 +145,7 @@ worker_reload(struct se_worker *w)
     se_config_free(w->own_retired); /* readers had a whole reload to let go of it */
     w->own_retired = w->own_cfg;
     w->own_cfg = next;
-    w->cfg = next;
+    __atomic_store_n(&w->cfg, next, __ATOMIC_RELEASE);
     se__engine_apply_logger(e, next);
     se_logger_reopen(e->logger);
     if (e->wcb.reload != NULL) e->wcb.reload(w);
