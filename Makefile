@@ -59,7 +59,7 @@ LIB_SO := $(B)/libserverengine.so.$(VERSION)
 TOOL   := $(B)/serverengine
 SIM    := $(B)/se-sim
 
-.PHONY: all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
 
@@ -125,6 +125,9 @@ $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 demo: all
+	examples/demo.sh $(B)
+
+demo-sim: all
 	$(SIM) --seed 7 --duration 3600 --workers 4 --verbose 2>&1 | grep -E ' (log|operator|liveness|converged|VIOLATION|fault)' | cut -c1-150
 	$(SIM) --seed 7 --duration 3600 --workers 4
 

@@ -30,8 +30,8 @@ struct se_engine {
     se_config_loader loader;
     void *loader_ud;
 
-    struct se_config *cfg;    /* the configuration at start (owned) */
-    int config_error;          /* the last se_engine_configure failed: run refuses */
+    struct se_config *cfg; /* the configuration at start (owned) */
+    int config_error;      /* the last se_engine_configure failed: run refuses */
     char config_error_msg[512];
     struct se_logger *logger; /* this process's logger (owned) */
     struct se_proctitle title;
@@ -53,7 +53,8 @@ struct se_server {
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor; /* this object lives in the supervisor process */
+    bool supervisor;     /* this object lives in the supervisor process */
+    bool ready_notified; /* READY=1 went to systemd */
 };
 
 struct se_worker {

@@ -140,8 +140,8 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
     struct se_worker *w = s->workers[slot];
     w->pid = res->pid;
     if (s->e->wcb.after_start != NULL) s->e->wcb.after_start(w);
-    if (!s->e->ready_reported) {
-        se__engine_report_ready(s->e, true, NULL);
+    if (!s->ready_notified) {
+        s->ready_notified = true;
         se__notify(se__driver_config(s->driver), "READY=1");
     }
 }
@@ -369,6 +369,9 @@ se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp
     }
     if (e->scb.init != NULL && (rc = e->scb.init(s)) != 0) return rc;
     if (e->scb.before_run != NULL && (rc = e->scb.before_run(s)) != 0) return rc;
+    /* Ready: the loop runs from here. Workers that fail to start are retried
+     * by it, they do not make the start fail. */
+    se__engine_report_ready(e, true, NULL);
     int32_t status = 0;
     rc = se__driver_run(s->driver, &status);
     if (e->scb.after_run != NULL) e->scb.after_run(s);

@@ -67,7 +67,6 @@ static void
 emit_signal(struct se_kill *k, enum se_sig sig, struct se_acts *out)
 {
     SE_ASSERT(k->phase != SE_KILL_REAPED);
-    SE_ASSERT(!k->gone);
     k->sent_mask |= 1u << sig;
     se_acts_push(out, (struct se_act){.kind = SE_ACT_SIGNAL,
                                       .slot = k->slot,
@@ -155,7 +154,6 @@ advance_immediate(struct se_kill *k, int64_t now_ms, struct se_acts *out)
 static void
 advance(struct se_kill *k, int64_t now_ms, struct se_acts *out)
 {
-    if (k->gone) return;
     switch (k->phase) {
     case SE_KILL_IDLE: return;
     case SE_KILL_GRACEFUL:
@@ -179,19 +177,17 @@ on_signal_failed(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms,
                  struct se_acts *out)
 {
     SE_ASSERT(in->err < 0);
-    /* ESRCH: the process is gone (exited, not yet reaped by us). Sending
-     * more is pointless; the reap will come. */
-    if (in->err == -ESRCH) {
-        k->gone = true;
-        return;
-    }
-    se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL_FAILED,
-                                     .slot = k->slot,
-                                     .child = k->child,
-                                     .sig = in->sig,
-                                     .err = in->err});
-    /* Other failures (EPERM...): graceful and immediate signals follow their
-     * schedule anyway; a failed SIGKILL is retried after one interval. */
+    /* ESRCH: the child exited between our decision and the signal; its reap
+     * is on its way. Nothing to report, and the schedule goes on: should the
+     * answer be wrong, the next signal still comes. */
+    if (in->err != -ESRCH)
+        se_acts_log(out, (struct se_act){.event = SE_EVT_KILL_SIGNAL_FAILED,
+                                         .slot = k->slot,
+                                         .child = k->child,
+                                         .sig = in->sig,
+                                         .err = in->err});
+    /* Graceful and immediate signals follow their schedule anyway; a failed
+     * SIGKILL is retried after one interval. */
     if (k->phase == SE_KILL_FINAL) {
         int64_t retry = k->cfg->immediate_interval_ms > 0 ? k->cfg->immediate_interval_ms : 1000;
         k->next_ms = se_add_ms(now_ms, retry);
@@ -235,7 +231,6 @@ int64_t
 se_kill_deadline_ms(const struct se_kill *k)
 {
     SE_ASSERT(k != NULL);
-    if (k->gone) return SE_INT64_NEVER;
     switch (k->phase) {
     case SE_KILL_IDLE: return SE_INT64_NEVER;
     case SE_KILL_GRACEFUL:

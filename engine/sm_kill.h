@@ -64,7 +64,6 @@ struct se_kill {
     enum se_kill_phase phase;
     enum se_reason reason;      /* why the current stop started */
     bool escalated;             /* the immediate phase came from the graceful timeout */
-    bool gone;                  /* the adapter said ESRCH: wait for the reap, send nothing */
     int64_t graceful_start_ms;  /* t0 of the graceful phase */
     int64_t immediate_start_ms; /* t0 of the immediate phase */
     int64_t next_ms;            /* when the phase's next signal is due (NEVER: none) */

@@ -57,8 +57,8 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
     struct sup *sp = ud;
     (void)slot, (void)res;
     if (sp->e->scb.after_start != NULL) sp->e->scb.after_start(sp->view);
-    if (!sp->e->ready_reported) {
-        se__engine_report_ready(sp->e, true, NULL);
+    if (!sp->view->ready_notified) {
+        sp->view->ready_notified = true;
         se__notify(se__driver_config(sp->driver), "READY=1");
     }
 }
@@ -190,6 +190,7 @@ se__supervisor_main(struct se_engine *e)
         sup_free(sp);
         return 1;
     }
+    se__engine_report_ready(e, true, NULL); /* the supervisor's loop runs from here */
     int32_t status = 0;
     rc = se__driver_run(sp->driver, &status);
     sup_free(sp);

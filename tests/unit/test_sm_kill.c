@@ -241,19 +241,22 @@ feed(struct se_kill *k, struct se_acts *acts, enum se_kill_in_kind kind, int64_t
 }
 
 static void
-test_kill_esrch_stops_signalling_until_reaped(void **state)
+test_kill_esrch_is_quiet_and_the_schedule_goes_on(void **state)
 {
     (void)state;
     struct se_act items[16];
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_kill k;
+    char got[256];
     se_kill_init(&k, &cfg_default, 2, 9, 0);
     feed(&k, &acts, SE_KILL_IN_GRACEFUL, 0, 0, SE_SIG_NONE);
-    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -ESRCH, SE_SIG_TERM);
-    assert_int_equal(se_kill_deadline_ms(&k), NEVER);
     acts.count = 0;
-    feed(&k, &acts, SE_KILL_IN_TICK, S(2000), 0, SE_SIG_NONE);
-    assert_int_equal(acts.count, 0);
+    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -ESRCH, SE_SIG_TERM);
+    assert_int_equal(acts.count, 0); /* the exit is being reaped: nothing to say */
+    assert_int_equal(se_kill_deadline_ms(&k), S(15));
+    feed(&k, &acts, SE_KILL_IN_TICK, S(15), 0, SE_SIG_NONE);
+    se_test_acts_str_nolog(&acts, 0, got, sizeof got);
+    assert_string_equal(got, "signal 2 SIGTERM");
 }
 
 static void
@@ -354,7 +357,7 @@ main(void)
         cmocka_unit_test(test_kill_zero_interval_sends_once_per_phase),
         cmocka_unit_test(test_kill_late_wakeup_sends_one_signal_and_keeps_the_schedule),
         cmocka_unit_test(test_kill_escalation_anchors_immediate_phase_at_timeout),
-        cmocka_unit_test(test_kill_esrch_stops_signalling_until_reaped),
+        cmocka_unit_test(test_kill_esrch_is_quiet_and_the_schedule_goes_on),
         cmocka_unit_test(test_kill_failed_kill_is_retried),
         cmocka_unit_test(test_kill_logs_each_signal_with_attempt_and_reason),
         cmocka_unit_test(test_kill_interval_change_applies_to_running_escalation),
