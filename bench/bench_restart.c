@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -234,6 +236,60 @@ baseline_crash(void)
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     report("  baseline: raw kill+waitpid+fork", ns, n, "");
+}
+
+/* A minimal event-driven supervisor: a parent blocked in epoll on a pidfd,
+ * forking when it fires. It pays the same wake-up as the engine, none of
+ * its work: the floor an event loop can reach on this machine. */
+static void
+baseline_crash_evented(void)
+{
+    int64_t ns[SAMPLES];
+    int n = 0;
+    memset(shm, 0, sizeof *shm);
+    int fds[2];
+    if (pipe(fds) < 0) return;
+    pid_t loop = fork();
+    if (loop == 0) {
+        close(fds[0]);
+        int ep = epoll_create1(0);
+        for (int i = 0; i <= SAMPLES + 1; i++) {
+            uint32_t before = shm[0].seq;
+            pid_t c = fork();
+            if (c == 0) {
+                mark_start(0);
+                pause();
+                _exit(0);
+            }
+            (void)before;
+            int pfd = (int)syscall(SYS_pidfd_open, c, 0);
+            struct epoll_event ev = {.events = EPOLLIN};
+            epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev);
+            struct epoll_event out;
+            while (epoll_wait(ep, &out, 1, -1) < 1) {
+            }
+            waitpid(c, NULL, 0);
+            close(pfd);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    int64_t t;
+    uint32_t seen = 0;
+    if (!wait_seq(0, seen, &t)) goto out;
+    for (int i = 0; i < SAMPLES; i++) {
+        uint32_t before = shm[0].seq;
+        int64_t t0 = now_ns();
+        kill(shm[0].pid, SIGKILL);
+        if (!wait_seq(0, before, &t)) break;
+        ns[n++] = t - t0;
+    }
+out:
+    kill(shm[0].pid, SIGKILL);
+    kill(loop, SIGKILL);
+    waitpid(loop, NULL, 0);
+    close(fds[0]);
+    report("  baseline: epoll+pidfd loop, kill -> fork", ns, n, "");
 }
 
 static void
@@ -456,12 +512,15 @@ int
 main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool crash_only = argc > 1 && strcmp(argv[1], "--crash") == 0;
     shm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shm == MAP_FAILED) return 1;
     signal(SIGPIPE, SIG_IGN);
     printf("bench_restart: 4 process workers; times from the action to the worker's run\n");
     bench_crash();
     baseline_crash();
+    baseline_crash_evented();
+    if (crash_only) return 0;
     bench_stall(quick ? 8 : 50);
     bench_restart();
     bench_cold_and_stop();

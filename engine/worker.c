@@ -105,6 +105,8 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 
 /* ---- process workers ---------------------------------------------------- */
 
+#define SE_HELPER_STACK_BYTES (256u * 1024u)
+
 struct helper {
     struct se_worker *w;
     int sigfd;
@@ -255,11 +257,15 @@ start_helper(struct se_worker *w, struct helper *h)
                          .sigfd = fd,
                          .manual = w->cfg->worker_heartbeat_manual,
                          .interval_ms = se_max_ms(1, w->cfg->worker_heartbeat_interval_ms)};
+    /* a small stack: the helper only polls and calls stop/reload/dump */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, SE_HELPER_STACK_BYTES);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t t;
-    int rc = pthread_create(&t, NULL, helper_main, h);
-    if (rc != 0) return -rc;
-    pthread_detach(t);
-    return 0;
+    int rc = pthread_create(&t, &attr, helper_main, h);
+    pthread_attr_destroy(&attr);
+    return -rc;
 }
 
 int

@@ -271,7 +271,7 @@ struct scenario {
 
 static const struct scenario scenarios[] = {
     {"process",
-     {"worker_type=process", "workers=2", "log=LOG", "log_rotate_size=4096", "log_rotate_age=3",
+     {"worker_type=process", "workers=2", "log=LOG", "log_rotate_size=1024", "log_rotate_age=3",
       "worker_heartbeat_interval=0.05", "worker_graceful_kill_interval=0.5",
       "worker_graceful_kill_timeout=2", "worker_immediate_kill_timeout=1",
       "worker_restart_backoff_max=0.2", NULL},
@@ -292,7 +292,7 @@ static const struct scenario scenarios[] = {
      drive_daemon},
     {"daemon-stale",
      {"worker_type=process", "workers=2", "log=LOG", "daemonize=true", "pid_path=STALE",
-      "chuser=nobody", "chgroup=nogroup", "supervisor=true", "worker_graceful_kill_interval=0.5",
+      "chgroup=nogroup", "supervisor=true", "worker_graceful_kill_interval=0.5",
       "worker_graceful_kill_timeout=2", "worker_immediate_kill_timeout=1", NULL},
      drive_daemon},
 };
