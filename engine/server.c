@@ -237,7 +237,7 @@ hook_readable(void *ud, int32_t fd)
     }
     for (int i = 0; i < 2; i++) {
         if (fd != s->capture_fds[i]) continue;
-        if (se_logger_capture_drain(s->e->logger, fd) == 1) {
+        if (se_logger_capture_drain(s->e->logger, fd) != 0) { /* EOF or an error: done */
             s->os.unwatch(s->os.ctx, fd);
             close(fd);
             s->capture_fds[i] = -1;

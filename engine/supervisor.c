@@ -93,7 +93,7 @@ hook_readable(void *ud, int32_t fd)
     struct sup *sp = ud;
     for (int i = 0; i < 2; i++) {
         if (fd != sp->capture_fds[i]) continue;
-        if (se_logger_capture_drain(sp->e->logger, fd) == 1) {
+        if (se_logger_capture_drain(sp->e->logger, fd) != 0) { /* EOF or an error: done */
             sp->os.unwatch(sp->os.ctx, fd);
             close(fd);
             sp->capture_fds[i] = -1;
