@@ -1315,3 +1315,19 @@ se_logger_free(struct se_logger *lg)
     se__posix_fork_word_free(lg->fork_word);
     free(lg);
 }
+
+void
+se__logger_fork_lock(void *lg)
+{
+    struct se_logger *l = lg;
+    if (l != NULL) pthread_mutex_lock(&l->mu);
+}
+
+void
+se__logger_fork_unlock(void *lg)
+{
+    /* in the child the forking thread is the one that locked: the unlock is
+     * its own */
+    struct se_logger *l = lg;
+    if (l != NULL) pthread_mutex_unlock(&l->mu);
+}

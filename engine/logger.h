@@ -49,6 +49,11 @@ uint64_t se__logger_lost_pending(const struct se_logger *lg);
 /* This process's pid (getpid). */
 int32_t se__posix_pid(void);
 
+/* Held across a fork (se_spawn_req.fork_prepare / fork_after): no thread
+ * can be inside the logger when the child is made. */
+void se__logger_fork_lock(void *lg);
+void se__logger_fork_unlock(void *lg);
+
 /* A zeroed word the kernel zeroes again in a forked child (MADV_WIPEONFORK),
  * in its own page. 0, or -errno (-EINVAL before Linux 4.14; the caller then
  * asks for the pid on every line). Release with se__posix_fork_word_free. */

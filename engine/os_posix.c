@@ -454,12 +454,14 @@ fork_(void)
 /* Forks with every signal blocked: a signal in the window between fork and
  * the child's own setup must not run parent logic in the child. */
 static int
-fork_blocked(sigset_t *saved)
+fork_blocked(const struct se_spawn_req *req, sigset_t *saved)
 {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, saved);
+    if (req->fork_prepare != NULL) req->fork_prepare(req->fork_arg);
     int pid = fork_();
+    if (req->fork_after != NULL) req->fork_after(req->fork_arg);
     if (pid != 0) pthread_sigmask(SIG_SETMASK, saved, NULL);
     return pid;
 }
@@ -475,7 +477,7 @@ spawn_fork(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spaw
     c->stamp = req->heartbeat ? stamp_of(p, c) : NULL;
     if (c->stamp != NULL) se__beat_stamp_write(c->stamp); /* the start counts as a beat */
     sigset_t saved;
-    int pid = fork_blocked(&saved);
+    int pid = fork_blocked(req, &saved);
     if (pid == 0) {
         struct se_child_ctx cc = {.worker_id = req->worker_id,
                                   .heartbeat_fd = hb[1],
@@ -620,7 +622,7 @@ spawn_exec(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spaw
         return rc;
     }
     sigset_t saved;
-    int pid = fork_blocked(&saved);
+    int pid = fork_blocked(req, &saved);
     if (pid == 0) exec_child(p, req, &x);
     rc = pid < 0 ? pid : exec_result(&x, pid);
     if (rc < 0) {

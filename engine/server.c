@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "logger.h"
 
 /* ---- the signals that are commands -------------------------------------- */
 
@@ -115,6 +116,9 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     if (s->e->wcb.init != NULL) s->e->wcb.init(w);
     if (s->e->wcb.before_fork != NULL) s->e->wcb.before_fork(w);
     req->arg = w;
+    req->fork_prepare = se__logger_fork_lock;
+    req->fork_after = se__logger_fork_unlock;
+    req->fork_arg = s->e->logger;
     switch (cfg->worker_type) {
     case SE_WORKER_PROCESS:
         req->kind = SE_SPAWN_FORK;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "logger.h"
 
 struct sup {
     struct se_engine *e;
@@ -45,10 +46,14 @@ static void
 hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 {
     (void)slot;
+    struct sup *sp = ud;
     req->kind = SE_SPAWN_FORK;
     req->entry = server_process_entry;
     req->arg = ud;
     req->heartbeat = true;
+    req->fork_prepare = se__logger_fork_lock;
+    req->fork_after = se__logger_fork_unlock;
+    req->fork_arg = sp->e->logger;
 }
 
 static void

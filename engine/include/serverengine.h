@@ -527,6 +527,13 @@ struct se_spawn_req {
     /* FORK and EXEC: descriptors the child keeps (all other engine fds close). */
     const int32_t *keep_fds;
     uint32_t keep_fds_count;
+    /* FORK and EXEC, optional: called right before fork() and right after it,
+     * in the parent and in the child, with fork_arg: to hold locks another
+     * thread could hold at the fork (the logger's), so that the child never
+     * inherits a lock that nobody will release. */
+    void (*fork_prepare)(void *fork_arg);
+    void (*fork_after)(void *fork_arg);
+    void *fork_arg;
 };
 
 struct se_spawn_res {
