@@ -16,9 +16,9 @@
 #define SE_DAEMON_MSG_MAX 512u
 
 struct se_daemon {
-    int32_t ready_fd;              /* daemon: write end of the launcher's pipe, or -1 */
-    int32_t pidfile_fd;            /* the locked pid file, or -1 */
-    int32_t pidfile_pid;           /* the pid written in it */
+    int32_t ready_fd;    /* daemon: write end of the launcher's pipe, or -1 */
+    int32_t pidfile_fd;  /* the locked pid file, or -1 */
+    int32_t pidfile_pid; /* the pid written in it */
     char pidfile_path[SE_PATH_MAX];
 };
 
@@ -75,8 +75,8 @@ int se__privileges_drop(const char *user, const char *group, int32_t umask_value
 
 /* Process names. The argv area is borrowed for the life of the program. */
 struct se_proctitle {
-    char *area;     /* the contiguous argv (and environ, once moved) memory, or NULL */
-    size_t size;    /* its usable length */
+    char *area;  /* the contiguous argv (and environ, once moved) memory, or NULL */
+    size_t size; /* its usable length */
 };
 
 /* Remembers argv's memory so that se__proctitle_set can overwrite it. May

@@ -254,9 +254,15 @@ reload_config(struct se_driver *d, int64_t now_ms)
     }
     warn_static_changes(d, next);
     se__config_keep_static(next, d->cfg);
-    se_config_free(d->cfg);
+    struct se_config *old = d->cfg;
     d->cfg = next;
     derive_in_place(d);
+    /* Readers in other threads may still hold the old one: the runtime keeps
+     * it alive a while (retire_config); without that hook it goes now. */
+    if (d->hooks.retire_config != NULL)
+        d->hooks.retire_config(d->hooks.ud, old);
+    else
+        se_config_free(old);
     if (d->role == SE_ROLE_SERVER)
         pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, now_ms);
     if (d->hooks.config_applied != NULL) d->hooks.config_applied(d->hooks.ud, d->cfg);
@@ -348,9 +354,20 @@ handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
         logf_(d, SE_LOG_DEBUG, "Ignoring SIGCONT within 5 s of a stop request");
         return;
     }
+    bool stop = is_stop(cmd) || (cmd == SE_CMD_DETACH && d->role == SE_ROLE_SERVER);
+    enum se_cmd as_stop = cmd == SE_CMD_DETACH ? SE_CMD_GRACEFUL_STOP : cmd;
+    if (stop && d->stop_seen != SE_CMD_NONE &&
+        (as_stop == SE_CMD_GRACEFUL_STOP || d->stop_seen == SE_CMD_IMMEDIATE_STOP)) {
+        /* the same stop again (a supervisor's escalation resends it): the
+         * stop is under way; no second log line, no second stop callback */
+        logf_(d, SE_LOG_DEBUG, "%s again: the stop is under way", cmd_received[cmd]);
+        return;
+    }
     logf_(d, SE_LOG_INFO, "%s", cmd_received[cmd]);
-    if (is_stop(cmd) || (cmd == SE_CMD_DETACH && d->role == SE_ROLE_SERVER))
+    if (stop) {
         d->last_stop_ms = now_ms;
+        d->stop_seen = as_stop;
+    }
     if (d->hooks.command != NULL) d->hooks.command(d->hooks.ud, cmd);
     if (d->role == SE_ROLE_SERVER)
         server_command(d, cmd, now_ms);

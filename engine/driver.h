@@ -47,6 +47,9 @@ struct se_driver_hooks {
     /* Builds a new configuration from the same sources (reload). Returns 0 and
      * *out (ownership passes to the driver), or <0 with a message in err. */
     int (*load_config)(void *ud, struct se_config **out, char *err, size_t err_size);
+    /* The configuration a reload replaced; ownership passes to the hook (which
+     * may keep it for readers on other threads). Without it, it is freed. */
+    void (*retire_config)(void *ud, struct se_config *old);
     /* A new configuration is in force (logger path and level, user hooks). */
     void (*config_applied)(void *ud, const struct se_config *cfg);
     /* An operator command was accepted (server callbacks, sigdump). */
@@ -87,6 +90,7 @@ struct se_driver {
     bool done;
     int32_t exit_status;
     int64_t last_stop_ms;          /* when the last stop request came (CONT rule) */
+    enum se_cmd stop_seen;         /* the strongest stop received (SE_CMD_NONE: none) */
     int64_t self_beat_interval_ms; /* 0: this process has no parent to beat to */
     int64_t self_beat_next_ms;
     uint32_t slots_max;  /* SE_WORKERS_MAX or SE_SERVERS_MAX */

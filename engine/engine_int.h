@@ -64,12 +64,13 @@ struct se_worker {
     const struct se_config *cfg; /* the worker's view of the configuration */
     struct se_config *own_cfg;   /* a process worker's reloaded configuration */
     struct se_config *own_retired;
-    int32_t hb_fd;  /* process child: heartbeat pipe write end */
-    int64_t *stamp; /* process child: its beat stamp */
-    int32_t pid;    /* in the server: the child's pid */
-    bool in_child;  /* this copy is the forked child's */
-    int stopping;   /* stop was called (atomic) */
-    int running;    /* run has not returned yet (atomic) */
+    int32_t hb_fd;      /* process child: heartbeat pipe write end */
+    int64_t *stamp;     /* process child: its beat stamp */
+    int32_t pid;        /* in the server: the child's pid */
+    int32_t server_pid; /* in the child: the server's pid (signals from it) */
+    bool in_child;      /* this copy is the forked child's */
+    int stopping;       /* stop was called (atomic) */
+    int running;        /* run has not returned yet (atomic) */
 };
 
 /* engine.c */

@@ -163,6 +163,22 @@ posix_unwatch(void *ctx, int32_t fd)
     return -ENOENT;
 }
 
+/* The driver closes a child's heartbeat pipe through here: the adapter
+ * forgets the number, or the next fork would close whatever reuses it (the
+ * log file after a reopen, say) in the new child. */
+static int
+posix_close(void *ctx, int32_t fd)
+{
+    struct se_os_posix *p = P(ctx);
+    for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
+        if (p->children[i].handle != 0 && p->children[i].hb_fd == fd) p->children[i].hb_fd = -1;
+    }
+    for (uint32_t i = 0; i < p->watched_count; i++) {
+        if (p->watched[i] == fd) p->watched[i] = p->watched[--p->watched_count];
+    }
+    return p->fs_close(ctx, fd);
+}
+
 static int
 posix_beat_stamp(void *ctx, uint32_t child, int64_t *stamp_ms)
 {
@@ -395,18 +411,20 @@ close_adapter_fds(struct se_os_posix *p)
     }
 }
 
+/* A forked child keeps every signal blocked (fork_blocked blocked them all):
+ * its entry installs its own handling first, so a signal sent while it starts
+ * waits instead of killing it with the default action. An exec'd program
+ * starts with default handling and nothing blocked. */
 static void
 child_prepare(struct se_os_posix *p, bool exec)
 {
     close_adapter_fds(p);
+    if (!exec) return;
+    signal(SIGPIPE, SIG_DFL);
+    for (uint32_t i = 0; i < p->sigs_count; i++)
+        signal(se__sig_to_posix(p->sigs[i]), SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
-    if (exec) {
-        /* an exec'd program starts with default signal handling */
-        signal(SIGPIPE, SIG_DFL);
-        for (uint32_t i = 0; i < p->sigs_count; i++)
-            signal(se__sig_to_posix(p->sigs[i]), SIG_DFL);
-    }
     pthread_sigmask(SIG_SETMASK, &none, NULL);
 }
 
@@ -765,6 +783,8 @@ static void
 fill_methods(struct se_os *os, struct se_os_posix *p)
 {
     se__os_posix_fs_fill(os);
+    p->fs_close = os->close;
+    os->close = posix_close;
     os->version = SE_OS_VERSION;
     os->ctx = p;
     os->random_u32 = posix_random_u32;
@@ -826,6 +846,17 @@ se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *si
     }
     fill_methods(os, p);
     return 0;
+}
+
+void
+se__sigmask_only(const enum se_sig *sigs, uint32_t sigs_count)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    for (uint32_t i = 0; i < sigs_count; i++)
+        sigaddset(&set, se__sig_to_posix(sigs[i]));
+    pthread_sigmask(SIG_SETMASK, &set, NULL);
 }
 
 int

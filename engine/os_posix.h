@@ -61,6 +61,7 @@ struct se_os_posix {
     uint32_t private_count;
     int32_t private_fds[SE_POSIX_PRIVATE_MAX]; /* closed in every child (pid file lock...) */
     uint64_t rng;                              /* xorshift64* state for random_u32 */
+    int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
     void *lock;                                /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
 };
@@ -88,6 +89,11 @@ void se__os_posix_fini(struct se_os_posix *p);
 /* The POSIX number of an se_sig (0 for SE_SIG_NONE/OTHER) and back. */
 int se__sig_to_posix(enum se_sig sig);
 enum se_sig se__sig_from_posix(int signo);
+
+/* Sets this thread's signal mask to exactly sigs plus SIGCHLD: a forked
+ * child that will be a server leaves the fork's everything-blocked mask
+ * without a window where a command signal has its default action. */
+void se__sigmask_only(const enum se_sig *sigs, uint32_t sigs_count);
 
 /* Writes a beat stamp: the monotonic time now, in ms (async-signal-safe). */
 void se__beat_stamp_write(int64_t *stamp);

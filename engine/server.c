@@ -189,10 +189,23 @@ hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
     return se__engine_load_config(s->e, out, err, err_size);
 }
 
+/* Thread workers may read the old configuration until the next reload: it
+ * is kept that long (se_worker_config's documented lifetime). */
+static void
+hook_retire_config(void *ud, struct se_config *old)
+{
+    struct se_server *s = ud;
+    se_config_free(s->retired);
+    s->retired = old;
+}
+
 static void
 hook_config_applied(void *ud, const struct se_config *cfg)
 {
     struct se_server *s = ud;
+    for (uint32_t i = 0; i < SE_WORKERS_MAX; i++) {
+        if (s->workers[i] != NULL) __atomic_store_n(&s->workers[i]->cfg, cfg, __ATOMIC_RELEASE);
+    }
     int rc = se__engine_apply_logger(s->e, cfg);
     if (rc < 0)
         se_log(s->e->logger, SE_LOG_ERROR, "Reload: cannot open log %s: %s; keeping the old one",
@@ -320,6 +333,7 @@ static const struct se_driver_hooks server_hooks = {
     .stop_worker = hook_stop_worker,
     .reload_worker = hook_reload_worker,
     .load_config = hook_load_config,
+    .retire_config = hook_retire_config,
     .config_applied = hook_config_applied,
     .command = hook_command,
     .readable = hook_readable,

@@ -245,7 +245,7 @@ on_exited_running(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, 
     if (exited_detached(s, in, out)) return;
     SE_ASSERT(in->slot == s->current);
     s->servers[in->slot].alive = false;
-    bool expected = s->restarting;
+    bool expected = s->restarting || s->killing; /* a restart we asked for, or our kill */
     se_acts_log(out, (struct se_act){.event = expected ? SE_EVT_SERVER_FINISHED
                                                        : SE_EVT_SERVER_FINISHED_UNEXPECTEDLY,
                                      .slot = in->slot,

@@ -224,6 +224,13 @@ on_spawn_failed(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, 
                                      .ms = wanted(p, in->slot) ? delay : -1});
 }
 
+static bool
+sent_from_outside(enum se_sig sig)
+{
+    return sig == SE_SIG_KILL || sig == SE_SIG_TERM || sig == SE_SIG_INT || sig == SE_SIG_QUIT ||
+           sig == SE_SIG_HUP || sig == SE_SIG_USR1 || sig == SE_SIG_USR2;
+}
+
 static void
 log_exit(const struct se_pool_in *in, enum se_slot_state prev, struct se_acts *out)
 {
@@ -234,7 +241,10 @@ log_exit(const struct se_pool_in *in, enum se_slot_state prev, struct se_acts *o
         a.event = SE_EVT_WORKER_EXITED;
     } else {
         a.event = SE_EVT_WORKER_EXITED_UNEXPECTEDLY;
-        a.count = (in->code < 0 && !in->sig_ours) ? 1u : 0u; /* OOM killer, an operator */
+        /* a signal that comes from outside (the OOM killer's KILL, an
+         * operator's TERM) and that we did not send; SEGV or ABRT are the
+         * worker's own crash */
+        a.count = (in->code < 0 && !in->sig_ours && sent_from_outside(in->sig)) ? 1u : 0u;
     }
     se_acts_log(out, a);
 }

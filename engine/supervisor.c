@@ -32,6 +32,8 @@ server_process_entry(void *arg, const struct se_child_ctx *cc)
      * copy it never touches again (their descriptors were closed by the
      * fork); it builds its own. */
     sp->e->ready_reported = true; /* only the supervisor talks to the launcher */
+    enum se_sig sigs[SE_CMD_COUNT];
+    se__sigmask_only(sigs, se__command_signals(sp->e->cfg, sigs, SE_CMD_COUNT));
     return se__server_main(sp->e, cc->heartbeat_fd, cc->heartbeat_ms);
 }
 

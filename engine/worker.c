@@ -107,11 +107,14 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 
 #define SE_HELPER_STACK_BYTES (256u * 1024u)
 
+#define SE_DUMP_AFTER_STOP_MS 5000
+
 struct helper {
     struct se_worker *w;
     int sigfd;
     bool manual;
     int64_t interval_ms;
+    int64_t stop_at_ms; /* when a stop request came (0: none) */
 };
 
 static int64_t
@@ -153,18 +156,31 @@ worker_reload(struct se_worker *w)
     if (e->wcb.reload != NULL) e->wcb.reload(w);
 }
 
+/* CONT is a dump request, except when the server sends it (kill escalation
+ * follows every QUIT with CONT to wake a stopped worker) and within 5 s of a
+ * stop request (service managers send CONT after TERM): SPEC section 4. */
+static bool
+is_dump_request(const struct helper *h, const struct signalfd_siginfo *si)
+{
+    if ((int32_t)si->ssi_pid == h->w->server_pid) return false;
+    return h->stop_at_ms == 0 || mono_ms() - h->stop_at_ms >= SE_DUMP_AFTER_STOP_MS;
+}
+
 static void
-on_signal(struct helper *h, int signo)
+on_signal(struct helper *h, const struct signalfd_siginfo *si)
 {
     struct se_worker *w = h->w;
-    enum se_cmd cmd = se__config_signal_cmd(w->cfg, se__sig_from_posix(signo));
+    enum se_cmd cmd = se__config_signal_cmd(w->cfg, se__sig_from_posix((int)si->ssi_signo));
     switch (cmd) {
     case SE_CMD_GRACEFUL_STOP:
     case SE_CMD_GRACEFUL_RESTART:
-    case SE_CMD_DETACH: call_stop(w); return;
+    case SE_CMD_DETACH:
+        h->stop_at_ms = mono_ms();
+        call_stop(w);
+        return;
     case SE_CMD_RELOAD: worker_reload(w); return;
     case SE_CMD_DUMP:
-        if (!w->cfg->disable_sigdump) se__sigdump(w->server->e->logger);
+        if (!w->cfg->disable_sigdump && is_dump_request(h, si)) se__sigdump(w->server->e->logger);
         return;
     case SE_CMD_IMMEDIATE_STOP:
     case SE_CMD_IMMEDIATE_RESTART:
@@ -209,7 +225,7 @@ helper_main(void *arg)
         if (n > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(h->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                on_signal(h, (int)si.ssi_signo);
+                on_signal(h, &si);
         }
         if (!h->manual && mono_ms() >= next_beat) {
             se__beat_stamp_write(w->stamp);
@@ -274,6 +290,7 @@ se__worker_process_entry(void *arg, const struct se_child_ctx *cc)
     struct se_worker *w = arg;
     struct se_engine *e = w->server->e;
     w->in_child = true;
+    w->server_pid = cc->parent_pid;
     w->hb_fd = cc->heartbeat_fd;
     w->stamp = cc->heartbeat_ms;
     w->pid = (int32_t)getpid();

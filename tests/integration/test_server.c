@@ -163,17 +163,6 @@ static void
 check_restart(struct itest *t, int sig, bool graceful)
 {
     const struct wtype *wt = use_type(t);
-    if (!wt->process) {
-        /* BUG: a restart or a reload reads the configuration again and frees
-         * the old one (driver.c reload_config) while thread and embedded
-         * workers still point at it (hook_stop_worker does not refresh
-         * w->cfg; only a USR2 reaching hook_reload_worker does), so the
-         * worker's stop callback reads freed memory through
-         * se_worker_config(): here the restart hangs (the worker's run
-         * never returns); valgrind --trace-children=yes shows the invalid
-         * read. The callback should see the configuration in force. */
-        ITEST_KNOWN_BUG("thread/embedded worker's config freed before its stop callback");
-    }
     pid_t server = itest_start(t, NULL, NULL);
     wait_runs(t, wt->workers, 1);
     pid_t first = itest_worker_pid(t, 0);
@@ -274,17 +263,6 @@ test_reload_with_fewer_workers_stops_the_highest_ids_first(void **state)
 {
     struct itest *t = *state;
     const struct wtype *wt = itest_param(t);
-    if (!wt->process) {
-        /* BUG: a reload reads the configuration again and frees
-         * the old one (driver.c reload_config) while thread and embedded
-         * workers still point at it (hook_stop_worker does not refresh
-         * w->cfg; only a USR2 reaching hook_reload_worker does), so the
-         * worker's stop callback reads freed memory through
-         * se_worker_config(): here the restart hangs (the worker's run
-         * never returns); valgrind --trace-children=yes shows the invalid
-         * read. The callback should see the configuration in force. */
-        ITEST_KNOWN_BUG("thread/embedded worker's config freed before its stop callback");
-    }
     char path[ITEST_PATH_MAX + 32];
     itest_path(t, "server.yml", path, sizeof path);
     itest_write_file(t, "server.yml", "workers: 4\n");
@@ -541,11 +519,8 @@ test_cont_sent_with_an_immediate_stop_is_not_a_dump_request(void **state)
      * CONT resumes a stopped process). That CONT is the engine's, right
      * after a stop request: SPEC section 4 says it is not a dump request,
      * and a worker that dumps on it litters /tmp with sigdump files.
-     * BUG: sm_kill sends SIGCONT after every SIGQUIT (resume_stopped) and the
-     * worker's helper thread (worker.c on_signal) takes every CONT as a dump
-     * request: one sigdump per QUIT attempt. The worker should not dump on a
-     * CONT that comes within 5 s of a stop request, as the server does not. */
-    ITEST_KNOWN_BUG("a worker dumps on the SIGCONT the engine sends with SIGQUIT");
+     * Found as a bug by this test: the worker dumped on every CONT; it now
+     * ignores the CONTs its server sends. */
     pid_t server =
         itest_start(t, NULL, "worker_type=process", "workers=1", "mode=ignore_term",
                     "worker_graceful_kill_timeout=0.2", "worker_immediate_kill_timeout=0.5", NULL);
@@ -662,14 +637,8 @@ test_reload_signal_during_worker_start_never_kills_the_worker(void **state)
      * always starting one, and every USR2 it forwards may land in a child
      * that is still being set up (SPEC section 4: a signal at any moment is
      * handled as if it had arrived a moment later).
-     * BUG: the forked child unblocks every signal (os_posix.c child_prepare)
-     * before the worker blocks the ones its helper thread reads
-     * (worker.c worker_signals), so a USR2 (or TERM, USR1, INT) landing in
-     * between kills the worker with the default action; the log then says
-     * "exited unexpectedly with signal SIGUSR2 (not sent by serverengine...)"
-     * although the server sent it. The child should keep them blocked until
-     * its signalfd is in place. */
-    ITEST_KNOWN_BUG("a worker killed by the reload signal while it starts");
+     * Found as a bug by this test: the forked child unblocked every signal
+     * before its helper's signalfd existed; it now keeps them blocked. */
     pid_t server = itest_start(t, NULL, "worker_type=process", "workers=2", "mode=exit",
                                "exit_code=0", "worker_restart_backoff_max=0", NULL);
     wait_runs(t, 2, 1);
@@ -698,16 +667,9 @@ test_every_worker_started_during_log_reopens_can_log(void **state)
      * starts must be able to write its "TEST run" line: a worker may die of
      * the reload signal before it can (the bug above), but none may lose
      * its log.
-     * BUG: the POSIX adapter keeps a child's heartbeat read end in its
-     * child record (os_posix.c spawn_fork: c->hb_fd) after the driver has
-     * closed it on EOF (driver.c close_hb_fd), until the child is reaped.
-     * Meanwhile the number is reused, here by the log file reopened on
-     * USR2, and the next fork closes it in the new worker
-     * (close_adapter_fds): that worker's log lines go nowhere (its log fd
-     * later becomes its signalfd). Any descriptor the server opens in that
-     * window can be closed in a new worker the same way. The record should
-     * forget a descriptor once the driver closes it. */
-    ITEST_KNOWN_BUG("a worker forked after a heartbeat EOF loses the log fd");
+     * Found as a bug by this test: the adapter remembered a heartbeat pipe
+     * the driver had closed and closed its reused number (the reopened log)
+     * in the next child; it now forgets a descriptor the driver closes. */
     pid_t server = itest_start(t, NULL, "worker_type=process", "workers=4", "mode=exit",
                                "exit_code=0", "worker_restart_backoff_max=0", NULL);
     wait_runs(t, 4, 1);
