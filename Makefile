@@ -59,7 +59,7 @@ LIB_SO := $(B)/libserverengine.so.$(VERSION)
 TOOL   := $(B)/serverengine
 SIM    := $(B)/se-sim
 
-.PHONY: demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
 
@@ -120,6 +120,16 @@ check-mutants:
 check-faults:
 	$(MAKE) B=build/fiu FIU=1 build/fiu/se-fault-sweep
 	build/fiu/se-fault-sweep
+	$(MAKE) fuzz-config FUZZ_SECONDS=30
+
+# The config parser under libFuzzer (clang): YAML text and KEY=VALUE strings.
+FUZZ_SECONDS ?= 30
+fuzz-config:
+	@mkdir -p build/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_config.c engine/config.c engine/common.c \
+	    engine/faults.c -lyaml -o build/fuzz/fuzz_config
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
 
 $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)

@@ -29,8 +29,15 @@ now_s(void)
 static uint64_t
 bench_kill(struct se_acts *acts, uint64_t rounds)
 {
-    static const struct se_kill_cfg cfg = {SE_SIG_TERM, SE_SIG_QUIT, 15000, 10000,
-                                           600000,      10000,       10000, 600000};
+    static const struct se_kill_cfg cfg = {.graceful_sig = SE_SIG_TERM,
+                                           .immediate_sig = SE_SIG_QUIT,
+                                           .graceful_interval_ms = 15000,
+                                           .graceful_increment_ms = 10000,
+                                           .graceful_timeout_ms = 600000,
+                                           .immediate_interval_ms = 10000,
+                                           .immediate_increment_ms = 10000,
+                                           .immediate_timeout_ms = 600000,
+                                           .resume_stopped = true};
     uint64_t events = 0;
     int64_t t = 0;
     for (uint64_t r = 0; r < rounds; r++) {

@@ -655,7 +655,9 @@ act_lost(struct se_driver *d, const struct se_act *a, int64_t now_ms)
             a->reason == SE_REASON_HEARTBEAT_EOF ? SE_POOL_IN_HB_EOF : SE_POOL_IN_LOST;
         pool_feed(d, (struct se_pool_in){.kind = k, .slot = a->slot, .age_ms = a->ms}, now_ms);
     } else {
-        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_LOST, .slot = a->slot, .age_ms = a->ms},
+        sup_feed(d,
+                 (struct se_sup_in){
+                     .kind = SE_SUP_IN_LOST, .slot = a->slot, .age_ms = a->ms, .reason = a->reason},
                  now_ms);
     }
 }

@@ -127,8 +127,12 @@ stop_all(struct se_sup *s, bool graceful, struct se_acts *out)
     s->stop_graceful = graceful;
     if (s->current != SE_SUP_NONE && s->servers[s->current].alive)
         stop_server(s, s->current, graceful, SE_REASON_STOP, out);
-    for (uint32_t i = 0; i < SE_SERVERS_MAX && !graceful; i++) {
-        if (i != s->current && s->servers[i].alive) stop_server(s, i, false, SE_REASON_STOP, out);
+    /* Detached servers were told to go once; a stop puts them under the
+     * same escalation, so the stop ends within the kill timeouts even if an
+     * old server ignores its graceful signal. */
+    for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) {
+        if (i != s->current && s->servers[i].alive)
+            stop_server(s, i, graceful, SE_REASON_STOP, out);
     }
     if (se_sup_alive(s) == 0) finish(s, s->exit_status, out);
 }
@@ -308,12 +312,23 @@ static void
 on_lost(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     (void)now_ms;
-    if (in->slot != s->current || !s->servers[in->slot].alive) return;
+    bool eof = in->reason == SE_REASON_HEARTBEAT_EOF;
+    if (!s->servers[in->slot].alive) return;
+    if (in->slot != s->current) {
+        /* a detached server that stalls would never finish on its own */
+        se_acts_log(out,
+                    (struct se_act){.event = eof ? SE_EVT_HEARTBEAT_EOF : SE_EVT_HEARTBEAT_LOST,
+                                    .slot = in->slot,
+                                    .ms = in->age_ms});
+        stop_server(s, in->slot, false, eof ? SE_REASON_HEARTBEAT_EOF : SE_REASON_HEARTBEAT, out);
+        return;
+    }
     if (s->killing || (s->state == SE_SUP_STOPPING && !s->stop_graceful)) return;
     s->killing = true;
-    se_acts_log(
-        out, (struct se_act){.event = SE_EVT_HEARTBEAT_LOST, .slot = in->slot, .ms = in->age_ms});
-    stop_server(s, in->slot, false, SE_REASON_HEARTBEAT, out);
+    se_acts_log(out, (struct se_act){.event = eof ? SE_EVT_HEARTBEAT_EOF : SE_EVT_HEARTBEAT_LOST,
+                                     .slot = in->slot,
+                                     .ms = in->age_ms});
+    stop_server(s, in->slot, false, eof ? SE_REASON_HEARTBEAT_EOF : SE_REASON_HEARTBEAT, out);
     if (s->state == SE_SUP_STOPPING) s->stop_graceful = false;
 }
 
@@ -397,15 +412,42 @@ on_detach(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct s
         return;
     }
     uint32_t old = s->current;
-    forward(s, SE_CMD_GRACEFUL_STOP, out);
+    /* the explanation comes before the act */
+    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_DETACH,
+                                     .slot = old,
+                                     .ms = s->cfg->server_detach_wait_ms});
+    /* a server already being stopped (a restart, a heartbeat kill) is going
+     * anyway: it is not told twice */
+    if (!s->restarting && !s->killing) forward(s, SE_CMD_GRACEFUL_STOP, out);
     s->servers[old].detached = true;
     s->detaching = old;
     s->current = SE_SUP_NONE;
     s->state = SE_SUP_DETACHING;
     s->detach_deadline_ms = se_add_ms(now_ms, s->cfg->server_detach_wait_ms);
-    se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_DETACH,
-                                     .slot = old,
-                                     .ms = s->cfg->server_detach_wait_ms});
+}
+
+static void on_stop_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
+                              struct se_acts *out);
+static void on_stop_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
+                            struct se_acts *out);
+
+/* INT when there is no current server to detach: without enable_detach it
+ * is a graceful stop in every state (SPEC section 4), else nothing to do. */
+static void
+on_detach_no_server(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
+                    struct se_acts *out)
+{
+    if (s->cfg->enable_detach) {
+        log_ignored(s, in, out);
+        return;
+    }
+    struct se_sup_in stop = {.kind = SE_SUP_IN_GRACEFUL_STOP};
+    if (s->state == SE_SUP_STARTING)
+        on_stop_starting(s, &stop, now_ms, out);
+    else if (s->state == SE_SUP_WAIT_RESTART)
+        on_stop_waiting(s, &stop, now_ms, out);
+    else
+        on_stop_detaching(s, &stop, now_ms, out);
 }
 
 static void
@@ -491,13 +533,13 @@ static const sup_handler sup_table[SE_SUP_STATE_COUNT][SE_SUP_IN_COUNT] = {
             [SE_SUP_IN_SPAWNED] = on_spawned,
             [SE_SUP_IN_SPAWN_FAILED] = on_spawn_failed,
             [SE_SUP_IN_EXITED] = on_exited_other,
-            [SE_SUP_IN_LOST] = on_ignore,
+            [SE_SUP_IN_LOST] = on_lost,
             [SE_SUP_IN_GRACEFUL_STOP] = on_stop_starting,
             [SE_SUP_IN_IMMEDIATE_STOP] = on_stop_starting,
             [SE_SUP_IN_GRACEFUL_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_IMMEDIATE_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_RELOAD] = on_reload_no_server,
-            [SE_SUP_IN_DETACH] = on_cmd_ignored,
+            [SE_SUP_IN_DETACH] = on_detach_no_server,
             [SE_SUP_IN_DUMP] = on_cmd_ignored,
         },
     [SE_SUP_RUNNING] =
@@ -523,13 +565,13 @@ static const sup_handler sup_table[SE_SUP_STATE_COUNT][SE_SUP_IN_COUNT] = {
             [SE_SUP_IN_SPAWNED] = on_ignore,
             [SE_SUP_IN_SPAWN_FAILED] = on_ignore,
             [SE_SUP_IN_EXITED] = on_exited_other,
-            [SE_SUP_IN_LOST] = on_ignore,
+            [SE_SUP_IN_LOST] = on_lost,
             [SE_SUP_IN_GRACEFUL_STOP] = on_stop_waiting,
             [SE_SUP_IN_IMMEDIATE_STOP] = on_stop_waiting,
             [SE_SUP_IN_GRACEFUL_RESTART] = on_restart_waiting,
             [SE_SUP_IN_IMMEDIATE_RESTART] = on_restart_waiting,
             [SE_SUP_IN_RELOAD] = on_reload_no_server,
-            [SE_SUP_IN_DETACH] = on_cmd_ignored,
+            [SE_SUP_IN_DETACH] = on_detach_no_server,
             [SE_SUP_IN_DUMP] = on_cmd_ignored,
         },
     [SE_SUP_DETACHING] =
@@ -539,13 +581,13 @@ static const sup_handler sup_table[SE_SUP_STATE_COUNT][SE_SUP_IN_COUNT] = {
             [SE_SUP_IN_SPAWNED] = on_ignore,
             [SE_SUP_IN_SPAWN_FAILED] = on_ignore,
             [SE_SUP_IN_EXITED] = on_exited_detaching,
-            [SE_SUP_IN_LOST] = on_ignore,
+            [SE_SUP_IN_LOST] = on_lost,
             [SE_SUP_IN_GRACEFUL_STOP] = on_stop_detaching,
             [SE_SUP_IN_IMMEDIATE_STOP] = on_stop_detaching,
             [SE_SUP_IN_GRACEFUL_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_IMMEDIATE_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_RELOAD] = on_reload_no_server,
-            [SE_SUP_IN_DETACH] = on_cmd_ignored,
+            [SE_SUP_IN_DETACH] = on_detach_no_server,
             [SE_SUP_IN_DUMP] = on_cmd_ignored,
         },
     [SE_SUP_STOPPING] =

@@ -65,10 +65,11 @@ enum se_sup_in_kind {
 struct se_sup_in {
     enum se_sup_in_kind kind;
     uint32_t slot;
-    int32_t err;     /* SPAWN_FAILED */
-    int32_t code;    /* EXITED: status, -1 when killed by .sig */
-    enum se_sig sig; /* EXITED */
-    int64_t age_ms;  /* LOST */
+    int32_t err;           /* SPAWN_FAILED */
+    int32_t code;          /* EXITED: status, -1 when killed by .sig */
+    enum se_sig sig;       /* EXITED */
+    int64_t age_ms;        /* LOST */
+    enum se_reason reason; /* LOST: SE_REASON_HEARTBEAT, or _HEARTBEAT_EOF (pipe closed) */
 };
 
 struct se_sup_server {

@@ -41,6 +41,7 @@ struct sim_opts {
     bool random_models;           /* worker behaviour drawn from the seed; else healthy */
     bool random_config;           /* timings drawn from the seed; else the overrides only */
     bool final_stop;              /* a graceful stop ends the run */
+    bool supervisor;              /* the supervisor role: the children are server processes */
     bool verbose;                 /* print the trace as it goes */
     const char *const *overrides; /* "key=value" applied after the drawn config */
 };

@@ -174,12 +174,24 @@ on_unexpected_exit_event(struct sim_world *w, const struct se_act *a)
 }
 
 /* The engine's own account of its decisions, checked against the world. */
+/* A live restart: the old server gets one graceful signal outside any
+ * escalation schedule, then finishes on its own. */
+static void
+on_detach_event(struct sim_world *w, struct sim_proc *p)
+{
+    if (p == NULL) return;
+    p->detached = true;
+    p->unchecked = true;
+    if (p->g_start_ms == SE_INT64_NEVER) p->g_start_ms = p->g_next_ms = w->now_ms;
+}
+
 void
 sim_check_event(struct sim_world *w, const struct se_act *a)
 {
     if (a->slot >= SE_WORKERS_MAX) return;
     struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[a->slot]);
-    if (a->event == SE_EVT_WORKER_STOP) on_stop_event(w, p, a);
+    if (a->event == SE_EVT_WORKER_STOP || a->event == SE_EVT_SERVER_STOP) on_stop_event(w, p, a);
+    if (a->event == SE_EVT_SERVER_DETACH) on_detach_event(w, p);
     if (a->event == SE_EVT_HEARTBEAT_LOST) on_lost_event(w, p);
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY) on_unexpected_exit_event(w, a);
 }
@@ -218,6 +230,7 @@ sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 static uint32_t
 wanted_now(const struct sim_world *w)
 {
+    if (w->opts.supervisor) return 1; /* one current server */
     uint32_t n = 0;
     for (uint32_t id = 0; id < w->cfg->workers; id++)
         n += w->dead[id] ? 0u : 1u;
@@ -230,8 +243,8 @@ sim_check_converged(struct sim_world *w)
     uint32_t live = 0;
     for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
         const struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[id]);
-        if (p == NULL || p->state != SIM_P_RUNNING) continue;
-        if (id >= w->cfg->workers) {
+        if (p == NULL || p->state != SIM_P_RUNNING || p->detached) continue;
+        if (!w->opts.supervisor && id >= w->cfg->workers) {
             sim_fail(w, "worker %u still runs after a scale down to %u", id, w->cfg->workers);
             return;
         }
@@ -264,16 +277,35 @@ sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch)
              p->worker_id, p->pid, (long long)p->stall_ms, SIM_LATE_MS);
 }
 
+/* The supervisor's exit: 0 after a stop or an exit_on_detach, else the
+ * unrecoverable status of the server that ended it. */
+static void
+check_supervisor_exit(struct sim_world *w)
+{
+    bool asked = w->stop_requested || w->detach_ended;
+    if (asked && (w->exit_status == 0 || (w->unrec_seen && w->exit_status == w->unrec_last)))
+        return;
+    if (!asked && w->unrec_seen && w->exit_status == w->unrec_last) return;
+    sim_fail(w, "the supervisor exited with status %d (stop asked: %d, last unrecoverable: %d)",
+             w->exit_status, asked, w->unrec_seen ? w->unrec_last : -1);
+}
+
 void
 sim_check_exit(struct sim_world *w)
 {
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         const struct sim_proc *p = &w->procs[i];
+        /* exit_on_detach: the old server finishes on its own, after us */
+        if (p->detached && w->cfg->exit_on_detach) continue;
         if (p->state == SIM_P_RUNNING || p->state == SIM_P_ZOMBIE) {
             sim_fail(w, "w%u pid%d outlives the engine (%s)", p->worker_id, p->pid,
                      p->state == SIM_P_RUNNING ? "running" : "not reaped");
             return;
         }
+    }
+    if (w->opts.supervisor) {
+        check_supervisor_exit(w);
+        return;
     }
     int32_t want = 0;
     if (w->unrec_seen)

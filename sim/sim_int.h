@@ -86,6 +86,7 @@ struct sim_proc {
     int64_t stall_check_ms; /* when the stall must have been acted on */
     uint32_t g_count, i_count;
     bool kill_failed; /* a SIGKILL attempt failed: retries allowed */
+    bool detached;    /* supervisor role: an old server told to go (live restart) */
     bool unchecked;   /* settings changed mid-stop: no schedule check */
     uint32_t sig_count;
     struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
@@ -178,6 +179,7 @@ struct sim_world {
     int32_t unrec_first, unrec_last;
     bool stop_requested; /* an operator stop was sent */
     bool stop_received;  /* the engine logged that it received a stop */
+    bool detach_ended;   /* supervisor role: exit_on_detach may end the run */
 
     struct sim_result res;
 };

@@ -5,7 +5,8 @@
  *   se-sim --seed 42                 replay one run exactly (add --verbose for the trace)
  *   se-sim --seeds 1-1000            many runs; a failure prints its seed and replay command
  *   options: --duration SECONDS (simulated, default 3600), --workers N (default: drawn),
- *            --no-faults, --set KEY=VALUE (repeatable), --tap (one TAP line per seed)
+ *            --no-faults, --set KEY=VALUE (repeatable), --tap (one TAP line per seed),
+ *            --supervisor (the supervisor role: its children are server processes)
  *
  * This file is the only one in sim/ that reads a real clock: to report
  * simulated seconds per real second at the end.
@@ -31,8 +32,9 @@ struct cli {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: se-sim [--seed N | --seeds A-B] [--duration SECONDS] [--workers N]\n"
-               "              [--no-faults] [--set KEY=VALUE]... [--verbose] [--tap]\n");
+    fprintf(
+        f, "usage: se-sim [--seed N | --seeds A-B] [--duration SECONDS] [--workers N]\n"
+           "              [--no-faults] [--supervisor] [--set KEY=VALUE]... [--verbose] [--tap]\n");
 }
 
 static bool
@@ -67,6 +69,8 @@ parse_args(int argc, char **argv, struct cli *c)
             c->opts.workers = (uint32_t)n, i++;
         } else if (strcmp(a, "--set") == 0 && v != NULL && c->overrides_len < SIM_OVERRIDES_MAX) {
             c->overrides[c->overrides_len++] = v, i++;
+        } else if (strcmp(a, "--supervisor") == 0) {
+            c->opts.supervisor = true;
         } else if (strcmp(a, "--no-faults") == 0) {
             c->opts.faults = false;
         } else if (strcmp(a, "--verbose") == 0) {
@@ -99,6 +103,7 @@ print_failure(const struct cli *c, uint64_t seed, struct sim_world *w, const str
             (long long)(c->opts.duration_ms / 1000));
     if (c->opts.workers) fprintf(stderr, " --workers %u", c->opts.workers);
     if (!c->opts.faults) fprintf(stderr, " --no-faults");
+    if (c->opts.supervisor) fprintf(stderr, " --supervisor");
     for (int i = 0; i < c->overrides_len; i++)
         fprintf(stderr, " --set %s", c->overrides[i]);
     fprintf(stderr, " --verbose\n");

@@ -192,12 +192,15 @@ sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
         sim_proc_exit(w, p, -1, SE_SIG_KILL);
         return;
     }
-    if (sig == c->signal_graceful_stop || sig == c->signal_graceful_restart ||
-        sig == c->signal_detach) {
+    /* A server process takes restart signals as commands for its workers; a
+     * worker process takes them as "stop" (SPEC section 4). */
+    bool server = w->opts.supervisor;
+    if (sig == c->signal_graceful_stop ||
+        (!server && (sig == c->signal_graceful_restart || sig == c->signal_detach))) {
         on_graceful(w, p);
         return;
     }
-    if (sig == c->signal_immediate_stop || sig == c->signal_immediate_restart) {
+    if (sig == c->signal_immediate_stop || (!server && sig == c->signal_immediate_restart)) {
         /* the default action: even a stalled loop dies of it */
         if (p->model != SIM_IGNORE_QUIT) sim_proc_exit(w, p, -1, sig);
         return;
@@ -260,10 +263,23 @@ draw_restarts(struct sim_world *w, struct se_config *cfg)
     set(w, cfg, "worker_restart_backoff_max=%.3f", s_of(backoff));
 }
 
+static void
+draw_supervisor(struct sim_world *w, struct se_config *cfg)
+{
+    set(w, cfg, "supervisor=true");
+    set(w, cfg, "server_restart_wait=%.3f", s_of(sim_rand_range(w, 0, 2000)));
+    set(w, cfg, "server_detach_wait=%.3f", s_of(sim_rand_range(w, 100, 10000)));
+    set(w, cfg, "enable_detach=%s", sim_chance(w, 700) ? "true" : "false");
+    set(w, cfg, "exit_on_detach=%s", sim_chance(w, 100) ? "true" : "false");
+    set(w, cfg, "restart_server_process=%s", sim_chance(w, 300) ? "true" : "false");
+    set(w, cfg, "disable_reload=%s", sim_chance(w, 200) ? "true" : "false");
+}
+
 void
 sim_config_draw(struct sim_world *w, struct se_config *cfg)
 {
     set(w, cfg, "worker_type=process");
+    if (w->opts.supervisor) draw_supervisor(w, cfg);
     uint32_t workers = w->opts.workers ? w->opts.workers : (uint32_t)sim_rand_range(w, 1, 8);
     set(w, cfg, "workers=%u", workers);
     if (w->opts.random_config) {
@@ -386,6 +402,22 @@ operator_early_stop(struct sim_world *w)
     sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
 }
 
+/* INT: a live restart, or (enable_detach false) a graceful stop; with
+ * exit_on_detach the supervisor ends, and the run with it. */
+static void
+operator_detach(struct sim_world *w)
+{
+    const struct se_config *c = w->cfg;
+    if (!c->enable_detach) {
+        w->final_stop_ms = w->now_ms;
+        w->stop_requested = true;
+        w->liveness = true;
+        sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
+    }
+    if (c->enable_detach && c->exit_on_detach) w->detach_ended = true;
+    operator_signal(w, c->signal_detach);
+}
+
 void
 sim_operator_act(struct sim_world *w)
 {
@@ -404,6 +436,8 @@ sim_operator_act(struct sim_world *w)
         operator_burst(w);
     else if (r < 901)
         operator_early_stop(w);
+    else if (r < 980 && w->opts.supervisor)
+        operator_detach(w);
     sim_push(w, w->now_ms + sim_rand_range(w, 500, 30000), SIM_EV_OPERATOR, 0, 0, 0);
 }
 
@@ -442,5 +476,6 @@ sim_converge_bound_ms(const struct sim_world *w)
     int64_t restart = 2 * se_max_ms(c->worker_restart_backoff_max_ms, SE_SPAWN_RETRY_MIN_MS) +
                       c->restart_worker_interval_ms;
     int64_t spacing = c->start_worker_delay_ms * 2 * ((int64_t)c->workers + 1);
-    return hb + SE_HB_EOF_GRACE_MS + sim_stop_bound_ms(w) + restart + spacing + 3000;
+    int64_t server = w->opts.supervisor ? c->server_restart_wait_ms + c->server_detach_wait_ms : 0;
+    return hb + SE_HB_EOF_GRACE_MS + sim_stop_bound_ms(w) + restart + spacing + server + 3000;
 }

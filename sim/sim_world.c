@@ -332,7 +332,8 @@ start_driver(struct sim_world *w)
         .event = hook_event,
     };
     int err = 0;
-    w->driver = se__driver_new(&w->os, SE_ROLE_SERVER, cfg, &hooks, &err);
+    enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
+    w->driver = se__driver_new(&w->os, role, cfg, &hooks, &err);
     return err;
 }
 

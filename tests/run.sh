@@ -53,6 +53,10 @@ if [ -x "$B/se-sim" ] && [ -z "${SE_TESTS:-}" ]; then
     simargs=(--seeds "$seeds" --duration 600 --tap)
     if [ "${SE_VALGRIND:-0}" = 1 ]; then simargs=(--seeds 1-10 --duration 300 --tap); fi
     run_one "se-sim" "${vg[@]}" "$B/se-sim" "${simargs[@]}"
+    # the supervisor role: its children are server processes (detach, restarts)
+    supargs=(--supervisor --seeds "${SE_SIM_SUP_SEEDS:-1-100}" --duration 600 --tap)
+    if [ "${SE_VALGRIND:-0}" = 1 ]; then supargs=(--supervisor --seeds 1-5 --duration 300 --tap); fi
+    run_one "se-sim-supervisor" "${vg[@]}" "$B/se-sim" "${supargs[@]}"
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then

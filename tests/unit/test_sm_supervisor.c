@@ -202,7 +202,7 @@ test_sup_stop_reaches_detached_servers_too(void **state)
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
         {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
-        {20000, UP, 1, 0, "", NEVER}, {21000, GS, 0, 0, "stop 1 graceful", NEVER},
+        {20000, UP, 1, 0, "", NEVER}, {21000, GS, 0, 0, "stop 1 graceful; stop 0 graceful", NEVER},
         {21500, IS, 0, 0, "stop 1 immediate; stop 0 immediate", NEVER},
         {22000, EX, 1, -1, "", NEVER}, {23000, EX, 0, -1, "exit 0", NEVER});
 }
@@ -245,6 +245,34 @@ test_sup_restart_request_while_waiting_starts_at_once(void **state)
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
         {10, EX, 0, 1, "", 1000}, {20, GR, 0, 0, "reload; spawn 0", NEVER});
+}
+
+/* Found by the simulator's supervisor role (seeds 316, 1199, 174). */
+static void
+test_sup_detach_of_a_server_being_restarted_does_not_tell_it_twice(void **state)
+{
+    (void)state;
+    RUN((cfg.restart_server_process = true), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, UP, 0, 0, "", NEVER}, {100, GR, 0, 0, "reload; stop 0 graceful", NEVER},
+        /* detached while its restart stop runs: no second graceful signal */
+        {200, DT, 0, 0, "", 10200}, {300, EX, 0, 0, "spawn 0", NEVER});
+}
+
+static void
+test_sup_int_without_enable_detach_stops_even_while_waiting_to_restart(void **state)
+{
+    (void)state;
+    RUN((cfg.enable_detach = false), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, EX, 0, 1, "", 1000}, {20, DT, 0, 0, "exit 0", NEVER});
+}
+
+static void
+test_sup_stalled_detached_server_is_stopped_immediately(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000},
+        {15000, HB, 0, 0, "stop 0 immediate", 20000});
 }
 
 /* Drives a fresh machine into `target` with ordinary inputs. */
@@ -340,6 +368,9 @@ main(void)
         cmocka_unit_test(test_sup_stop_while_starting_is_not_lost),
         cmocka_unit_test(test_sup_stop_while_waiting_to_restart_exits_at_once),
         cmocka_unit_test(test_sup_restart_request_while_waiting_starts_at_once),
+        cmocka_unit_test(test_sup_detach_of_a_server_being_restarted_does_not_tell_it_twice),
+        cmocka_unit_test(test_sup_int_without_enable_detach_stops_even_while_waiting_to_restart),
+        cmocka_unit_test(test_sup_stalled_detached_server_is_stopped_immediately),
         cmocka_unit_test(test_sup_every_cell_of_the_table_is_handled),
     };
     return cmocka_run_group_tests_name("sm_supervisor", tests, NULL, NULL);
