@@ -241,6 +241,7 @@ static const struct {
 static const struct key *
 key_find(const char *name)
 {
+    if (name == NULL) return NULL;
     for (size_t i = 0; i < KEY_COUNT; i++) {
         if (strcmp(keys[i].name, name) == 0) return &keys[i];
     }
@@ -1172,6 +1173,7 @@ warning_add_unknown(struct se_config *cfg, const char *key)
 static int
 user_add(struct se_config *cfg, const char *key, char *value)
 {
+    SE_ASSERT(key != NULL);
     if (grow((void **)&cfg->user, &cfg->user_cap, cfg->user_count, sizeof *cfg->user) < 0) {
         free(value);
         return -ENOMEM;
@@ -1181,6 +1183,7 @@ user_add(struct se_config *cfg, const char *key, char *value)
         free(value);
         return -ENOMEM;
     }
+    SE_ASSERT(cfg->user != NULL); /* grow made room */
     cfg->user[cfg->user_count++] = (struct se_user_kv){.key = k, .value = value};
     /* Warned once per key: only when it first appears. */
     return warning_add_unknown(cfg, key);
@@ -1204,7 +1207,7 @@ user_set(struct se_config *cfg, const char *key, const char *value, const struct
     }
     char *v = strdup(value);
     if (v == NULL) return nomem(m);
-    if (i != SIZE_MAX) {
+    if (i != SIZE_MAX && cfg->user != NULL) {
         free(cfg->user[i].value);
         cfg->user[i].value = v;
         return 0;
@@ -1216,6 +1219,7 @@ user_set(struct se_config *cfg, const char *key, const char *value, const struct
 static int
 user_key_check(const char *key, const struct msg *m)
 {
+    SE_ASSERT(key != NULL);
     struct sb b = msg_sb(m);
     if (key[0] == '\0') {
         sb_puts(&b, "empty key: expected a key name");

@@ -176,6 +176,13 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     for (size_t i = 0; rc == 0 && i < e->overrides_count; i++)
         rc = se_config_set_kv(cfg, e->overrides[i], err, err_size);
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
+    if (rc == 0 && cfg->worker_type == SE_WORKER_SPAWN) {
+        /* honest about what is missing: not a process worker in disguise */
+        snprintf(err, err_size,
+                 "worker_type: \"spawn\" is not implemented yet in this version "
+                 "(use process, thread or embedded)");
+        rc = SE_ENOTSUP;
+    }
     if (rc == 0 && (e->wcb.run == NULL) != (cfg->worker_type == SE_WORKER_SPAWN)) {
         snprintf(err, err_size, "worker_type %s: the worker callbacks lack %s",
                  cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "embedded/thread/process",
@@ -210,6 +217,7 @@ se__engine_log(struct se_engine *e, enum se_log_level level, const char *fmt, ..
 int
 se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg)
 {
+    SE_ASSERT(cfg != NULL);
     if (e->logger == NULL) {
         int err = 0;
         e->logger = se_logger_new(cfg->log, &err);
@@ -294,6 +302,7 @@ static int
 prepare_process(struct se_engine *e)
 {
     const struct se_config *c = e->cfg;
+    SE_ASSERT(c != NULL);
     char err[SE_DAEMON_MSG_MAX] = "";
     int code = c->daemonize_error_exit_code;
     if (c->daemonize) {
@@ -315,12 +324,12 @@ prepare_process(struct se_engine *e)
 static int
 load_initial(struct se_engine *e)
 {
-    char err[512] = "";
     if (e->config_error < 0) {
         fprintf(stderr, "serverengine: %s\n", e->config_error_msg);
         return EX_CONFIG_STATUS;
     }
     if (e->cfg == NULL) {
+        char err[512] = "";
         int rc = se_engine_configure(e, NULL, NULL, NULL, 0, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "serverengine: %s\n", err[0] ? err : se_strerror(rc));

@@ -534,14 +534,22 @@ struct exec_plan {
 };
 
 static void
+close_once(int *fd)
+{
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+static void
 plan_free(struct exec_plan *x)
 {
     free(x->envp);
-    int *fds[] = {&x->err_pipe[0], &x->err_pipe[1], &x->hb[0], &x->hb[1], &x->cmd[0], &x->cmd[1]};
-    for (size_t i = 0; i < SE_ARRAY_LEN(fds); i++) {
-        if (*fds[i] >= 0) close(*fds[i]);
-        *fds[i] = -1;
-    }
+    close_once(&x->err_pipe[0]);
+    close_once(&x->err_pipe[1]);
+    close_once(&x->hb[0]);
+    close_once(&x->hb[1]);
+    close_once(&x->cmd[0]);
+    close_once(&x->cmd[1]);
 }
 
 /* The environment is built before the fork: no allocation in the child. */
@@ -745,7 +753,7 @@ static int
 mmap_stamps(struct se_os_posix *p)
 {
     SE_FAULT_CHECK(SE_FAULT_MEM_MMAP);
-    p->stamps_bytes = SE_POSIX_CHILDREN_MAX * SE_POSIX_STAMP_STRIDE * sizeof(int64_t);
+    p->stamps_bytes = (size_t)SE_POSIX_CHILDREN_MAX * SE_POSIX_STAMP_STRIDE * sizeof(int64_t);
     void *m =
         mmap(NULL, p->stamps_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return -errno;

@@ -120,12 +120,9 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->fork_after = se__logger_fork_unlock;
     req->fork_arg = s->e->logger;
     switch (cfg->worker_type) {
+    case SE_WORKER_SPAWN: /* refused when the configuration is loaded: not built yet */
     case SE_WORKER_PROCESS:
         req->kind = SE_SPAWN_FORK;
-        req->entry = se__worker_process_entry;
-        break;
-    case SE_WORKER_SPAWN:
-        req->kind = SE_SPAWN_FORK; /* the spawn worker type is the next issue's */
         req->entry = se__worker_process_entry;
         break;
     case SE_WORKER_THREAD:
@@ -268,8 +265,8 @@ static void
 capture_output(struct se_server *s, const struct se_config *cfg)
 {
     bool to_stdout = strcmp(cfg->log, "-") == 0, to_stderr = cfg->log[0] == '\0';
-    bool want[2] = {cfg->log_stdout && !to_stdout && !to_stderr,
-                    cfg->log_stderr && !to_stderr && !to_stdout};
+    const bool want[2] = {cfg->log_stdout && !to_stdout && !to_stderr,
+                          cfg->log_stderr && !to_stderr && !to_stdout};
     for (int i = 0; i < 2; i++) {
         int fd = -1;
         if (!want[i] || se_logger_capture(s->e->logger, i + 1, &fd) < 0) continue;

@@ -112,7 +112,7 @@ static void
 capture_output(struct sup *sp, const struct se_config *cfg)
 {
     bool to_terminal = strcmp(cfg->log, "-") == 0 || cfg->log[0] == '\0';
-    bool want[2] = {cfg->log_stdout && !to_terminal, cfg->log_stderr && !to_terminal};
+    const bool want[2] = {cfg->log_stdout && !to_terminal, cfg->log_stderr && !to_terminal};
     for (int i = 0; i < 2; i++) {
         int fd = -1;
         if (!want[i] || se_logger_capture(sp->e->logger, i + 1, &fd) < 0) continue;

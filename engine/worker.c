@@ -105,7 +105,7 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 
 /* ---- process workers ---------------------------------------------------- */
 
-#define SE_HELPER_STACK_BYTES (256u * 1024u)
+#define SE_HELPER_STACK_BYTES ((size_t)256 * 1024)
 
 #define SE_DUMP_AFTER_STOP_MS 5000
 
@@ -201,7 +201,7 @@ orphaned(struct se_worker *w)
     call_stop(w);
     int64_t until = mono_ms() + SE_STOP_GRACE_MS;
     while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE) && mono_ms() < until) {
-        struct timespec ts = {0, 20 * 1000000}; /* polls a real condition, bounded */
+        struct timespec ts = {0, 20L * 1000000L}; /* polls a real condition, bounded */
         nanosleep(&ts, NULL);
     }
     se__engine_log(e, SE_LOG_ERROR, "Worker %u exits: its server is gone", w->id);
