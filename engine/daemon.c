@@ -1056,7 +1056,9 @@ static int
 proc_setname(const char *title)
 {
     char comm[COMM_MAX];
-    snprintf(comm, sizeof comm, "%s", title);
+    size_t n = strnlen(title, sizeof comm - 1); /* the kernel keeps 15 bytes: cut on purpose */
+    memcpy(comm, title, n);
+    comm[n] = '\0';
     SE_FAULT_CHECK(SE_FAULT_PROC_SETNAME);
     return prctl(PR_SET_NAME, (unsigned long)comm, 0UL, 0UL, 0UL) < 0 ? -errno : 0;
 }
