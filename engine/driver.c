@@ -523,6 +523,24 @@ self_beat(struct se_driver *d, int64_t now_ms)
     handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
 }
 
+/* The embedder's periodic duty (the systemd watchdog ping): a deadline like
+ * any other, never a polling tick for the engine itself. */
+static void
+periodic(struct se_driver *d, int64_t now_ms)
+{
+    if (d->periodic_interval_ms <= 0 || now_ms < d->periodic_next_ms) return;
+    d->periodic_next_ms = now_ms + d->periodic_interval_ms;
+    if (d->hooks.periodic != NULL) d->hooks.periodic(d->hooks.ud);
+}
+
+void
+se__driver_set_periodic(struct se_driver *d, int64_t interval_ms)
+{
+    SE_ASSERT(interval_ms >= 0);
+    d->periodic_interval_ms = interval_ms;
+    d->periodic_next_ms = d->os->monotonic_ms(d->os->ctx);
+}
+
 static void
 tick_all(struct se_driver *d, int64_t now_ms)
 {
@@ -535,6 +553,7 @@ tick_all(struct se_driver *d, int64_t now_ms)
         sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_TICK}, now_ms);
     }
     self_beat(d, now_ms);
+    periodic(d, now_ms);
 }
 
 static int64_t
@@ -549,6 +568,7 @@ next_deadline(const struct se_driver *d)
         dl = se_min_ms(dl, se_kill_deadline_ms(&s->kill));
     }
     if (d->self_beat_interval_ms > 0) dl = se_min_ms(dl, d->self_beat_next_ms);
+    if (d->periodic_interval_ms > 0) dl = se_min_ms(dl, d->periodic_next_ms);
     return dl;
 }
 

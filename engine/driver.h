@@ -56,6 +56,8 @@ struct se_driver_hooks {
     void (*command)(void *ud, enum se_cmd cmd);
     /* A watched descriptor the driver does not own is readable (log capture). */
     void (*readable)(void *ud, int32_t fd);
+    /* Called every se__driver_set_periodic interval (the systemd watchdog). */
+    void (*periodic)(void *ud);
     /* Every machine event as a record, before it is logged (metrics, the
      * simulator's checks). The record is borrowed for the call. */
     void (*event)(void *ud, const struct se_act *event);
@@ -93,6 +95,8 @@ struct se_driver {
     enum se_cmd stop_seen;         /* the strongest stop received (SE_CMD_NONE: none) */
     int64_t self_beat_interval_ms; /* 0: this process has no parent to beat to */
     int64_t self_beat_next_ms;
+    int64_t periodic_interval_ms; /* hooks.periodic every this long (0: never) */
+    int64_t periodic_next_ms;
     uint32_t slots_max;  /* SE_WORKERS_MAX or SE_SERVERS_MAX */
     uint32_t slots_used; /* slots [0, slots_used) have had a child */
 
@@ -129,6 +133,9 @@ void se__driver_free(struct se_driver *d);
  * negative error when the adapter's wait() fails (logged).
  */
 int se__driver_run(struct se_driver *d, int32_t *exit_status);
+
+/* Calls hooks.periodic every interval_ms (0 = never). */
+void se__driver_set_periodic(struct se_driver *d, int64_t interval_ms);
 
 /* Beats to this process's parent every interval_ms (0 = never). */
 void se__driver_set_self_beat(struct se_driver *d, int64_t interval_ms);

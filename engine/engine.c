@@ -176,6 +176,18 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     for (size_t i = 0; rc == 0 && i < e->overrides_count; i++)
         rc = se_config_set_kv(cfg, e->overrides[i], err, err_size);
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
+    if (rc == 0 && cfg->listen_count > 0) {
+        snprintf(err, err_size,
+                 "listen: handing sockets to workers is not implemented yet in "
+                 "this version (open them in before_run, as examples/tcp_server.c)");
+        rc = SE_ENOTSUP;
+    }
+    if (rc == 0 && cfg->command_sender_pipe) {
+        snprintf(err, err_size,
+                 "command_sender: \"pipe\" is not implemented yet in this version "
+                 "(signals are)");
+        rc = SE_ENOTSUP;
+    }
     if (rc == 0 && cfg->worker_type == SE_WORKER_SPAWN) {
         /* honest about what is missing: not a process worker in disguise */
         snprintf(err, err_size,

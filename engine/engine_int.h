@@ -101,5 +101,8 @@ int se__sigdump(struct se_logger *lg);
 
 /* notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET is set. */
 void se__notify(const struct se_config *cfg, const char *state);
+/* The interval of WATCHDOG=1 pings systemd asks for (WATCHDOG_USEC, for this
+ * pid), or 0. */
+int64_t se__notify_watchdog_ms(const struct se_config *cfg);
 
 #endif /* SE_ENGINE_INT_H */

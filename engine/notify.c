@@ -14,6 +14,17 @@
 
 #include "engine_int.h"
 
+int64_t
+se__notify_watchdog_ms(const struct se_config *cfg)
+{
+    const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+    if (cfg == NULL || !cfg->notify || usec == NULL || getenv("NOTIFY_SOCKET") == NULL) return 0;
+    if (pid != NULL && atol(pid) != (long)getpid()) return 0; /* meant for another process */
+    long long us = atoll(usec);
+    if (us <= 0) return 0;
+    return se_max_ms(1, us / 2000); /* half the timeout, as sd_watchdog_enabled advises */
+}
+
 void
 se__notify(const struct se_config *cfg, const char *state)
 {

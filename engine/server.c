@@ -237,6 +237,13 @@ hook_command(void *ud, enum se_cmd cmd)
 }
 
 static void
+hook_periodic(void *ud)
+{
+    struct se_server *s = ud;
+    se__notify(se__driver_config(s->driver), "WATCHDOG=1");
+}
+
+static void
 hook_readable(void *ud, int32_t fd)
 {
     struct se_server *s = ud;
@@ -334,6 +341,7 @@ static const struct se_driver_hooks server_hooks = {
     .config_applied = hook_config_applied,
     .command = hook_command,
     .readable = hook_readable,
+    .periodic = hook_periodic,
 };
 
 /* How often the server stamps its beat for the supervisor: often enough to
@@ -365,7 +373,10 @@ server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
     hooks.ud = s;
     s->driver = se__driver_new(&s->os, SE_ROLE_SERVER, cfg, &hooks, &rc);
     if (s->driver == NULL) return rc;
-    if (parent_hb_fd >= 0) se__driver_set_self_beat(s->driver, self_beat_interval_ms(e->cfg));
+    if (parent_hb_fd >= 0)
+        se__driver_set_self_beat(s->driver, self_beat_interval_ms(e->cfg));
+    else
+        se__driver_set_periodic(s->driver, se__notify_watchdog_ms(e->cfg));
     return 0;
 }
 

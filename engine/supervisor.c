@@ -95,6 +95,13 @@ hook_command(void *ud, enum se_cmd cmd)
 }
 
 static void
+hook_periodic(void *ud)
+{
+    struct sup *sp = ud;
+    se__notify(se__driver_config(sp->driver), "WATCHDOG=1");
+}
+
+static void
 hook_readable(void *ud, int32_t fd)
 {
     struct sup *sp = ud;
@@ -153,9 +160,11 @@ sup_setup(struct sup *sp)
         .config_applied = hook_config_applied,
         .command = hook_command,
         .readable = hook_readable,
+        .periodic = hook_periodic,
     };
     sp->driver = se__driver_new(&sp->os, SE_ROLE_SUPERVISOR, cfg, &hooks, &rc);
     if (sp->driver == NULL) return rc;
+    se__driver_set_periodic(sp->driver, se__notify_watchdog_ms(e->cfg));
     e->stop_hook = sup_stop_hook;
     e->stop_ud = sp;
     return 0;

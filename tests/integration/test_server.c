@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "support/itest.h"
@@ -728,6 +731,53 @@ test_workers_exit_by_themselves_when_the_server_is_killed(void **state)
     assert_int_equal(itest_count_log(t, "TEST return worker="), 2);
 }
 
+/* Reads systemd notifications from sock until want is seen, or (want NULL)
+ * until *watchdogs reaches pings_min; false at the deadline. */
+static bool
+notify_wait(int sock, const char *want, unsigned *watchdogs, unsigned pings_min)
+{
+    int64_t until = itest_now_ms() + DL;
+    while (itest_now_ms() < until) {
+        if (want == NULL && *watchdogs >= pings_min) return true;
+        struct pollfd p = {.fd = sock, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        char msg[128];
+        ssize_t n = recv(sock, msg, sizeof msg - 1, 0);
+        if (n <= 0) continue;
+        msg[n] = '\0';
+        if (strcmp(msg, "WATCHDOG=1") == 0) (*watchdogs)++;
+        if (want != NULL && strcmp(msg, want) == 0) return true;
+    }
+    return false;
+}
+
+static void
+test_systemd_is_told_ready_pinged_and_told_stopping(void **state)
+{
+    struct itest *t = *state;
+    char path[ITEST_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/notify.sock", t->dir);
+    int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
+    setenv("NOTIFY_SOCKET", path, 1);
+    setenv("WATCHDOG_USEC", "100000", 1); /* a ping every 50 ms */
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", NULL);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsigned pings = 0;
+    assert_true(notify_wait(sock, "READY=1", &pings, 0));
+    wait_runs(t, 1, 1);
+    /* pings keep coming while it runs: three more */
+    assert_true(notify_wait(sock, NULL, &pings, pings + 3));
+    itest_kill(server, SIGTERM);
+    assert_true(notify_wait(sock, "STOPPING=1", &pings, 0));
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    close(sock);
+}
+
 /* ---- registration ---------------------------------------------------------- */
 
 #define CASE(fn, param, label)                                                                     \
@@ -773,6 +823,7 @@ main(int argc, char **argv)
         CASE(test_server_stop_called_from_a_worker_thread_ends_the_server, &thread, "thread"),
         CASE(test_server_stop_called_from_a_worker_thread_ends_the_server, &embedded, "embedded"),
         ONE(test_workers_exit_by_themselves_when_the_server_is_killed),
+        ONE(test_systemd_is_told_ready_pinged_and_told_stopping),
     };
     if (getenv("ITEST_FILTER") != NULL) cmocka_set_test_filter(getenv("ITEST_FILTER"));
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
