@@ -31,8 +31,7 @@
  * "TEST return worker=N status=S".
  *
  * Environment: ITEST_FILTER=glob runs only the matching tests, ITEST_KEEP=1
- * keeps each test's directory (log, stderr), ITEST_RUN_BUGS=1 runs the tests
- * marked ITEST_KNOWN_BUG.
+ * keeps each test's directory (log, stderr).
  *
  * Each test gets a fresh directory (removed at the end). Teardown fails the
  * test when a process of a group it started survives, when a child of the
@@ -75,21 +74,6 @@ struct itest {
 /* An itest_start argument for the harness, not the engine: the child calls
  * se_engine_run even when se_engine_configure failed. */
 #define ITEST_RUN_AFTER_CONFIG_ERROR "itest:run_after_config_error"
-
-/*
- * (Needs <stdlib.h> and <cmocka.h>.) Marks a test that fails because of a
- * known engine bug (a comment "BUG: ..." at the call says what happens and
- * what should). The test is skipped (cmocka prints "not ok N # SKIP", which tests/run.sh
- * counts as a failure, so a known bug stays visible) unless ITEST_RUN_BUGS
- * is set in the environment, to check a fix.
- */
-#define ITEST_KNOWN_BUG(what)                                                                      \
-    do {                                                                                           \
-        if (getenv("ITEST_RUN_BUGS") == NULL) {                                                    \
-            print_message("# known engine bug: %s (ITEST_RUN_BUGS=1 runs it)\n", what);            \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
 
 /*
  * The first call of a test program's main(). In the test process it
