@@ -31,7 +31,10 @@ open_listener(const char *host, const char *port, struct se_logger *lg)
         se_log_error(lg, "bind %s port %s: %s", host, port, gai_strerror(rc));
         return -1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: every worker polls this socket and all of them wake for
+     * one client; the ones that lose the race must get EAGAIN from accept,
+     * not block there where they would never see their stop flag */
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
@@ -74,7 +77,7 @@ run(struct se_worker *w)
         struct pollfd p = {.fd = lfd, .events = POLLIN};
         if (poll(&p, 1, 100) <= 0) continue;
         int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0) continue; /* another worker took it */
+        if (c < 0) continue; /* EAGAIN: another worker took it */
         ssize_t n = send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
         (void)n;
         close(c);
