@@ -390,6 +390,14 @@ posix_wait(void *ctx, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max, 
 
 /* ---- spawning ----------------------------------------------------------- */
 
+static bool
+is_watched(const struct se_os_posix *p, int fd)
+{
+    for (uint32_t i = 0; i < p->watched_count; i++)
+        if (p->watched[i] == fd) return true;
+    return false;
+}
+
 /* In a new child: closes every descriptor of this adapter, so no process
  * holds another's heartbeat pipe or the parent's event fds. */
 static void
@@ -407,7 +415,7 @@ close_adapter_fds(struct se_os_posix *p)
         const struct se_posix_child *c = &p->children[i];
         if (c->handle == 0) continue;
         if (c->pidfd >= 0) close(c->pidfd);
-        if (c->hb_fd >= 0) close(c->hb_fd);
+        if (c->hb_fd >= 0 && !is_watched(p, c->hb_fd)) close(c->hb_fd); /* once only */
     }
 }
 
