@@ -11,11 +11,17 @@
  *       vs 8 bare write() loops on one O_APPEND file. Target >= 50%; every
  *       line of the logger run is counted back across the generations (0
  *       lost).
+ *   (c) where Ruby and the ruby-serverengine package are installed: one
+ *       process, 100-byte lines, rotation age 5 at 1 MiB (Ruby's defaults) on
+ *       both sides, se_log_info vs Ruby's DaemonLogger (the loop timed by
+ *       bench/ruby_daemon_logger.rb itself, without Ruby's start-up). Target:
+ *       >= 3x Ruby's rate. Skipped, with a note, without Ruby.
  * Rounds alternate bare and logger runs so that both see the same machine
  * state; the ratio of each round is reported with the median. Not a test:
  * it asserts nothing about time (see TESTING.md).
  *
  *   build/bench/bench_logger [rounds] [lines_single] [lines_per_process]
+ * (run from the repository's top directory, where bench/ruby_daemon_logger.rb is)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +275,60 @@ bench_multi(const char *dir, int rounds, long lines, double *ratios, double *cpu
     }
 }
 
+#define RUBY_SCRIPT "bench/ruby_daemon_logger.rb"
+#define RUBY_LINES  200000L
+#define RUBY_ROUNDS 3
+
+/* Seconds Ruby's DaemonLogger took for lines lines into path; < 0 when Ruby
+ * or the gem is missing. */
+static double
+ruby_run(const char *path, long lines)
+{
+    char cmd[900];
+    snprintf(cmd, sizeof cmd, "ruby %s '%s' %ld 2>/dev/null", RUBY_SCRIPT, path, lines);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL) return -1;
+    long got = 0;
+    double secs = -1;
+    if (fscanf(f, "%ld %lf", &got, &secs) != 2 || got != lines) secs = -1;
+    if (pclose(f) != 0) secs = -1;
+    return secs;
+}
+
+static void
+bench_ruby(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/ruby.log", dir);
+    if (access(RUBY_SCRIPT, R_OK) != 0 || system("ruby -e 'require \"serverengine\"' "
+                                                 ">/dev/null 2>&1") != 0) {
+        printf("(c) skipped: needs ruby and ruby-serverengine (apt-get install "
+               "ruby-serverengine) and %s in the current directory\n",
+               RUBY_SCRIPT);
+        return;
+    }
+    double ratios[RUBY_ROUNDS];
+    for (int r = 0; r < RUBY_ROUNDS; r++) {
+        double rb = ruby_run(path, RUBY_LINES);
+        remove_logs(path, 5);
+        double t0 = now_s();
+        if (logger_loop(path, RUBY_LINES, 5, 1024 * 1024) != 0) die("logger errors");
+        double c = now_s() - t0;
+        remove_logs(path, 5);
+        if (rb <= 0) {
+            printf("(c) round %d: the Ruby run failed\n", r + 1);
+            return;
+        }
+        ratios[r] = rb / c;
+        printf("(c) round %d: Ruby DaemonLogger %.0f lines/s, logger %.0f lines/s, %.1fx\n", r + 1,
+               (double)RUBY_LINES / rb, (double)RUBY_LINES / c, ratios[r]);
+    }
+    double med = median(ratios, RUBY_ROUNDS);
+    printf("(c) single process with rotation, logger vs Ruby ServerEngine's DaemonLogger: "
+           "median %.1fx (%d rounds) target >= 3x: %s\n",
+           med, RUBY_ROUNDS, med >= 3 ? "PASS" : "MISS");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -291,6 +351,7 @@ main(int argc, char **argv)
            100 * median(ca, rounds), 100 * median(cb, rounds));
     print_ratios("(a) single process, logger vs bare write", ra, rounds, 0.70);
     print_ratios("(b) 8 processes + rotation, logger vs bare write", rb, rounds, 0.50);
+    bench_ruby(dir);
     rmdir(dir);
     return 0;
 }
