@@ -94,6 +94,7 @@ w_fin(struct se_worker *w)
 static pid_t
 start_engine(const char *const *sets, size_t n)
 {
+    fflush(stdout); /* the engine's process must not inherit the bench's unwritten lines */
     pid_t pid = fork();
     if (pid != 0) return pid;
     static const struct se_worker_callbacks wcb = {
@@ -101,7 +102,12 @@ start_engine(const char *const *sets, size_t n)
     int err = 0;
     char msg[256];
     struct se_engine *e = se_engine_new(NULL, &wcb, NULL, &err);
-    if (e == NULL || se_engine_configure(e, NULL, NULL, sets, n, msg, sizeof msg) != 0) _exit(99);
+    struct se_config *defaults = se_config_new();
+    if (e == NULL || defaults == NULL ||
+        se_config_declare(defaults, "exit_at_once", "-1", msg, sizeof msg) != 0 ||
+        se_engine_configure(e, defaults, NULL, sets, n, msg, sizeof msg) != 0)
+        _exit(99);
+    se_config_free(defaults);
     int status = se_engine_run(e);
     se_engine_free(e);
     _exit(status);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "logger.h"
 
 #define EX_CONFIG_STATUS 78 /* sysexits.h EX_CONFIG */
 
@@ -207,6 +208,26 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     }
     *out = cfg;
     return 0;
+}
+
+/* ---- forks ---------------------------------------------------------------- */
+
+/* Right before a fork (every signal blocked): output the program left in
+ * stdio's buffers is written now, once; a child would otherwise carry a copy
+ * and write it again when it exits (Ruby's fork flushes for the same
+ * reason). Then the logger's lock, so that the child gets it in a consistent
+ * state. */
+void
+se__engine_fork_prepare(void *logger)
+{
+    fflush(NULL);
+    se__logger_fork_lock(logger);
+}
+
+void
+se__engine_fork_after(void *logger)
+{
+    se__logger_fork_unlock(logger);
 }
 
 /* ---- logging ------------------------------------------------------------ */

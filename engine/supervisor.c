@@ -53,8 +53,8 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->entry = server_process_entry;
     req->arg = ud;
     req->heartbeat = true;
-    req->fork_prepare = se__logger_fork_lock;
-    req->fork_after = se__logger_fork_unlock;
+    req->fork_prepare = se__engine_fork_prepare;
+    req->fork_after = se__engine_fork_after;
     req->fork_arg = sp->e->logger;
 }
 

@@ -205,6 +205,28 @@ test_hup_restarts_workers_immediately_and_keeps_the_server(void **state)
     check_restart(*state, SIGHUP, false);
 }
 
+/* Output the server left in a stdio buffer (printf to a pipe or a file)
+ * must not be copied into each forked child and written again when the
+ * child exits: the engine flushes before it forks, as Ruby's fork does. */
+static void
+test_unflushed_server_output_is_written_once_however_many_forks(void **state)
+{
+    struct itest *t = *state;
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=3", NULL);
+    wait_runs(t, 3, 1);
+    itest_kill(server, SIGUSR1); /* three more forks, three more exits */
+    wait_runs(t, 3, 2);
+    stop_and_expect(t, server, 0);
+    char path[ITEST_PATH_MAX + 32], out[4096];
+    snprintf(path, sizeof path, "%s/stdout.%d", t->dir, (int)server);
+    ssize_t n = itest_read_file(path, out, sizeof out);
+    unsigned in_stdout = 0;
+    for (const char *p = n > 0 ? strstr(out, "TEST printf before_run") : NULL; p != NULL;
+         p = strstr(p + 1, "TEST printf before_run"))
+        in_stdout++;
+    assert_int_equal(itest_count_log(t, "TEST printf before_run") + in_stdout, 1);
+}
+
 static void
 test_usr2_reloads_the_config_and_every_worker_sees_it(void **state)
 {
@@ -799,6 +821,7 @@ main(int argc, char **argv)
         ALL_TYPES(test_usr1_restarts_workers_gracefully_and_keeps_the_server),
         ALL_TYPES(test_hup_restarts_workers_immediately_and_keeps_the_server),
         ALL_TYPES(test_usr2_reloads_the_config_and_every_worker_sees_it),
+        ONE(test_unflushed_server_output_is_written_once_however_many_forks),
         CASE(test_reload_with_more_workers_starts_the_new_ones_only, &thread, "thread"),
         CASE(test_reload_with_more_workers_starts_the_new_ones_only, &process, "process"),
         CASE(test_reload_with_fewer_workers_stops_the_highest_ids_first, &thread, "thread"),

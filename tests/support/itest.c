@@ -92,6 +92,9 @@ static int
 ts_before_run(struct se_server *s)
 {
     se_log_info(se_server_logger(s), "TEST before_run pid=%d", (int)getpid());
+    /* left in stdio's buffer on purpose: the forks that follow must not
+     * copy it into every child (test_server.c counts it) */
+    printf("TEST printf before_run pid=%d\n", (int)getpid());
     return 0;
 }
 

@@ -23,7 +23,9 @@
  * finish). exit_code and exit_after_ms may be comma lists: worker N takes
  * item N (the last item when the list is shorter).
  *
- * Log lines: "TEST before_run pid=P", "TEST after_run", "TEST stop graceful=G",
+ * Log lines: "TEST before_run pid=P" (and, by printf left unflushed,
+ * "TEST printf before_run pid=P", in the log when stdout is captured),
+ * "TEST after_run", "TEST stop graceful=G",
  * "TEST restart graceful=G", "TEST reload_config", "TEST after_start",
  * "TEST run worker=N pid=P", "TEST config worker=N message=M" (at the start
  * of run), "TEST stop worker=N", "TEST reload worker=N message=M",
