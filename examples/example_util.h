@@ -34,10 +34,13 @@ example_worker_finalize(struct se_worker *w)
     se_worker_set_user_data(w, NULL);
 }
 
-/* Builds the engine, applies -c/-s over the program's defaults, runs it. */
-static int
-example_main(int argc, char **argv, const struct se_server_callbacks *server,
-             const struct se_worker_callbacks *worker, struct se_config *defaults)
+/* Builds the engine, applies -c/-s over the program's defaults, runs it.
+ * check (may be NULL) validates the program's own keys, at the start and on
+ * every reload: an error refuses that configuration. */
+static inline int
+example_main_checked(int argc, char **argv, const struct se_server_callbacks *server,
+                     const struct se_worker_callbacks *worker, struct se_config *defaults,
+                     se_config_loader check)
 {
     char err[512] = "";
     int rc = 0;
@@ -46,6 +49,7 @@ example_main(int argc, char **argv, const struct se_server_callbacks *server,
         fprintf(stderr, "%s: %s\n", argv[0], se_strerror(rc));
         return 1;
     }
+    if (check != NULL) se_engine_set_loader(e, check, NULL);
     rc = se_engine_parse_args(e, defaults, &argc, argv, err, sizeof err);
     se_config_free(defaults);
     if (rc != 0) {
@@ -56,6 +60,13 @@ example_main(int argc, char **argv, const struct se_server_callbacks *server,
     int status = se_engine_run(e);
     se_engine_free(e);
     return status;
+}
+
+static inline int
+example_main(int argc, char **argv, const struct se_server_callbacks *server,
+             const struct se_worker_callbacks *worker, struct se_config *defaults)
+{
+    return example_main_checked(argc, argv, server, worker, defaults, NULL);
 }
 
 #endif

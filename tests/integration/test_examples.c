@@ -51,6 +51,7 @@
 struct run {
     const void *param;       /* the row of a table of cases (cmocka's initial state) */
     char out_path[PATH_MAX]; /* the example's stdout and stderr */
+    char cfg_path[PATH_MAX]; /* a config file of the test's, or "" */
     pid_t pid;               /* also its process group */
     bool reaped;
     int status;
@@ -199,6 +200,7 @@ teardown(void **state)
         reap(r);
     }
     unlink(r->out_path);
+    if (r->cfg_path[0] != '\0') unlink(r->cfg_path);
     free(r);
     return 0;
 }
@@ -234,6 +236,63 @@ test_example_starts_its_workers_and_stops_on_term(void **state)
     start(r, ex->name, args);
     wait_started(r, ex->workers);
     term_and_wait_gone(r);
+}
+
+/* ---- reload ---------------------------------------------------------------------- */
+
+static void
+write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Waits until the output holds text at least count times. */
+static void
+wait_output(struct run *r, const char *text, unsigned count)
+{
+    static char out[OUT_MAX];
+    int64_t until = now_ms() + DEADLINE_MS;
+    for (;;) {
+        read_out(r, out, sizeof out);
+        if (count_in(out, text) >= count) return;
+        reap(r);
+        if (r->reaped || now_ms() >= until) {
+            print_error("waiting for %u of \"%s\"\n", count, text);
+            fail_with_output(r, "the output never showed it");
+        }
+        nap();
+    }
+}
+
+/* The example's promise: an invalid edit is refused and the old settings
+ * stay in force, for the program's own keys as for the engine's. */
+static void
+test_reload_example_refuses_a_bad_edit_and_keeps_its_settings(void **state)
+{
+    struct run *r = *state;
+    char *cfg = r->cfg_path;
+    snprintf(cfg, sizeof r->cfg_path, "/tmp/se-test-examples-%d-reload.yml", (int)getpid());
+    write_text(cfg, "message: one\nsleep: 0.05\n");
+    const char *const args[] = {"-c", cfg, NULL};
+    start(r, "reload", args);
+    wait_started(r, 2);
+    wait_output(r, "INFO -- : one\n", 2);
+
+    write_text(cfg, "message: two\nsleep: banana\n");
+    assert_int_equal(kill(r->pid, SIGUSR2), 0);
+    wait_output(r, "Reload failed, keeping the current configuration", 1);
+
+    write_text(cfg, "message: three\nsleep: 0.05\n");
+    assert_int_equal(kill(r->pid, SIGUSR2), 0);
+    wait_output(r, "INFO -- : three\n", 2);
+    term_and_wait_gone(r);
+
+    static char out[OUT_MAX];
+    read_out(r, out, sizeof out);
+    if (strstr(out, "two") != NULL) fail_with_output(r, "the refused edit took effect");
 }
 
 /* ---- the TCP server ------------------------------------------------------------ */
@@ -367,6 +426,8 @@ main(int argc, char **argv)
         EXAMPLE(ex_multiprocess),
         EXAMPLE(ex_reload),
         EXAMPLE(ex_live_restart),
+        cmocka_unit_test_setup_teardown(
+            test_reload_example_refuses_a_bad_edit_and_keeps_its_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_answers_many_clients_then_stops_on_term,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
