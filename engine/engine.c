@@ -298,7 +298,10 @@ static int
 start_failed(struct se_engine *e, int status, const char *what, const char *msg)
 {
     char line[SE_DAEMON_MSG_MAX];
-    snprintf(line, sizeof line, "%s: %s", what, msg);
+    if (what != NULL)
+        snprintf(line, sizeof line, "%s: %s", what, msg);
+    else
+        snprintf(line, sizeof line, "%s", msg); /* the message names its subject */
     se__engine_log(e, SE_LOG_FATAL, "%s", line);
     if (e->logger == NULL || e->daemon.ready_fd < 0) fprintf(stderr, "serverengine: %s\n", line);
     se__engine_report_ready(e, false, line);
@@ -344,7 +347,7 @@ prepare_process(struct se_engine *e)
     }
     if (c->pid_path[0] != '\0') {
         int rc = se__pidfile_acquire(&e->daemon, c->pid_path, err, sizeof err);
-        if (rc < 0) return start_failed(e, code, "pid file", err);
+        if (rc < 0) return start_failed(e, code, NULL, err); /* "pid file PATH ..." */
         if (err[0] != '\0') se__engine_log(e, SE_LOG_WARN, "%s", err);
     }
     int rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);

@@ -384,6 +384,11 @@ test_second_daemon_with_the_same_pid_file_is_refused(void **state)
     char first_text[32];
     snprintf(first_text, sizeof first_text, "%d", (int)first);
     if (strstr(err, first_text) == NULL) fail_msg("stderr does not name pid %d: %s", first, err);
+    char said[TEXT_MAX];
+    snprintf(said, sizeof said,
+             "serverengine: pid file %s is held by a running instance (pid %d)\n", pid_path,
+             (int)first);
+    if (strstr(err, said) == NULL) fail_msg("stderr does not say \"%s\" but: %s", said, err);
     /* the first is untouched */
     assert_true(itest_alive(first));
     assert_int_equal(read_pid_file(pid_path), first);
