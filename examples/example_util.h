@@ -57,6 +57,11 @@ example_main_checked(int argc, char **argv, const struct se_server_callbacks *se
         se_engine_free(e);
         return rc == 1 ? 0 : 78; /* 78: EX_CONFIG */
     }
+    if (argc > 1) { /* parse_args leaves what it does not know; these programs take nothing else */
+        fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", argv[0], argv[1]);
+        se_engine_free(e);
+        return 64; /* EX_USAGE */
+    }
     int status = se_engine_run(e);
     se_engine_free(e);
     return status;

@@ -226,6 +226,7 @@ static const struct example ex_simple = {"simple", 1};
 static const struct example ex_multiprocess = {"multiprocess", 4};
 static const struct example ex_reload = {"reload", 2};
 static const struct example ex_live_restart = {"live_restart", 2};
+static const struct example ex_tcp_server = {"tcp_server", 4};
 
 static void
 test_example_starts_its_workers_and_stops_on_term(void **state)
@@ -236,6 +237,27 @@ test_example_starts_its_workers_and_stops_on_term(void **state)
     start(r, ex->name, args);
     wait_started(r, ex->workers);
     term_and_wait_gone(r);
+}
+
+/* A mistyped option must not start a server that ignores it. */
+static void
+test_example_refuses_an_unknown_argument_with_64(void **state)
+{
+    struct run *r = *state;
+    const struct example *ex = r->param;
+    const char *const args[] = {"--bogus", NULL};
+    start(r, ex->name, args);
+    int64_t until = now_ms() + DEADLINE_MS;
+    while (reap(r), !r->reaped) {
+        if (now_ms() >= until) fail_with_output(r, "an unknown argument did not end the example");
+        nap();
+    }
+    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 64)
+        fail_with_output(r, "the example did not exit with 64 (EX_USAGE)");
+    static char out[OUT_MAX];
+    read_out(r, out, sizeof out);
+    if (strstr(out, "unexpected argument \"--bogus\"") == NULL || strstr(out, "started") != NULL)
+        fail_with_output(r, "the message does not name the argument, or something started");
 }
 
 /* ---- reload ---------------------------------------------------------------------- */
@@ -409,6 +431,12 @@ test_tcp_server_restarts_its_workers_on_usr1_between_clients(void **state)
             test_example_starts_its_workers_and_stops_on_term, setup, teardown, (void *)&(row)     \
     }
 
+#define REFUSES(row)                                                                               \
+    {                                                                                              \
+        "test_example_refuses_an_unknown_argument_with_64(" #row ")",                              \
+            test_example_refuses_an_unknown_argument_with_64, setup, teardown, (void *)&(row)      \
+    }
+
 int
 main(int argc, char **argv)
 {
@@ -426,6 +454,8 @@ main(int argc, char **argv)
         EXAMPLE(ex_multiprocess),
         EXAMPLE(ex_reload),
         EXAMPLE(ex_live_restart),
+        REFUSES(ex_simple),
+        REFUSES(ex_tcp_server),
         cmocka_unit_test_setup_teardown(
             test_reload_example_refuses_a_bad_edit_and_keeps_its_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_answers_many_clients_then_stops_on_term,
