@@ -226,6 +226,7 @@ static const struct example ex_simple = {"simple", 1};
 static const struct example ex_multiprocess = {"multiprocess", 4};
 static const struct example ex_reload = {"reload", 2};
 static const struct example ex_live_restart = {"live_restart", 2};
+static const struct example ex_blocking_flag = {"blocking_flag", 2};
 static const struct example ex_tcp_server = {"tcp_server", 4};
 
 static void
@@ -454,6 +455,7 @@ main(int argc, char **argv)
         EXAMPLE(ex_multiprocess),
         EXAMPLE(ex_reload),
         EXAMPLE(ex_live_restart),
+        EXAMPLE(ex_blocking_flag),
         REFUSES(ex_simple),
         REFUSES(ex_tcp_server),
         cmocka_unit_test_setup_teardown(
