@@ -119,10 +119,23 @@ struct output {
 };
 
 struct capture {
-    int32_t read_fd; /* -1: slot unused */
+    int32_t read_fd; /* -1: slot unused (always, for a stdio hook's) */
+    bool is_err;     /* stderr's: logged at warn, progname "stderr" */
     bool cont;       /* the next piece continues a line already logged in part */
     size_t len;      /* bytes of a partial line in buf */
     char buf[SE_LOG_CAPTURE_MAX];
+};
+
+/* The stdio side of a capture: the process's stdout/stderr FILE replaced by
+ * a stream that logs its lines directly. stdio output of the process that
+ * drains the capture pipe would otherwise go into that pipe, and a callback
+ * printing more than the pipe holds would block the only reader for good. */
+struct stdio_hook {
+    struct se_logger *lg;
+    FILE *file;         /* the stream installed, or NULL */
+    FILE *saved;        /* the stream it replaced */
+    int32_t pid;        /* the process the partial line in cap belongs to */
+    struct capture cap; /* its partial line */
 };
 
 /* The fields every line touches come first, together; the path, the
@@ -159,6 +172,7 @@ struct se_logger {
     int64_t report_next_ms; /* no stderr report of a new episode before this */
     char gen_a[GEN_PATH_MAX], gen_b[GEN_PATH_MAX]; /* path.N scratch */
     struct capture cap[2];                         /* stdout, stderr */
+    struct stdio_hook hook[2];                     /* stdout, stderr */
     char msg[SE_LOG_MSG_MAX]; /* messages too long for one line, formatted under mu */
 };
 
@@ -1101,7 +1115,10 @@ se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err)
     lg->stamp_sec = INT64_MIN;
     lg->anchor_sec = INT64_MIN;
     lg->report_next_ms = INT64_MIN;
-    lg->cap[0].read_fd = lg->cap[1].read_fd = -1;
+    for (int i = 0; i < 2; i++) {
+        lg->cap[i] = (struct capture){.read_fd = -1, .is_err = i == 1};
+        lg->hook[i] = (struct stdio_hook){.lg = lg, .cap = {.read_fd = -1, .is_err = i == 1}};
+    }
     if (se__posix_fork_word_new(&lg->fork_word) < 0) lg->fork_word = NULL;
     struct output out = {.kind = OUT_FD, .fd = fd};
     int rc = fd >= 0 ? 0 : output_open(os, path, &out);
@@ -1185,6 +1202,8 @@ se_logger_set_rotation(struct se_logger *lg, uint32_t rotate_age, uint64_t rotat
 /* Capture of stdout and stderr                                             */
 /* ------------------------------------------------------------------------ */
 
+static void hook_install(struct stdio_hook *h, int target_fd);
+
 int
 se_logger_capture(struct se_logger *lg, int target_fd, int *read_fd)
 {
@@ -1203,6 +1222,7 @@ se_logger_capture(struct se_logger *lg, int target_fd, int *read_fd)
         *read_fd = fd;
     }
     pthread_mutex_unlock(&lg->mu);
+    if (rc == 0) hook_install(&lg->hook[target_fd - 1], target_fd);
     return rc;
 }
 
@@ -1211,7 +1231,7 @@ static void
 capture_emit(struct se_logger *lg, struct capture *c, const char *p, size_t len)
 {
     const struct se_os *os = lg->os;
-    bool is_out = c == &lg->cap[0];
+    bool is_out = !c->is_err;
     enum se_log_level level = is_out ? SE_LOG_INFO : SE_LOG_WARN;
     if (se_logger_is_enabled(lg, level))
         emit(lg, level, is_out ? "stdout" : "stderr", 6, p, len, c->cont, os->realtime_us(os->ctx),
@@ -1266,7 +1286,7 @@ capture_read_failed(struct se_logger *lg, struct capture *c, int err)
     const struct se_os *os = lg->os;
     char note[128];
     int n = snprintf(note, sizeof note, "capture of %s ended: read failed: %s",
-                     c == &lg->cap[0] ? "stdout" : "stderr", se_strerror(err));
+                     c->is_err ? "stderr" : "stdout", se_strerror(err));
     capture_eof(lg, c);
     if (n > 0)
         emit(lg, SE_LOG_WARN, "serverengine", 12, note, (size_t)n, false, os->realtime_us(os->ctx),
@@ -1302,10 +1322,81 @@ se_logger_capture_drain(struct se_logger *lg, int read_fd)
     return rc;
 }
 
+/* The stdio hook's write: whole lines are logged at once, a partial one
+ * waits for the rest. A forked child starts without its parent's partial
+ * line (the parent logs that one). Called by stdio with its own lock held. */
+static ssize_t
+hook_write(void *cookie, const char *buf, size_t size)
+{
+    struct stdio_hook *h = cookie;
+    struct se_logger *lg = h->lg;
+    pthread_mutex_lock(&lg->mu);
+    pid_refresh(lg);
+    if (h->pid != lg->pid) {
+        h->pid = lg->pid;
+        h->cap.len = 0;
+        h->cap.cont = false;
+    }
+    struct capture *c = &h->cap;
+    for (size_t off = 0; off < size;) {
+        size_t room = sizeof c->buf - c->len;
+        size_t n = size - off < room ? size - off : room;
+        memcpy(c->buf + c->len, buf + off, n);
+        c->len += n;
+        off += n;
+        capture_lines(lg, c);
+    }
+    pthread_mutex_unlock(&lg->mu);
+    return (ssize_t)size;
+}
+
+/* Replaces stdout (1) or stderr (2) by a stream into the log. Without one
+ * (no memory) stdio keeps writing into the capture pipe as before. */
+static void
+hook_install(struct stdio_hook *h, int target_fd)
+{
+    FILE **std = target_fd == 1 ? &stdout : &stderr;
+    if (h->file != NULL) return;
+    pthread_mutex_lock(&h->lg->mu);
+    pid_refresh(h->lg);
+    h->pid = h->lg->pid;
+    pthread_mutex_unlock(&h->lg->mu);
+    FILE *f = fopencookie(h, "w", (cookie_io_functions_t){.write = hook_write});
+    if (f == NULL) return;
+    /* stdout keeps its buffer (lines go out at each newline), stderr none */
+    if (setvbuf(f, NULL, target_fd == 1 ? _IOLBF : _IONBF, target_fd == 1 ? BUFSIZ : 0) != 0) {
+        fclose(f);
+        return;
+    }
+    fflush(*std); /* what was buffered before goes where it was headed */
+    h->saved = *std;
+    h->file = f;
+    *std = f;
+}
+
+/* Puts the original stream back and logs a last partial line. Not under mu:
+ * the flush comes back through hook_write. */
+static void
+hook_remove(struct stdio_hook *h, int target_fd)
+{
+    FILE **std = target_fd == 1 ? &stdout : &stderr;
+    if (h->file == NULL) return;
+    fflush(h->file);
+    if (*std == h->file) *std = h->saved;
+    fclose(h->file);
+    h->file = NULL;
+    pthread_mutex_lock(&h->lg->mu);
+    if (h->cap.len > 0) capture_emit(h->lg, &h->cap, h->cap.buf, h->cap.len);
+    h->cap.len = 0;
+    pthread_mutex_unlock(&h->lg->mu);
+}
+
 void
 se_logger_free(struct se_logger *lg)
 {
     if (lg == NULL) return;
+    hook_remove(&lg->hook[0], 1);
+    hook_remove(&lg->hook[1], 2);
     pthread_mutex_lock(&lg->mu);
     for (size_t i = 0; i < SE_ARRAY_LEN(lg->cap); i++)
         if (lg->cap[i].read_fd >= 0) capture_eof(lg, &lg->cap[i]);

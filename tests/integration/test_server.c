@@ -227,6 +227,22 @@ test_unflushed_server_output_is_written_once_however_many_forks(void **state)
     assert_int_equal(itest_count_log(t, "TEST printf before_run") + in_stdout, 1);
 }
 
+/* With stdout captured, the server reads the pipe its own stdout writes to:
+ * a callback that prints more than the pipe holds must neither block the
+ * server (nothing else would empty the pipe) nor lose a line. */
+static void
+test_server_printing_more_than_a_pipe_holds_starts_and_loses_nothing(void **state)
+{
+    struct itest *t = *state;
+    const struct wtype *wt = use_type(t);
+    pid_t server = itest_start(t, NULL, "print_lines=3000", NULL); /* ~330 KB */
+    wait_runs(t, wt->workers, 1);
+    itest_wait_log(t, "TEST bulk line 002999", 1, DL);
+    stop_and_expect(t, server, 0);
+    assert_int_equal(itest_count_log(t, "TEST bulk line "), 3000);
+    assert_int_equal(itest_count_log(t, "TEST bulk line 001500 ....."), 1);
+}
+
 static void
 test_usr2_reloads_the_config_and_every_worker_sees_it(void **state)
 {
@@ -822,6 +838,7 @@ main(int argc, char **argv)
         ALL_TYPES(test_hup_restarts_workers_immediately_and_keeps_the_server),
         ALL_TYPES(test_usr2_reloads_the_config_and_every_worker_sees_it),
         ONE(test_unflushed_server_output_is_written_once_however_many_forks),
+        ALL_TYPES(test_server_printing_more_than_a_pipe_holds_starts_and_loses_nothing),
         CASE(test_reload_with_more_workers_starts_the_new_ones_only, &thread, "thread"),
         CASE(test_reload_with_more_workers_starts_the_new_ones_only, &process, "process"),
         CASE(test_reload_with_fewer_workers_stops_the_highest_ids_first, &thread, "thread"),

@@ -95,6 +95,13 @@ ts_before_run(struct se_server *s)
     /* left in stdio's buffer on purpose: the forks that follow must not
      * copy it into every child (test_server.c counts it) */
     printf("TEST printf before_run pid=%d\n", (int)getpid());
+    /* more than a pipe holds, from the process that reads the capture pipe */
+    int64_t lines = 0;
+    se_config_get_int(se_server_config(s), "print_lines", &lines);
+    for (int64_t i = 0; i < lines; i++)
+        printf("TEST bulk line %06lld %s\n", (long long)i,
+               "................................................"
+               "................................................");
     return 0;
 }
 
@@ -220,6 +227,7 @@ tw_run(struct se_worker *w)
 static const char *const user_keys[][2] = {
     {"mode", "sleep"},      {"exit_code", "0"},          {"exit_after_ms", "0"},
     {"stop_delay_ms", "0"}, {"beat_stop_after_ms", "0"}, {"message", "none"},
+    {"print_lines", "0"},
 };
 
 /* Short timings, set as the program's defaults so a config file can

@@ -24,7 +24,8 @@
  * item N (the last item when the list is shorter).
  *
  * Log lines: "TEST before_run pid=P" (and, by printf left unflushed,
- * "TEST printf before_run pid=P", in the log when stdout is captured),
+ * "TEST printf before_run pid=P", in the log when stdout is captured, and
+ * with print_lines=N, N lines "TEST bulk line NNNNNN ..." printed there too),
  * "TEST after_run", "TEST stop graceful=G",
  * "TEST restart graceful=G", "TEST reload_config", "TEST after_start",
  * "TEST run worker=N pid=P", "TEST config worker=N message=M" (at the start
