@@ -75,10 +75,7 @@ se__sig_from_posix(int signo)
 void
 se__beat_stamp_write(int64_t *stamp)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    __atomic_store_n(stamp, ms, __ATOMIC_RELEASE);
+    __atomic_store_n(stamp, se__posix_mono_ms(), __ATOMIC_RELEASE);
 }
 
 static int64_t

@@ -98,4 +98,8 @@ void se__sigmask_only(const enum se_sig *sigs, uint32_t sigs_count);
 /* Writes a beat stamp: the monotonic time now, in ms (async-signal-safe). */
 void se__beat_stamp_write(int64_t *stamp);
 
+/* The monotonic clock in ms: the adapter's clock, the beat stamps and a
+ * process worker's helper thread all read this one. */
+int64_t se__posix_mono_ms(void);
+
 #endif /* SE_OS_POSIX_H */

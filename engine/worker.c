@@ -117,14 +117,6 @@ struct helper {
     int64_t stop_at_ms; /* when a stop request came (0: none) */
 };
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 call_stop(struct se_worker *w)
 {
@@ -163,7 +155,7 @@ static bool
 is_dump_request(const struct helper *h, const struct signalfd_siginfo *si)
 {
     if ((int32_t)si->ssi_pid == h->w->server_pid) return false;
-    return h->stop_at_ms == 0 || mono_ms() - h->stop_at_ms >= SE_DUMP_AFTER_STOP_MS;
+    return h->stop_at_ms == 0 || se__posix_mono_ms() - h->stop_at_ms >= SE_DUMP_AFTER_STOP_MS;
 }
 
 static void
@@ -175,7 +167,7 @@ on_signal(struct helper *h, const struct signalfd_siginfo *si)
     case SE_CMD_GRACEFUL_STOP:
     case SE_CMD_GRACEFUL_RESTART:
     case SE_CMD_DETACH:
-        h->stop_at_ms = mono_ms();
+        h->stop_at_ms = se__posix_mono_ms();
         call_stop(w);
         return;
     case SE_CMD_RELOAD: worker_reload(w); return;
@@ -199,8 +191,8 @@ orphaned(struct se_worker *w)
                    "closed); stopping",
                    w->id);
     call_stop(w);
-    int64_t until = mono_ms() + SE_STOP_GRACE_MS;
-    while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE) && mono_ms() < until) {
+    int64_t until = se__posix_mono_ms() + SE_STOP_GRACE_MS;
+    while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE) && se__posix_mono_ms() < until) {
         struct timespec ts = {0, 20L * 1000000L}; /* polls a real condition, bounded */
         nanosleep(&ts, NULL);
     }
@@ -214,10 +206,11 @@ helper_main(void *arg)
 {
     struct helper *h = arg;
     struct se_worker *w = h->w;
-    int64_t next_beat = mono_ms() + h->interval_ms;
+    int64_t next_beat = se__posix_mono_ms() + h->interval_ms;
     for (;;) {
         int timeout = -1;
-        if (!h->manual) timeout = (int)se_max_ms(0, se_min_ms(next_beat - mono_ms(), INT32_MAX));
+        if (!h->manual)
+            timeout = (int)se_max_ms(0, se_min_ms(next_beat - se__posix_mono_ms(), INT32_MAX));
         struct pollfd pfd[2] = {{.fd = h->sigfd, .events = POLLIN}, {.fd = w->hb_fd, .events = 0}};
         int n = poll(pfd, w->hb_fd >= 0 ? 2 : 1, timeout);
         if (n < 0 && errno != EINTR) break;
@@ -227,9 +220,9 @@ helper_main(void *arg)
             while (read(h->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                 on_signal(h, &si);
         }
-        if (!h->manual && mono_ms() >= next_beat) {
+        if (!h->manual && se__posix_mono_ms() >= next_beat) {
             se__beat_stamp_write(w->stamp);
-            next_beat = mono_ms() + h->interval_ms;
+            next_beat = se__posix_mono_ms() + h->interval_ms;
         }
     }
     return NULL;
