@@ -224,12 +224,6 @@ se__engine_fork_prepare(void *logger)
     se__logger_fork_lock(logger);
 }
 
-void
-se__engine_fork_after(void *logger)
-{
-    se__logger_fork_unlock(logger);
-}
-
 /* ---- logging ------------------------------------------------------------ */
 
 void

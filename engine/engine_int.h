@@ -79,9 +79,9 @@ void se__engine_log(struct se_engine *e, enum se_log_level level, const char *fm
     SE_PRINTF(3, 4);
 void se__engine_report_ready(struct se_engine *e, bool ok, const char *msg);
 int se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg);
-/* A fork's prepare and after hooks (se_spawn_req), arg the engine's logger. */
+/* A fork's prepare hook (se_spawn_req), arg the engine's logger; its after
+ * hook is se__logger_fork_unlock. */
 void se__engine_fork_prepare(void *logger);
-void se__engine_fork_after(void *logger);
 
 /* server.c: runs the server in this process; parent channel from a
  * supervisor or -1/NULL. Returns the exit status. */

@@ -134,7 +134,7 @@ struct stdio_hook {
     struct se_logger *lg;
     FILE *file;         /* the stream installed, or NULL */
     FILE *saved;        /* the stream it replaced */
-    int32_t pid;        /* the process the partial line in cap belongs to */
+    int32_t pid;        /* the process the partial line in cap belongs to (0: none yet) */
     struct capture cap; /* its partial line */
 };
 
@@ -1357,10 +1357,6 @@ hook_install(struct stdio_hook *h, int target_fd)
 {
     FILE **std = target_fd == 1 ? &stdout : &stderr;
     if (h->file != NULL) return;
-    pthread_mutex_lock(&h->lg->mu);
-    pid_refresh(h->lg);
-    h->pid = h->lg->pid;
-    pthread_mutex_unlock(&h->lg->mu);
     FILE *f = fopencookie(h, "w", (cookie_io_functions_t){.write = hook_write});
     if (f == NULL) return;
     /* stdout keeps its buffer (lines go out at each newline), stderr none */

@@ -117,7 +117,7 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     if (s->e->wcb.before_fork != NULL) s->e->wcb.before_fork(w);
     req->arg = w;
     req->fork_prepare = se__engine_fork_prepare;
-    req->fork_after = se__engine_fork_after;
+    req->fork_after = se__logger_fork_unlock;
     req->fork_arg = s->e->logger;
     switch (cfg->worker_type) {
     case SE_WORKER_SPAWN: /* refused when the configuration is loaded: not built yet */

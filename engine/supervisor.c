@@ -54,7 +54,7 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->arg = ud;
     req->heartbeat = true;
     req->fork_prepare = se__engine_fork_prepare;
-    req->fork_after = se__engine_fork_after;
+    req->fork_after = se__logger_fork_unlock;
     req->fork_arg = sp->e->logger;
 }
 
