@@ -192,27 +192,36 @@ report(const char *what, int64_t *ns, int n, const char *unit_note)
 static const char *const process4[] = {"worker_type=process", "workers=4", "log=/dev/null",
                                        "worker_restart_backoff_max=0"};
 
+/* Sends sig to one worker after another (ids in turn) and times each until
+ * that worker's replacement runs. */
 static void
-bench_crash(void)
+time_replacements(const char *const *sets, size_t sets_count, int sig, int samples,
+                  const char *what)
 {
     int64_t ns[SAMPLES];
     int n = 0;
     memset(shm, 0, sizeof *shm * WORKERS);
-    pid_t srv = start_engine(process4, 4);
+    pid_t srv = start_engine(sets, sets_count);
     uint32_t seqs[WORKERS] = {0};
     int64_t t;
     if (!wait_all_above(seqs, &t)) goto out;
-    for (int i = 0; i < SAMPLES; i++) {
+    for (int i = 0; i < samples && i < SAMPLES; i++) {
         uint32_t id = (uint32_t)i % WORKERS, before = shm[id].seq;
         int64_t t0 = now_ns();
-        kill(shm[id].pid, SIGKILL);
+        kill(shm[id].pid, sig);
         if (!wait_seq(id, before, &t)) break;
         ns[n++] = t - t0;
     }
 out:
     kill(srv, SIGTERM);
     reap(srv);
-    report("crash (SIGKILL) -> replacement running", ns, n, "");
+    report(what, ns, n, "");
+}
+
+static void
+bench_crash(void)
+{
+    time_replacements(process4, 4, SIGKILL, SAMPLES, "crash (SIGKILL) -> replacement running");
 }
 
 static void
@@ -301,30 +310,14 @@ out:
 static void
 bench_stall(int samples)
 {
-    int64_t ns[SAMPLES];
-    int n = 0;
     static const char *const sets[] = {"worker_type=process",
                                        "workers=4",
                                        "log=/dev/null",
                                        "worker_heartbeat_interval=0.1",
                                        "worker_heartbeat_timeout=1",
                                        "worker_restart_backoff_max=0"};
-    memset(shm, 0, sizeof *shm * WORKERS);
-    pid_t srv = start_engine(sets, sizeof sets / sizeof sets[0]);
-    uint32_t seqs[WORKERS] = {0};
-    int64_t t;
-    if (!wait_all_above(seqs, &t)) goto out;
-    for (int i = 0; i < samples; i++) {
-        uint32_t id = (uint32_t)i % WORKERS, before = shm[id].seq;
-        int64_t t0 = now_ns();
-        kill(shm[id].pid, SIGSTOP);
-        if (!wait_seq(id, before, &t)) break;
-        ns[n++] = t - t0;
-    }
-out:
-    kill(srv, SIGTERM);
-    reap(srv);
-    report("stall (SIGSTOP, timeout 1 s) -> replacement", ns, n, "");
+    time_replacements(sets, sizeof sets / sizeof sets[0], SIGSTOP, samples,
+                      "stall (SIGSTOP, timeout 1 s) -> replacement");
 }
 
 static void

@@ -147,24 +147,32 @@ fail_with_output(const struct run *r, const char *what)
     fail();
 }
 
-/* Waits until the output holds "Worker <id> started" for each of the ids. */
+/* Waits until the output holds text at least count times. */
 static void
-wait_started(struct run *r, unsigned workers)
+wait_output(struct run *r, const char *text, unsigned count)
 {
     static char out[OUT_MAX];
     int64_t until = now_ms() + DEADLINE_MS;
     for (;;) {
         read_out(r, out, sizeof out);
-        unsigned seen = 0;
-        for (unsigned id = 0; id < workers; id++) {
-            char text[64];
-            snprintf(text, sizeof text, "Worker %u started", id);
-            if (strstr(out, text) != NULL) seen++;
-        }
-        if (seen == workers) return;
+        if (count_in(out, text) >= count) return;
         reap(r);
-        if (r->reaped || now_ms() >= until) fail_with_output(r, "the workers did not all start");
+        if (r->reaped || now_ms() >= until) {
+            print_error("waiting for %u of \"%s\"\n", count, text);
+            fail_with_output(r, "the output never showed it");
+        }
         nap();
+    }
+}
+
+/* Waits until the output holds "Worker <id> started" for each of the ids. */
+static void
+wait_started(struct run *r, unsigned workers)
+{
+    for (unsigned id = 0; id < workers; id++) {
+        char text[64];
+        snprintf(text, sizeof text, "Worker %u started", id);
+        wait_output(r, text, 1);
     }
 }
 
@@ -270,24 +278,6 @@ write_text(const char *path, const char *text)
     assert_non_null(f);
     assert_true(fputs(text, f) >= 0);
     assert_int_equal(fclose(f), 0);
-}
-
-/* Waits until the output holds text at least count times. */
-static void
-wait_output(struct run *r, const char *text, unsigned count)
-{
-    static char out[OUT_MAX];
-    int64_t until = now_ms() + DEADLINE_MS;
-    for (;;) {
-        read_out(r, out, sizeof out);
-        if (count_in(out, text) >= count) return;
-        reap(r);
-        if (r->reaped || now_ms() >= until) {
-            print_error("waiting for %u of \"%s\"\n", count, text);
-            fail_with_output(r, "the output never showed it");
-        }
-        nap();
-    }
 }
 
 /* The example's promise: an invalid edit is refused and the old settings
