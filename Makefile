@@ -40,6 +40,7 @@ SIM_SRC    := $(sort $(filter-out sim/sim_main.c,$(wildcard sim/*.c)))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 SIMT_SRC   := $(sort $(wildcard tests/sim/test_*.c))
 INTEG_SRC  := $(sort $(wildcard tests/integration/test_*.c))
+HOST_SRC   := $(sort $(wildcard tests/hostile/test_*.c))
 TSUP_SRC   := $(sort $(wildcard tests/support/*.c))
 EX_SRC     := $(sort $(wildcard examples/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
@@ -50,9 +51,10 @@ TSUP_OBJ   := $(TSUP_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 SIMT_BIN   := $(SIMT_SRC:tests/sim/%.c=$(B)/tests/%)
 INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
+HOST_BIN   := $(HOST_SRC:tests/hostile/%.c=$(B)/tests/%)
 EX_BIN     := $(EX_SRC:examples/%.c=$(B)/examples/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
-TEST_BIN   := $(UNIT_BIN) $(SIMT_BIN) $(INTEG_BIN)
+TEST_BIN   := $(UNIT_BIN) $(SIMT_BIN) $(INTEG_BIN) $(HOST_BIN)
 
 LIB_A  := $(B)/libserverengine.a
 LIB_SO := $(B)/libserverengine.so.$(VERSION)
@@ -92,6 +94,12 @@ $(SIMT_BIN): $(B)/tests/%: $(B)/obj/tests/sim/%.o $(TSUP_OBJ) $(SIM_OBJ) $(LIB_A
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
 $(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+# tests/hostile: what a careless or hostile local user can do to the paths and
+# processes the engine touches (real processes, as root and as another user)
+$(HOST_BIN): $(B)/tests/%: $(B)/obj/tests/hostile/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
