@@ -93,7 +93,8 @@ restart_delayed(const struct line *l, const struct se_act *a, char *buf, size_t 
 {
     if (a->count > 1) {
         snprintf(buf, n,
-                 "%s ended %u times in a row: restarting it in %.3f s (crash-loop backoff, "
+                 "%s ended %u times in a row, each within a second of its start: restarting it "
+                 "in %.3f s (crash-loop backoff, "
                  "worker_restart_backoff_max)",
                  l->who, a->count, secs(a->ms));
         return SE_LOG_WARN;

@@ -272,13 +272,14 @@ schedule_restart(struct se_pool *p, struct se_slot *s, uint32_t slot, enum se_sl
 {
     bool deliberate = prev == SE_SLOT_STOPPING && s->stop_reason == SE_REASON_RESTART;
     int64_t ran_ms = now_ms - s->up_since_ms;
-    if (p->cfg->backoff_max_ms > 0 && ran_ms >= p->cfg->backoff_max_ms) s->crashes = 0;
+    if (ran_ms >= SE_SETTLED_RUN_MS) s->crashes = 0;
     if (deliberate) {
         s->start_at_ms = now_ms + p->cfg->restart_worker_interval_ms;
         return;
     }
-    s->crashes++;
-    int64_t delay = se_pool_restart_delay_ms(p->cfg, s->crashes);
+    /* a settled run is not a turn of a crash loop: it waits the interval */
+    if (ran_ms < SE_SETTLED_RUN_MS) s->crashes++;
+    int64_t delay = se_pool_restart_delay_ms(p->cfg, s->crashes > 0 ? s->crashes : 1);
     s->start_at_ms = now_ms + delay;
     if (delay > 0)
         se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_RESTART_DELAYED,

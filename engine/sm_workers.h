@@ -5,7 +5,8 @@
  * Keeps `workers` workers alive: starts them (spaced by start_worker_delay
  * +- start_worker_delay_rand/2 of it, the random draw an input), restarts a
  * dead one after restart_worker_interval with a crash-loop backoff
- * (worker_restart_backoff_max, SPEC section 7), scales up and down (surplus
+ * (worker_restart_backoff_max; runs shorter than SE_SETTLED_RUN_MS are its
+ * turns), scales up and down (surplus
  * stopped gracefully, highest ids first), stops or restarts all gracefully or
  * immediately, honours unrecoverable_exit_codes and
  * stop_immediately_at_unrecoverable_exit, and decides the server's exit
@@ -25,6 +26,11 @@
 #define SE_SPAWN_RETRY_MIN_MS 100
 /* The crash-loop base delay when restart_worker_interval is 0. */
 #define SE_BACKOFF_BASE_MS 100
+/* A run at least this long is settled, the rule of s6 and runit: its end,
+ * however it came and however many ends came before, is replaced after
+ * restart_worker_interval alone. Only shorter runs are turns of a crash
+ * loop, and a settled run starts their count afresh. */
+#define SE_SETTLED_RUN_MS 1000
 
 struct se_pool_cfg {
     uint32_t workers;                          /* wanted workers, 0..SE_WORKERS_MAX */

@@ -11,6 +11,8 @@
  *    graceful timeout, KILL only at the immediate timeout;
  *  - a heartbeat kill comes no earlier than the timeout after the true last
  *    beat and no later than 50 ms past it;
+ *  - a backoff follows only a run shorter than SE_SETTLED_RUN_MS; any other
+ *    end waits restart_worker_interval and no more;
  *  - after the faults stop, live workers converge to `workers`;
  *  - a stop ends within the configured timeouts, no child outlives it, and
  *    the exit status follows unrecoverable_exit_codes.
@@ -173,6 +175,35 @@ on_unexpected_exit_event(struct sim_world *w, const struct se_act *a)
     }
 }
 
+/* The latest start of worker `slot`, once it has ended, or NULL. */
+static const struct sim_proc *
+latest_ended(const struct sim_world *w, uint32_t slot)
+{
+    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+        const struct sim_proc *r = &w->procs[i];
+        if (r->handle == 0 || r->worker_id != slot || r->state != SIM_P_REAPED) continue;
+        if (r->nth + 1 == w->starts[slot]) return r;
+    }
+    return NULL;
+}
+
+/* The restart policy: only a run shorter than SE_SETTLED_RUN_MS is a turn of
+ * a crash loop; any other end waits restart_worker_interval and no more. */
+static void
+on_restart_delayed_event(struct sim_world *w, const struct se_act *a)
+{
+    const struct sim_proc *r = latest_ended(w, a->slot);
+    if (r == NULL) return;
+    int64_t ran_ms = w->now_ms - r->started_ms;
+    if (a->count > 1 && ran_ms >= SE_SETTLED_RUN_MS)
+        sim_fail(w, "w%u ran %lld ms and was held back as turn %u of a crash loop", a->slot,
+                 (long long)ran_ms, a->count);
+    if (a->count <= 1 && a->ms != w->cfg->restart_worker_interval_ms)
+        sim_fail(w, "w%u restarts in %lld ms after a first or settled end, not in "
+                 "restart_worker_interval (%lld ms)", a->slot, (long long)a->ms,
+                 (long long)w->cfg->restart_worker_interval_ms);
+}
+
 /* The engine's own account of its decisions, checked against the world. */
 /* A live restart: the old server gets one graceful signal outside any
  * escalation schedule, then finishes on its own. */
@@ -194,6 +225,7 @@ sim_check_event(struct sim_world *w, const struct se_act *a)
     if (a->event == SE_EVT_SERVER_DETACH) on_detach_event(w, p);
     if (a->event == SE_EVT_HEARTBEAT_LOST) on_lost_event(w, p);
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY) on_unexpected_exit_event(w, a);
+    if (a->event == SE_EVT_WORKER_RESTART_DELAYED) on_restart_delayed_event(w, a);
 }
 
 void

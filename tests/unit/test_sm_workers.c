@@ -275,8 +275,60 @@ test_pool_crash_loop_backs_off_doubling_to_the_ceiling(void **state)
         {12760, EXITED, 0, 1, 0, "", 22760}, {22760, TICK, 0, 0, 0, "spawn 0", NEVER},
         {22760, SPAWNED, 0, 0, 0, "", NEVER}, {22770, EXITED, 0, 1, 0, "", 32770},
         {32770, TICK, 0, 0, 0, "spawn 0", NEVER}, {32770, SPAWNED, 0, 0, 0, "", NEVER},
-        /* ran for the ceiling: the count starts afresh, restarted at once */
-        {42770, EXITED, 0, 1, 0, "spawn 0", NEVER});
+        /* ran for a second: the count starts afresh, restarted at once */
+        {33770, EXITED, 0, 1, 0, "spawn 0", NEVER});
+}
+
+/* A worker that was up for SE_POOL_SETTLED_MS is replaced at once however it
+ * ended and however often it ended before: killed every 1.1 s by an OOM
+ * killer, it never waits. Only shorter runs are turns of a crash loop. */
+static void
+test_pool_a_worker_up_for_a_second_is_replaced_at_once_every_time(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER},
+        /* killed by a signal we did not send after 1.1 s, again and again */
+        {1100, EXITED, 0, 137, 0, "spawn 0", NEVER}, {1100, SPAWNED, 0, 0, 0, "", NEVER},
+        {2200, EXITED, 0, 137, 0, "spawn 0", NEVER}, {2200, SPAWNED, 0, 0, 0, "", NEVER},
+        {3300, EXITED, 0, 137, 0, "spawn 0", NEVER}, {3300, SPAWNED, 0, 0, 0, "", NEVER},
+        {4400, EXITED, 0, 137, 0, "spawn 0", NEVER}, {4400, SPAWNED, 0, 0, 0, "", NEVER},
+        /* exactly one second up is enough */
+        {5400, EXITED, 0, 1, 0, "spawn 0", NEVER}, {5400, SPAWNED, 0, 0, 0, "", NEVER},
+        /* 999 ms is not: the second quick end in a row waits 0.2 s */
+        {6399, EXITED, 0, 1, 0, "spawn 0", NEVER}, {6399, SPAWNED, 0, 0, 0, "", NEVER},
+        {6400, EXITED, 0, 1, 0, "", 6600}, {6600, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {6600, SPAWNED, 0, 0, 0, "", NEVER},
+        /* and a settled run after the loop starts the count afresh */
+        {7600, EXITED, 0, 1, 0, "spawn 0", NEVER});
+}
+
+/* The same after a heartbeat kill: the stalled worker had been up for long. */
+static void
+test_pool_heartbeat_kills_in_a_row_are_replaced_at_once(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {3000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
+        {3001, KILLED, 0, SE_SIG_QUIT, 0, "spawn 0", NEVER}, {3001, SPAWNED, 0, 0, 0, "", NEVER},
+        {6000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
+        {6001, KILLED, 0, SE_SIG_KILL, 0, "spawn 0", NEVER}, {6001, SPAWNED, 0, 0, 0, "", NEVER},
+        {9000, LOST, 0, 1000, 0, "stop 0 immediate", NEVER},
+        {9001, KILLED, 0, SE_SIG_QUIT, 0, "spawn 0", NEVER});
+}
+
+/* With restart_worker_interval set, a settled worker waits that interval and
+ * no more, every time. */
+static void
+test_pool_a_settled_worker_waits_only_the_restart_interval(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000, f->cfg.restart_worker_interval_ms = 500),
+        {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {2000, EXITED, 0, 1, 0, "", 2500}, {2500, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {2500, SPAWNED, 0, 0, 0, "", NEVER}, {3500, EXITED, 0, 1, 0, "", 4000},
+        {4000, TICK, 0, 0, 0, "spawn 0", NEVER}, {4000, SPAWNED, 0, 0, 0, "", NEVER},
+        {5000, EXITED, 0, 1, 0, "", 5500});
 }
 
 static void
@@ -458,6 +510,9 @@ main(void)
         cmocka_unit_test(test_pool_never_restarts_a_worker_during_a_stop),
         cmocka_unit_test(test_pool_graceful_restart_replaces_each_worker_as_it_exits),
         cmocka_unit_test(test_pool_crash_loop_backs_off_doubling_to_the_ceiling),
+        cmocka_unit_test(test_pool_a_worker_up_for_a_second_is_replaced_at_once_every_time),
+        cmocka_unit_test(test_pool_heartbeat_kills_in_a_row_are_replaced_at_once),
+        cmocka_unit_test(test_pool_a_settled_worker_waits_only_the_restart_interval),
         cmocka_unit_test(test_pool_backoff_doubles_from_restart_interval),
         cmocka_unit_test(test_pool_backoff_off_restarts_at_the_interval_forever),
         cmocka_unit_test(test_pool_failed_spawn_is_retried_at_a_deadline),
