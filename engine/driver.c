@@ -701,15 +701,27 @@ execute_one(struct se_driver *d, const struct se_act *a, int64_t now_ms)
     }
 }
 
-/* Executes the queue; executing an action may append more (fed-back results). */
+/* Executes the queue in order; executing an action may append more (a result
+ * fed back to a machine). Entries already run are reclaimed once they fill
+ * half the queue, so what the queue must hold is the backlog (actions not yet
+ * run), never an iteration's total: an immediate restart of 1,024 workers
+ * runs several times more actions than SE_ACTS_MAX. */
 static void
 execute_all(struct se_driver *d, int64_t now_ms)
 {
-    for (uint32_t i = 0; i < d->acts.count; i++) {
-        struct se_act a = d->acts.items[i]; /* copy: the queue may grow */
+    struct se_acts *q = &d->acts;
+    uint32_t i = 0;
+    while (i < q->count) {
+        if (i >= q->cap / 2) {
+            memmove(q->items, q->items + i, (size_t)(q->count - i) * sizeof *q->items);
+            q->count -= i;
+            i = 0;
+        }
+        if (q->count - i > d->stats.backlog_max) d->stats.backlog_max = q->count - i;
+        struct se_act a = q->items[i++]; /* copy: the queue may move */
         execute_one(d, &a, now_ms);
     }
-    d->acts.count = 0;
+    q->count = 0;
 }
 
 /* ---- the loop ----------------------------------------------------------- */

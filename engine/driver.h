@@ -75,11 +75,12 @@ struct se_drv_slot {
 };
 
 struct se_driver_stats {
-    uint64_t iterations; /* wait() calls */
-    uint64_t events;     /* events taken from wait() */
-    uint64_t actions;    /* actions executed */
-    uint64_t spawns;     /* successful spawns */
-    uint64_t signals;    /* signals sent to children */
+    uint64_t iterations;  /* wait() calls */
+    uint64_t events;      /* events taken from wait() */
+    uint64_t actions;     /* actions executed */
+    uint32_t backlog_max; /* most actions queued and not yet run, at once */
+    uint64_t spawns;      /* successful spawns */
+    uint64_t signals;     /* signals sent to children */
 };
 
 struct se_driver {

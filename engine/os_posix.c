@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -144,7 +145,20 @@ posix_watch(void *ctx, int32_t fd)
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EP_DATA(EP_WATCH, fd)};
     if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
     p->watched[p->watched_count++] = fd;
+    for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
+        if (p->children[i].handle != 0 && p->children[i].hb_fd == fd)
+            p->children[i].hb_watched = true;
+    }
     return 0;
+}
+
+static void
+forget_hb_watch(struct se_os_posix *p, int32_t fd)
+{
+    for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
+        if (p->children[i].handle != 0 && p->children[i].hb_fd == fd)
+            p->children[i].hb_watched = false;
+    }
 }
 
 static int
@@ -154,6 +168,7 @@ posix_unwatch(void *ctx, int32_t fd)
     for (uint32_t i = 0; i < p->watched_count; i++) {
         if (p->watched[i] != fd) continue;
         p->watched[i] = p->watched[--p->watched_count];
+        forget_hb_watch(p, fd);
         if (epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL) < 0) return -errno;
         return 0;
     }
@@ -168,7 +183,10 @@ posix_close(void *ctx, int32_t fd)
 {
     struct se_os_posix *p = P(ctx);
     for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
-        if (p->children[i].handle != 0 && p->children[i].hb_fd == fd) p->children[i].hb_fd = -1;
+        if (p->children[i].handle != 0 && p->children[i].hb_fd == fd) {
+            p->children[i].hb_fd = -1;
+            p->children[i].hb_watched = false;
+        }
     }
     for (uint32_t i = 0; i < p->watched_count; i++) {
         if (p->watched[i] == fd) p->watched[i] = p->watched[--p->watched_count];
@@ -387,14 +405,6 @@ posix_wait(void *ctx, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max, 
 
 /* ---- spawning ----------------------------------------------------------- */
 
-static bool
-is_watched(const struct se_os_posix *p, int fd)
-{
-    for (uint32_t i = 0; i < p->watched_count; i++)
-        if (p->watched[i] == fd) return true;
-    return false;
-}
-
 /* In a new child: closes every descriptor of this adapter, so no process
  * holds another's heartbeat pipe or the parent's event fds. */
 static void
@@ -412,8 +422,36 @@ close_adapter_fds(struct se_os_posix *p)
         const struct se_posix_child *c = &p->children[i];
         if (c->handle == 0) continue;
         if (c->pidfd >= 0) close(c->pidfd);
-        if (c->hb_fd >= 0 && !is_watched(p, c->hb_fd)) close(c->hb_fd); /* once only */
+        if (c->hb_fd >= 0 && !c->hb_watched) close(c->hb_fd); /* once only */
     }
+}
+
+/* A process with SE_WORKERS_MAX children holds two descriptors for each (a
+ * pidfd, a heartbeat pipe): 2,000 and more, past the soft RLIMIT_NOFILE of
+ * 1,024 that systemd and most shells give. The soft limit is raised as far
+ * as that needs, never past the hard limit, and put back in every child. */
+#define NOFILE_NEED (2u * SE_POSIX_CHILDREN_MAX + 64u)
+
+static void
+nofile_reserve(struct se_os_posix *p)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= NOFILE_NEED) return;
+    rlim_t want =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= NOFILE_NEED ? NOFILE_NEED : rl.rlim_max;
+    if (want <= rl.rlim_cur) return;
+    rlim_t orig = rl.rlim_cur;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0) p->nofile_soft_orig = (uint64_t)orig;
+}
+
+static void
+nofile_restore(struct se_os_posix *p)
+{
+    struct rlimit rl;
+    if (p->nofile_soft_orig == 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+    rl.rlim_cur = (rlim_t)p->nofile_soft_orig;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* A forked child keeps every signal blocked (fork_blocked blocked them all):
@@ -424,6 +462,7 @@ static void
 child_prepare(struct se_os_posix *p, bool exec)
 {
     close_adapter_fds(p);
+    nofile_restore(p); /* user code gets the limit it was started with */
     if (!exec) return;
     signal(SIGPIPE, SIG_DFL);
     for (uint32_t i = 0; i < p->sigs_count; i++)
@@ -852,6 +891,7 @@ se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *si
     }
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe is -EPIPE, not death */
+    nofile_reserve(p);
     int rc = open_fds(p, &set);
     if (rc < 0) {
         se__os_posix_fini(p);
@@ -895,6 +935,8 @@ se__os_posix_fini(struct se_os_posix *p)
         free(p->lock);
         p->lock = NULL;
     }
+    nofile_restore(p);
+    p->nofile_soft_orig = 0;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);

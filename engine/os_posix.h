@@ -26,10 +26,15 @@ void se__os_posix_fs_fill(struct se_os *os);
 /* ---- the full adapter (os_posix.c) ------------------------------------- */
 
 #define SE_POSIX_CHILDREN_MAX (SE_WORKERS_MAX + SE_SERVERS_MAX + 4u)
-#define SE_POSIX_WATCH_MAX    64u /* descriptors watched for readability */
+/* descriptors watched for readability: a heartbeat pipe per child, and the
+ * process's own few (output capture, a command pipe, the logger's) */
+#define SE_POSIX_WATCH_MAX    (SE_POSIX_CHILDREN_MAX + 8u)
 #define SE_POSIX_SIGNALS_MAX  16u /* signals delivered as events */
 #define SE_POSIX_STAMP_STRIDE 8u  /* int64 per stamp: one cache line each */
 #define SE_POSIX_PRIVATE_MAX  8u  /* descriptors no child may inherit */
+
+_Static_assert(SE_POSIX_WATCH_MAX >= SE_WORKERS_MAX + 4u,
+               "every worker's heartbeat pipe is watched");
 
 struct se_posix_child {
     uint32_t handle; /* 0: free */
@@ -38,6 +43,7 @@ struct se_posix_child {
     int32_t pid;
     int32_t pidfd;         /* -1: none (fallback: waitid on SIGCHLD) */
     int32_t hb_fd;         /* the parent's read end of its heartbeat pipe (driver-owned) */
+    bool hb_watched;       /* hb_fd is in the watched list too (closed once in a fork) */
     int64_t *stamp;        /* its beat stamp in the shared page, or NULL */
     int32_t thread_status; /* thread: entry's value once finished */
     uint64_t thread_id;    /* pthread_t */
@@ -61,6 +67,7 @@ struct se_os_posix {
     uint32_t private_count;
     int32_t private_fds[SE_POSIX_PRIVATE_MAX]; /* closed in every child (pid file lock...) */
     uint64_t rng;                              /* xorshift64* state for random_u32 */
+    uint64_t nofile_soft_orig;                 /* RLIMIT_NOFILE's soft limit we raised, or 0 */
     int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
     void *lock;                                /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];

@@ -199,9 +199,10 @@ on_restart_delayed_event(struct sim_world *w, const struct se_act *a)
         sim_fail(w, "w%u ran %lld ms and was held back as turn %u of a crash loop", a->slot,
                  (long long)ran_ms, a->count);
     if (a->count <= 1 && a->ms != w->cfg->restart_worker_interval_ms)
-        sim_fail(w, "w%u restarts in %lld ms after a first or settled end, not in "
-                 "restart_worker_interval (%lld ms)", a->slot, (long long)a->ms,
-                 (long long)w->cfg->restart_worker_interval_ms);
+        sim_fail(w,
+                 "w%u restarts in %lld ms after a first or settled end, not in "
+                 "restart_worker_interval (%lld ms)",
+                 a->slot, (long long)a->ms, (long long)w->cfg->restart_worker_interval_ms);
 }
 
 /* The engine's own account of its decisions, checked against the world. */
@@ -346,4 +347,17 @@ sim_check_exit(struct sim_world *w)
         sim_fail(w, "the engine exited with status %d, expected %d", w->exit_status, want);
     if (!w->stop_requested && !w->unrec_seen)
         sim_fail(w, "the engine exited without a stop request or an unrecoverable exit");
+}
+
+/* The driver's action queue reclaims what it has run once half of it is
+ * used: a backlog past half the queue is one step from overflowing it. The
+ * largest bursts (a restart or stop of every worker, a reload to the maximum)
+ * are a few actions per worker. */
+void
+sim_check_backlog(struct sim_world *w)
+{
+    uint32_t peak = w->driver->stats.backlog_max;
+    if (peak > SE_ACTS_MAX / 2)
+        sim_fail(w, "the action backlog reached %u, past half the queue (%u)", peak,
+                 SE_ACTS_MAX / 2);
 }

@@ -21,11 +21,17 @@
 #define SIM_TRACE_LINE          200u
 #define SIM_SIGLOG_MAX          24u /* signals remembered per process */
 #define SIM_SCRIPT_MAX          512u
-#define SIM_PIDS                200  /* virtual pids 100..299: reused quickly on purpose */
+#define SIM_PIDS                (2u * SE_WORKERS_MAX) /* virtual pids from 100: reused quickly on purpose */
 #define SIM_SAME_TIME_WAITS_MAX 256u /* wait() calls at one instant: more is a busy loop */
 #define SIM_LATE_MS             50   /* heartbeat precision (SPEC section 7) */
 #define SIM_WAITS_PER_S         2000u /* loop iterations per simulated second, at most (on average) */
 #define SIM_WAITS_BASE          200000u
+
+/* Every table holds a full pool: live workers, their zombies and descriptors. */
+_Static_assert(SIM_PROCS_MAX >= 2u * (SE_WORKERS_MAX + SE_SERVERS_MAX), "process records");
+_Static_assert(SIM_PIDS >= SE_WORKERS_MAX + SE_SERVERS_MAX + 1u, "a pid for every live child");
+_Static_assert(SIM_FDS_MAX >= 4u * SE_WORKERS_MAX + 64u, "two pipe ends per worker, twice over");
+_Static_assert(SIM_PENDING_MAX >= 2u * SE_WORKERS_MAX, "an event per worker is never dropped");
 
 enum sim_ev_kind {
     SIM_EV_EXIT = 1,    /* a process exits (code, or signal when code < 0) */
@@ -225,5 +231,6 @@ void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);
 void sim_check_exit(struct sim_world *w);
+void sim_check_backlog(struct sim_world *w);
 
 #endif /* SE_SIM_INT_H */

@@ -137,9 +137,9 @@ pid_alloc(struct sim_world *w)
     /* Half of the time the lowest free pid: a reaped child's pid is often
      * given to the very next process, the case handles must survive. */
     if (sim_chance(w, 500)) w->pid_next = 0;
-    for (int i = 0; i < SIM_PIDS; i++) {
+    for (uint32_t i = 0; i < SIM_PIDS; i++) {
         int32_t idx = w->pid_next;
-        w->pid_next = (w->pid_next + 1) % SIM_PIDS;
+        w->pid_next = (int32_t)(((uint32_t)w->pid_next + 1u) % SIM_PIDS);
         if (!w->pid_used[idx]) {
             w->pid_used[idx] = true;
             if (w->pid_ever[idx]) w->pid_reuses++;
@@ -158,9 +158,16 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
     SE_ASSERT(req->worker_id < SE_WORKERS_MAX);
     if (sim_fault(w, SE_FAULT_PROC_FORK, &err)) return err;
     if (req->heartbeat && sim_fault(w, SE_FAULT_IO_PIPE, &err)) return err;
-    uint32_t handle = w->next_handle++;
-    struct sim_proc *p = &w->procs[handle % SIM_PROCS_MAX];
-    if (p->state == SIM_P_RUNNING || p->state == SIM_P_ZOMBIE) {
+    /* handles only grow; one whose record holds a long-lived process is
+     * skipped, as the real adapter's children table does */
+    uint32_t handle = 0;
+    struct sim_proc *p = NULL;
+    for (uint32_t i = 0; i < SIM_PROCS_MAX && p == NULL; i++) {
+        handle = w->next_handle++;
+        struct sim_proc *r = &w->procs[handle % SIM_PROCS_MAX];
+        if (r->state != SIM_P_RUNNING && r->state != SIM_P_ZOMBIE) p = r;
+    }
+    if (p == NULL) {
         sim_fail(w, "more than %u processes alive: unbounded growth", SIM_PROCS_MAX);
         return -EAGAIN;
     }

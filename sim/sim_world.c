@@ -354,6 +354,7 @@ sim_run(struct sim_world *w, struct sim_result *res)
         } else if (!w->ended) {
             sim_fail(w, "the engine's loop failed: %s", se_strerror(rc));
         }
+        sim_check_backlog(w);
     }
     w->res.ok = !w->failed;
     snprintf(w->res.violation, sizeof w->res.violation, "%s", w->violation);
