@@ -541,9 +541,34 @@ se__driver_set_periodic(struct se_driver *d, int64_t interval_ms)
     d->periodic_next_ms = d->os->monotonic_ms(d->os->ctx);
 }
 
+/* When one child's heartbeat deadline has come, every child's beat stamp is
+ * read, not that child's alone: the deadlines then all move to a beat's
+ * stamp plus the timeout, and the next one is a timeout less an interval
+ * away, so an idle server wakes as often with 1,024 workers as with 4. A
+ * stamp is a load from shared memory; reading one early never makes a
+ * deadline earlier, only later and still exact. */
+static void
+read_stamps_when_due(struct se_driver *d, int64_t now_ms)
+{
+    bool due = false;
+    for (uint32_t i = 0; i < d->slots_used && !due; i++) {
+        const struct se_drv_slot *s = &d->slots[i];
+        due = s->child != 0 && s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms;
+    }
+    for (uint32_t i = 0; i < d->slots_used && due; i++) {
+        struct se_drv_slot *s = &d->slots[i];
+        int64_t stamp = 0;
+        if (s->child == 0 || !s->hb_on) continue;
+        if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
+            se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
+                       &d->acts);
+    }
+}
+
 static void
 tick_all(struct se_driver *d, int64_t now_ms)
 {
+    read_stamps_when_due(d, now_ms);
     for (uint32_t i = 0; i < d->slots_used; i++)
         tick_slot(d, i, now_ms);
     if (d->role == SE_ROLE_SERVER) {

@@ -53,6 +53,7 @@ struct sim_result {
     int64_t sim_ms;         /* simulated time at the end */
     uint64_t world_events;  /* events processed by the world */
     uint64_t engine_events; /* events handed to the engine */
+    uint64_t waits;         /* the engine's wait() calls: its wake-ups */
     uint64_t spawns;
     uint64_t signals;
     uint64_t faults_injected;

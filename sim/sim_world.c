@@ -360,6 +360,7 @@ sim_run(struct sim_world *w, struct sim_result *res)
     snprintf(w->res.violation, sizeof w->res.violation, "%s", w->violation);
     w->res.trace_hash = w->trace_hash;
     w->res.sim_ms = w->now_ms;
+    w->res.waits = w->waits;
     w->res.engine_exited = w->engine_exited;
     w->res.exit_status = w->exit_status;
     *res = w->res;

@@ -58,6 +58,38 @@ test_sim_stalled_worker_is_killed_by_the_heartbeat_rule_and_respawned(void **sta
     sim_world_free(w);
 }
 
+/* The engine's wake-ups over 100 quiet simulated seconds with n workers
+ * beating every second, judged after 10 s. */
+static uint64_t
+idle_waits(uint32_t n)
+{
+    char workers[32];
+    snprintf(workers, sizeof workers, "workers=%u", n);
+    const char *const o[] = {workers, "worker_heartbeat_interval=1", "worker_heartbeat_timeout=10",
+                             NULL};
+    struct sim_world *w = quiet_world(3, 100000, o);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_alive(w), n);
+    sim_world_free(w);
+    return r.waits;
+}
+
+/* Beat stamps are read at a deadline, not on every beat; when one worker's
+ * deadline comes, every worker's stamp is read, so an idle server of 1,024
+ * workers wakes no more often than one of 4 (once per timeout less an
+ * interval), instead of once for each worker's own deadline. */
+static void
+test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4(void **state)
+{
+    (void)state;
+    uint64_t four = idle_waits(4), max = idle_waits(SE_WORKERS_MAX);
+    print_message("wake-ups over 100 s: %llu with 4 workers, %llu with %u\n",
+                  (unsigned long long)four, (unsigned long long)max, SE_WORKERS_MAX);
+    assert_true(four <= 100 / 9 + 4); /* a wake-up per timeout less an interval, and the start */
+    assert_true(max <= four + 2);
+}
+
 static void
 test_sim_worker_ignoring_term_gets_quit_then_kill_on_schedule(void **state)
 {
@@ -256,6 +288,7 @@ main(void)
         cmocka_unit_test(test_sim_invalid_reload_keeps_the_old_configuration),
         cmocka_unit_test(test_sim_crashed_worker_is_replaced_at_once),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
+        cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
