@@ -17,6 +17,7 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 BINDIR       ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR       ?= $(PREFIX)/share/man
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -60,10 +61,13 @@ LIB_A  := $(B)/libserverengine.a
 LIB_SO := $(B)/libserverengine.so.$(VERSION)
 TOOL   := $(B)/serverengine
 SIM    := $(B)/se-sim
+# the project's reference: man pages written with scdoc (doc/NAME.SECTION.scd)
+MAN_SRC := $(sort $(wildcard doc/*.scd))
+MAN     := $(MAN_SRC:doc/%.scd=$(B)/man/%)
 
 .PHONY: fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
-all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
+all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc $(MAN)
 
 tests: $(TEST_BIN) $(SIM)
 
@@ -110,6 +114,10 @@ $(EX_BIN): $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
 $(BENCH_BIN): $(B)/bench/%: $(B)/obj/bench/%.o $(SIM_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(B)/man/%: doc/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@
 
 $(B)/serverengine.pc: engine/serverengine.pc.in
 	@mkdir -p $(dir $@)
@@ -169,6 +177,8 @@ install: all
 	ln -sf libserverengine.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so
 	install -m 644 engine/include/serverengine.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/serverengine.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	for m in $(MAN); do sec=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sec; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$sec/; done
 
 clean:
 	rm -rf build

@@ -5,7 +5,9 @@
 #   2. no global mutable state in the library (nm finds no .data/.bss symbol);
 #   3. functions of at most 70 lines in engine/ and sim/;
 #   4. clang-format leaves every file unchanged;
-#   5. cppcheck and clang-tidy are quiet.
+#   5. cppcheck and clang-tidy are quiet;
+#   6. the reference describes every configuration key (doc/serverengine.5.scd)
+#      and cites nothing outside the repository.
 # Prints each finding and exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -77,6 +79,14 @@ if command -v clang-tidy >/dev/null; then
         -Isim 2>/dev/null | grep -E 'warning:|error:')
     [ -n "$out" ] && { say "$out"; bad "clang-tidy has findings"; }
 fi
+
+# 6. the project's own reference ------------------------------------------------
+# every row of the key table in engine/config.c is described in the man page
+for k in $(sed -n '/^static const struct key keys\[\] = {/,/^};/p' engine/config.c |
+    grep -oE '^ *\{"[a-z_0-9]+"' | tr -d ' {"'); do
+    grep -q "^\*$k\* (default" doc/serverengine.5.scd ||
+        bad "doc/serverengine.5.scd: the key $k is not described (see engine/config.c)"
+done
 
 if [ "$fail" -ne 0 ]; then
     say "lint: FAILED"
