@@ -24,10 +24,15 @@ CFLAGS  ?= -O2 -g
 B       ?= build
 SEEDS   ?= 1000
 
+# warnings are errors while developing; a packager's build may say WERROR=
+WERROR  ?= -Werror
 SE_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wswitch-enum \
-           -Wvla -Wformat=2 -Wno-format-nonliteral -Werror
+           -Wvla -Wformat=2 -Wno-format-nonliteral $(WERROR)
 SE_CPPFLAGS := -std=gnu11 -D_GNU_SOURCE -Iengine/include -Iengine -Ifaults -Isim -Itests
-ALL_CFLAGS  = $(SE_CPPFLAGS) $(SE_WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fvisibility=hidden -fPIC -MMD -MP
+ALL_CFLAGS  = $(SE_CPPFLAGS) $(CPPFLAGS) $(SE_WARN) $(CFLAGS) $(EXTRA_CFLAGS) -fvisibility=hidden \
+              -fPIC -MMD -MP
+# every link: the packager's LDFLAGS are kept
+LINK        = $(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS_CORE := -lyaml -lpthread
 # make FIU=1: the fault-injection variant (libfiu consults every fault point)
 ifeq ($(FIU),1)
@@ -65,11 +70,11 @@ SIM    := $(B)/se-sim
 MAN_SRC := $(sort $(wildcard doc/*.scd))
 MAN     := $(MAN_SRC:doc/%.scd=$(B)/man/%)
 
-.PHONY: fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: uninstall fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc $(MAN)
 
-tests: $(TEST_BIN) $(SIM)
+tests: $(TEST_BIN) $(SIM) $(B)/tests/test_install.sh
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,47 +87,57 @@ $(LIB_A): $(ENGINE_OBJ)
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(ENGINE_OBJ)
-	$(CC) -shared -Wl,-soname,libserverengine.so.$(SOVERSION) -o $@ $^ $(LDLIBS_CORE)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libserverengine.so.$(SOVERSION) -o $@ $^ $(LDLIBS_CORE)
 	ln -sf libserverengine.so.$(VERSION) $(B)/libserverengine.so.$(SOVERSION)
 	ln -sf libserverengine.so.$(SOVERSION) $(B)/libserverengine.so
 
 $(SIM): $(B)/obj/sim/sim_main.o $(SIM_OBJ) $(LIB_A)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_CORE)
 
 $(UNIT_BIN): $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TSUP_OBJ) $(SIM_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
 $(SIMT_BIN): $(B)/tests/%: $(B)/obj/tests/sim/%.o $(TSUP_OBJ) $(SIM_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
 $(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
 # tests/hostile: what a careless or hostile local user can do to the paths and
 # processes the engine touches (real processes, as root and as another user)
 $(HOST_BIN): $(B)/tests/%: $(B)/obj/tests/hostile/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
 $(EX_BIN): $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_CORE)
 
 $(BENCH_BIN): $(B)/bench/%: $(B)/obj/bench/%.o $(SIM_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_CORE)
 
 $(B)/man/%: doc/%.scd
 	@mkdir -p $(dir $@)
 	scdoc < $< > $@
 
-$(B)/serverengine.pc: engine/serverengine.pc.in
+# the .pc names the prefix it is installed under, so it is written at install
+# time; $(B)/serverengine.pc is the same for the default prefix
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+$(B)/serverengine.pc: engine/serverengine.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(PC_SED) $< > $@
+
+# tests/install: install into two DESTDIRs and build the README's sample with
+# pkg-config alone (a script: run.sh runs it outside valgrind)
+$(B)/tests/test_install.sh: tests/install/test_install.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SRCDIR@|$(CURDIR)|g' -e 's|@B@|$(B)|g' $< > $@
+	chmod 755 $@
 
 check: all tests
 	tests/run.sh $(B)
@@ -148,7 +163,7 @@ fuzz-config:
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
 
 $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+	$(LINK) -o $@ $^ $(LDLIBS_CORE)
 
 demo: all
 	examples/demo.sh $(B)
@@ -176,9 +191,17 @@ install: all
 	ln -sf libserverengine.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so.$(SOVERSION)
 	ln -sf libserverengine.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so
 	install -m 644 engine/include/serverengine.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 644 $(B)/serverengine.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(PC_SED) engine/serverengine.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
 	for m in $(MAN); do sec=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sec; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$sec/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libserverengine.a $(DESTDIR)$(LIBDIR)/libserverengine.so \
+	    $(DESTDIR)$(LIBDIR)/libserverengine.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libserverengine.so.$(VERSION) \
+	    $(DESTDIR)$(INCLUDEDIR)/serverengine.h $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
+	for m in $(MAN); do sec=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$sec/$${m##*/}; done
 
 clean:
 	rm -rf build
