@@ -302,11 +302,35 @@ reap_thread(struct se_os_posix *p, struct se_exit *ex)
     return -EAGAIN;
 }
 
+/* As PID 1 (a container's main process) every orphan of the namespace is
+ * ours to reap: a worker's child that outlived it ends as our zombie. The
+ * first zombie is looked at without reaping it; one of ours is marked for the
+ * scan below, anyone else's status is taken and dropped. Outside PID 1 other
+ * children are the host program's, and their statuses are left for it. */
+static void
+reap_orphans(struct se_os_posix *p)
+{
+    for (uint32_t n = 0; p->init && n < SE_POSIX_CHILDREN_MAX; n++) {
+        siginfo_t si = {0};
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0) return;
+        for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
+            struct se_posix_child *c = &p->children[i];
+            if (c->handle != 0 && !c->thread && c->pid == si.si_pid) {
+                c->ready = true;
+                return;
+            }
+        }
+        siginfo_t gone = {0};
+        (void)waitid(P_PID, (id_t)si.si_pid, &gone, WEXITED | WNOHANG);
+    }
+}
+
 static int
 posix_reap(void *ctx, struct se_exit *ex)
 {
     struct se_os_posix *p = P(ctx);
     if (reap_thread(p, ex) == 0) return 0;
+    reap_orphans(p);
     for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
         struct se_posix_child *c = &p->children[i];
         if (c->handle == 0 || c->thread) continue;
@@ -892,6 +916,7 @@ se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *si
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe is -EPIPE, not death */
     nofile_reserve(p);
+    p->init = getpid() == 1;
     int rc = open_fds(p, &set);
     if (rc < 0) {
         se__os_posix_fini(p);

@@ -68,6 +68,7 @@ struct se_os_posix {
     int32_t private_fds[SE_POSIX_PRIVATE_MAX]; /* closed in every child (pid file lock...) */
     uint64_t rng;                              /* xorshift64* state for random_u32 */
     uint64_t nofile_soft_orig;                 /* RLIMIT_NOFILE's soft limit we raised, or 0 */
+    bool init;                                 /* we are PID 1: every orphan is ours to reap */
     int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
     void *lock;                                /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
