@@ -141,6 +141,7 @@ struct sim_world {
     uint32_t starts[SE_WORKERS_MAX];      /* starts per worker id */
     uint32_t live_handle[SE_WORKERS_MAX]; /* live (unreaped) process per worker id, 0 = none */
     bool dead[SE_WORKERS_MAX];            /* ended with an unrecoverable code */
+    uint32_t ids_used;                    /* 1 + the highest worker id ever started */
 
     /* descriptors */
     int32_t fd_next;
@@ -177,9 +178,10 @@ struct sim_world {
     /* what the engine's exit status must be */
     bool unrec_seen;
     int32_t unrec_first, unrec_last;
-    bool stop_requested; /* an operator stop was sent */
-    bool stop_received;  /* the engine logged that it received a stop */
-    bool detach_ended;   /* supervisor role: exit_on_detach may end the run */
+    bool stop_requested;   /* an operator stop was sent */
+    bool stop_received;    /* the engine logged that it received a stop */
+    bool detach_ended;     /* supervisor role: exit_on_detach may end the run */
+    int64_t detach_end_ms; /* supervisor role: the last detach must have ended by then */
 
     struct sim_result res;
 };

@@ -191,6 +191,7 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
         if (p->hb_fd < 0) return p->hb_fd;
     }
     w->live_handle[req->worker_id] = handle;
+    if (req->worker_id >= w->ids_used) w->ids_used = req->worker_id + 1;
     w->res.spawns++;
     sim_model_spawn(w, p);
     *res = (struct se_spawn_res){
