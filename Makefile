@@ -4,7 +4,8 @@
 #   make check           unit tests, simulator seeds, integration tests: "N passed, N failed"
 #   make check-valgrind  the same under memcheck
 #   make check-faults    libfiu fault sweep (build/fiu variant)
-#   make sim SEEDS=N     N simulator seeds of one simulated hour each
+#   make sim SEEDS=N     N simulator seeds of one simulated hour each, in every role:
+#                        server, supervisor, thread workers, embedded worker
 #   make bench           benchmarks (never part of check)
 #   make lint            purity bans, clang-format, cppcheck, clang-tidy
 #   make asan            everything with -fsanitize=address,undefined into build/asan
@@ -151,6 +152,9 @@ demo-sim: all
 
 sim: $(SIM)
 	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --supervisor
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4 --set worker_type=thread
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --set worker_type=embedded
 
 bench: $(BENCH_BIN) $(SIM)
 	bench/run.sh $(B)

@@ -209,7 +209,7 @@ static int64_t
 kill_step_due(const struct sim_world *w, const struct sim_proc *p)
 {
     const struct se_config *c = w->cfg;
-    if (!schedule_checked(w, p) || p->kill_failed) return SE_INT64_NEVER;
+    if (sim_by_hook(w) || !schedule_checked(w, p) || p->kill_failed) return SE_INT64_NEVER;
     if (p->i_start_ms != SE_INT64_NEVER) {
         int64_t i_to = c->worker_immediate_kill_timeout_ms;
         int64_t kill_at = i_to >= 0 ? p->i_start_ms + i_to : SE_INT64_NEVER;
@@ -297,12 +297,19 @@ sim_check_wait(struct sim_world *w, int64_t deadline_ms)
                  w->same_time_waits, (long long)w->now_ms);
 }
 
+/* The pool's size: an embedded worker is the server's own thread, one. */
+uint32_t
+sim_pool_size(const struct sim_world *w)
+{
+    return w->cfg->worker_type == SE_WORKER_EMBEDDED ? 1u : w->cfg->workers;
+}
+
 static uint32_t
 wanted_now(const struct sim_world *w)
 {
     if (w->opts.supervisor) return 1; /* one current server */
     uint32_t n = 0;
-    for (uint32_t id = 0; id < w->cfg->workers; id++)
+    for (uint32_t id = 0; id < sim_pool_size(w); id++)
         n += w->dead[id] ? 0u : 1u;
     return n;
 }
@@ -314,8 +321,8 @@ sim_check_converged(struct sim_world *w)
     for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
         const struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[id]);
         if (p == NULL || p->state != SIM_P_RUNNING || p->detached) continue;
-        if (!w->opts.supervisor && id >= w->cfg->workers) {
-            sim_fail(w, "worker %u still runs after a scale down to %u", id, w->cfg->workers);
+        if (!w->opts.supervisor && id >= sim_pool_size(w)) {
+            sim_fail(w, "worker %u still runs after a scale down to %u", id, sim_pool_size(w));
             return;
         }
         if (w->now_ms >= p->stall_ms) {

@@ -212,8 +212,10 @@ int sim_world_wait(struct sim_world *w, int64_t deadline_ms, struct se_ev *evs, 
                    uint32_t *evs_count);
 
 /* sim_model.c */
+bool sim_by_hook(const struct sim_world *w);
 void sim_model_spawn(struct sim_world *w, struct sim_proc *p);
 void sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+void sim_model_stop_hook(struct sim_world *w, uint32_t slot);
 void sim_config_draw(struct sim_world *w, struct se_config *cfg);
 int sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t err_size);
 void sim_operator_act(struct sim_world *w);
@@ -227,5 +229,6 @@ void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);
 void sim_check_exit(struct sim_world *w);
+uint32_t sim_pool_size(const struct sim_world *w);
 
 #endif /* SE_SIM_INT_H */

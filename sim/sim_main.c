@@ -6,7 +6,9 @@
  *   se-sim --seeds 1-1000            many runs; a failure prints its seed and replay command
  *   options: --duration SECONDS (simulated, default 3600), --workers N (default: drawn),
  *            --no-faults, --set KEY=VALUE (repeatable), --tap (one TAP line per seed),
- *            --supervisor (the supervisor role: its children are server processes)
+ *            --supervisor (the supervisor role: its children are server processes);
+ *            --set worker_type=thread or =embedded: workers stopped by their stop
+ *            callback, never signalled, no heartbeat (the server role only)
  *
  * This file is the only one in sim/ that reads a real clock: to report
  * simulated seconds per real second at the end.

@@ -244,7 +244,7 @@ os_reap(void *ctx, struct se_exit *ex)
         if (!w->unrec_seen) w->unrec_first = p->exit_code;
         w->unrec_seen = true;
         w->unrec_last = p->exit_code;
-        if (p->worker_id < w->cfg->workers) w->dead[p->worker_id] = true;
+        if (p->worker_id < sim_pool_size(w)) w->dead[p->worker_id] = true;
     }
     *ex = (struct se_exit){.child = handle, .code = p->exit_code, .sig = p->exit_sig};
     sim_trace(w, "w%u pid%d reaped", p->worker_id, p->pid);

@@ -292,6 +292,30 @@ test_sim_detached_servers_in_every_slot_make_room_for_a_new_server(void **state)
     sim_world_free(w);
 }
 
+/* Thread workers: a restart and a stop reach them through their stop
+ * callback, never a signal, and a slow one is waited for. */
+static void
+test_sim_thread_workers_are_stopped_by_their_callback_not_signals(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "worker_type=thread", NULL};
+    struct sim_world *w = quiet_world(11, 20000, o);
+    sim_script_model(w, 1, 1, SIM_SLOW_EXIT, 3000, 0);
+    sim_script_signal(w, 1000, SE_SIG_USR1);
+    sim_script_signal(w, 5000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_int_equal(sim_starts(w, 1), 2);
+    assert_string_equal(sim_signals_of(w, 0, 0), "");
+    assert_string_equal(sim_signals_of(w, 1, 1), "");
+    /* the slow one ended 3 s after its stop callback */
+    assert_true(r.sim_ms >= 8000);
+    sim_world_free(w);
+}
+
 static void
 test_sim_same_seed_gives_the_same_trace_hash(void **state)
 {
@@ -332,6 +356,7 @@ main(void)
         cmocka_unit_test(
             test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running),
         cmocka_unit_test(test_sim_detached_servers_in_every_slot_make_room_for_a_new_server),
+        cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
