@@ -108,6 +108,7 @@ spawn_server(struct se_sup *s, int64_t now_ms, struct se_acts *out)
         s->restart_at_ms =
             se_add_ms(now_ms, se_max_ms(s->cfg->server_restart_wait_ms, SE_SUP_SLOT_RETRY_MS));
         se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_RESTART_DELAYED,
+                                         .count = SE_SERVERS_MAX, /* no free slot */
                                          .ms = s->restart_at_ms - now_ms});
         return;
     }

@@ -289,6 +289,7 @@ test_sim_detached_servers_in_every_slot_make_room_for_a_new_server(void **state)
     assert_string_equal(sim_end_of(w, 0, 1), "-");
     assert_int_equal(sim_alive(w), 4);
     assert_true(sim_logged(w, "immediately: detach (live restart)"));
+    assert_true(sim_logged(w, "Every server slot holds a detached server still stopping"));
     sim_world_free(w);
 }
 
