@@ -48,6 +48,19 @@ cfg_default(void)
         .server_restart_wait_ms = 1000, .server_detach_wait_ms = 10000, .enable_detach = true};
 }
 
+/* The supervisor wants a server when it has none and is not stopping:
+ * then it always has a deadline (a wait with none is a wait for ever). */
+static void
+assert_never_waits_for_ever(const struct se_sup *s)
+{
+    bool wants = s->state != SE_SUP_INIT && s->state != SE_SUP_STOPPING &&
+                 s->state != SE_SUP_DONE && s->current == SE_SUP_NONE;
+    if (wants && se_sup_deadline_ms(s) == NEVER) {
+        print_error("state %d wants a server and has no deadline\n", (int)s->state);
+        fail();
+    }
+}
+
 static void
 run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
 {
@@ -71,6 +84,7 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
                         (long long)rows[i].deadline_ms);
             fail();
         }
+        assert_never_waits_for_ever(&s);
     }
 }
 
@@ -378,7 +392,7 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
                     assert_true(was_alive[a->slot]);
                 }
             }
-            (void)se_sup_deadline_ms(&s);
+            assert_never_waits_for_ever(&s);
         }
     }
 }
