@@ -130,8 +130,10 @@ main(int argc, char **argv)
     double sim_s = 0, t0 = real_seconds();
     /* TAP lines go out whole: stdout and stderr (a failure's report, the
      * summary) often share a pipe, and text inside a TAP line hides it */
-    if (c.tap) setvbuf(stdout, NULL, _IOLBF, 0);
-    if (c.tap) printf("1..%" PRIu64 "\n", c.seed_hi - c.seed_lo + 1);
+    if (c.tap) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("1..%" PRIu64 "\n", c.seed_hi - c.seed_lo + 1);
+    }
     for (uint64_t seed = c.seed_lo; seed <= c.seed_hi; seed++) {
         c.opts.seed = seed;
         struct sim_world *w = sim_world_new(&c.opts);
