@@ -4,7 +4,8 @@
 #   make check           unit tests, simulator seeds, integration tests: "N passed, N failed"
 #   make check-valgrind  the same under memcheck
 #   make check-faults    libfiu fault sweep (build/fiu variant)
-#   make sim SEEDS=N     N simulator seeds of one simulated hour each
+#   make sim SEEDS=N     N simulator seeds of one simulated hour each, in every role:
+#                        server, supervisor, thread workers, embedded worker
 #   make bench           benchmarks (never part of check)
 #   make lint            purity bans, clang-format, cppcheck, clang-tidy
 #   make asan            everything with -fsanitize=address,undefined into build/asan
@@ -23,6 +24,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 B       ?= build
 SEEDS   ?= 1000
+SEEDS_MAX ?= 100 # make sim at the pool's maximum (1,024 workers): slower per seed
 
 # warnings are errors while developing; a packager's build may say WERROR=
 WERROR  ?= -Werror
@@ -174,6 +176,10 @@ demo-sim: all
 
 sim: $(SIM)
 	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --supervisor
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --workers 4 --set worker_type=thread
+	$(SIM) --seeds 1-$(SEEDS) --duration 3600 --set worker_type=embedded
+	$(SIM) --seeds 1-$(SEEDS_MAX) --duration 3600 --workers 1024
 
 bench: $(BENCH_BIN) $(SIM)
 	bench/run.sh $(B)

@@ -226,6 +226,11 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
     case SE_EVT_SERVER_FINISHED_UNEXPECTEDLY:
         return text(b, n, SE_LOG_ERROR, "Server finished unexpectedly with %s", l.how);
     case SE_EVT_SERVER_RESTART_DELAYED:
+        if (a->count == SE_SERVERS_MAX) /* every slot holds a detached server */
+            return text(b, n, SE_LOG_WARN,
+                        "Every server slot holds a detached server still stopping: the server "
+                        "starts when one ends (retrying in %.3f s)",
+                        secs(a->ms));
         return text(b, n, I, "Restarting the server in %.3f s (server_restart_wait)", secs(a->ms));
     case SE_EVT_SERVER_SPAWN_FAILED:
         return text(b, n, SE_LOG_ERROR,

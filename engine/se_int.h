@@ -116,7 +116,7 @@ enum se_event {
     SE_EVT_SERVER_STARTED,               /* slot */
     SE_EVT_SERVER_FINISHED,              /* slot status sig: expected */
     SE_EVT_SERVER_FINISHED_UNEXPECTEDLY, /* slot status sig */
-    SE_EVT_SERVER_RESTART_DELAYED,       /* ms */
+    SE_EVT_SERVER_RESTART_DELAYED,       /* ms; count SE_SERVERS_MAX: no free slot */
     SE_EVT_SERVER_SPAWN_FAILED,          /* err ms */
     SE_EVT_SERVER_DETACH,                /* slot ms(wait) */
     SE_EVT_DETACHED_FINISHED,            /* slot status sig */

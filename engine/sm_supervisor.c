@@ -6,6 +6,9 @@
  * initialiser table maps every (state, input) cell to a handler, s6-style;
  * a unit test walks every cell. Exits of detached (old) servers are handled
  * the same way in every state: they are reaped and logged, never restarted.
+ * Every stop, a detached server's included, is an SE_ACT_STOP: the driver's
+ * kill machine resends, escalates and retries it; a forwarded signal is sent
+ * once and is only for commands that need no follow-up.
  */
 #include "sm_supervisor.h"
 
@@ -72,6 +75,24 @@ finish(struct se_sup *s, int32_t status, struct se_acts *out)
     se_acts_push(out, (struct se_act){.kind = SE_ACT_EXIT, .status = status});
 }
 
+static void stop_server(struct se_sup *s, uint32_t slot, bool graceful, enum se_reason reason,
+                        struct se_acts *out);
+
+/* Every slot holds a detached server: the one detached longest ago is
+ * stopped immediately, unless one already is (one at a time). */
+static void
+hurry_oldest_detached(struct se_sup *s, struct se_acts *out)
+{
+    uint32_t oldest = SE_SUP_NONE;
+    for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) {
+        const struct se_sup_server *srv = &s->servers[i];
+        if (!srv->alive || !srv->detached) continue;
+        if (srv->immediate) return;
+        if (oldest == SE_SUP_NONE || srv->detached_ms < s->servers[oldest].detached_ms) oldest = i;
+    }
+    if (oldest != SE_SUP_NONE) stop_server(s, oldest, false, SE_REASON_DETACH, out);
+}
+
 static void
 spawn_server(struct se_sup *s, int64_t now_ms, struct se_acts *out)
 {
@@ -79,9 +100,16 @@ spawn_server(struct se_sup *s, int64_t now_ms, struct se_acts *out)
     while (slot < SE_SERVERS_MAX && s->servers[slot].alive)
         slot++;
     if (slot == SE_SERVERS_MAX) {
-        /* Every slot holds a detached server still finishing: wait for one. */
+        /* Every slot holds a detached server still finishing. A slot that
+         * frees starts the server at once (on_exited_other); the deadline
+         * is the backstop: never a wait with no deadline. */
+        hurry_oldest_detached(s, out);
         s->state = SE_SUP_WAIT_RESTART;
-        s->restart_at_ms = SE_INT64_NEVER;
+        s->restart_at_ms =
+            se_add_ms(now_ms, se_max_ms(s->cfg->server_restart_wait_ms, SE_SUP_SLOT_RETRY_MS));
+        se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_RESTART_DELAYED,
+                                         .count = SE_SERVERS_MAX, /* no free slot */
+                                         .ms = s->restart_at_ms - now_ms});
         return;
     }
     s->servers[slot] = (struct se_sup_server){.alive = true};
@@ -99,6 +127,7 @@ stop_server(struct se_sup *s, uint32_t slot, bool graceful, enum se_reason reaso
 {
     SE_ASSERT(slot < SE_SERVERS_MAX);
     SE_ASSERT(s->servers[slot].alive);
+    if (!graceful) s->servers[slot].immediate = true;
     se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_STOP,
                                      .slot = slot,
                                      .graceful = graceful,
@@ -116,9 +145,9 @@ forward(struct se_sup *s, enum se_cmd cmd, struct se_acts *out)
     se_acts_push(out, (struct se_act){.kind = SE_ACT_FORWARD, .slot = s->current, .cmd = cmd});
 }
 
-/* Enters STOPPING: the current server is stopped with the escalation rules;
- * detached ones already had their graceful stop and only get an immediate
- * one. Done at once when nothing is alive. */
+/* Enters STOPPING: every server, current and detached, is stopped with the
+ * escalation rules (the kill machine ignores a stop that is no change).
+ * Done at once when nothing is alive. */
 static void
 stop_all(struct se_sup *s, bool graceful, struct se_acts *out)
 {
@@ -127,9 +156,8 @@ stop_all(struct se_sup *s, bool graceful, struct se_acts *out)
     s->stop_graceful = graceful;
     if (s->current != SE_SUP_NONE && s->servers[s->current].alive)
         stop_server(s, s->current, graceful, SE_REASON_STOP, out);
-    /* Detached servers were told to go once; a stop puts them under the
-     * same escalation, so the stop ends within the kill timeouts even if an
-     * old server ignores its graceful signal. */
+    /* Detached servers are already stopping gracefully; an immediate stop
+     * reaches them too. */
     for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) {
         if (i != s->current && s->servers[i].alive)
             stop_server(s, i, graceful, SE_REASON_STOP, out);
@@ -152,8 +180,7 @@ exited_detached(struct se_sup *s, const struct se_sup_in *in, struct se_acts *ou
     struct se_sup_server *srv = &s->servers[in->slot];
     SE_ASSERT(srv->alive);
     if (!srv->detached) return false;
-    srv->alive = false;
-    srv->detached = false;
+    *srv = (struct se_sup_server){.alive = false};
     se_acts_log(out, (struct se_act){.event = SE_EVT_DETACHED_FINISHED,
                                      .slot = in->slot,
                                      .status = in->code,
@@ -300,12 +327,13 @@ on_exited_stopping(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
 static void
 on_exited_other(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
-    /* STARTING and WAIT_RESTART: only detached servers can be alive here */
+    /* STARTING and WAIT_RESTART: only detached servers can be alive here.
+     * In WAIT_RESTART, every slot taken means the start waits for a slot
+     * (spawn_server): one is free now. */
+    bool was_full = se_sup_alive(s) == SE_SERVERS_MAX;
     bool detached = exited_detached(s, in, out);
     SE_ASSERT(detached);
-    /* every slot was taken by a detached server: one is free now */
-    if (s->state == SE_SUP_WAIT_RESTART && s->restart_at_ms == SE_INT64_NEVER)
-        spawn_server(s, now_ms, out);
+    if (s->state == SE_SUP_WAIT_RESTART && was_full) spawn_server(s, now_ms, out);
 }
 
 static void
@@ -416,10 +444,12 @@ on_detach(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct s
     se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_DETACH,
                                      .slot = old,
                                      .ms = s->cfg->server_detach_wait_ms});
-    /* a server already being stopped (a restart, a heartbeat kill) is going
-     * anyway: it is not told twice */
-    if (!s->restarting && !s->killing) forward(s, SE_CMD_GRACEFUL_STOP, out);
+    /* A graceful stop on the kill schedule: resent, escalated, and retried
+     * when a signal fails. A server already being stopped (a restart, a
+     * heartbeat kill) is going anyway: it is not told twice. */
+    if (!s->restarting && !s->killing) stop_server(s, old, true, SE_REASON_DETACH, out);
     s->servers[old].detached = true;
+    s->servers[old].detached_ms = now_ms;
     s->detaching = old;
     s->current = SE_SUP_NONE;
     s->state = SE_SUP_DETACHING;
@@ -432,7 +462,7 @@ static void on_stop_waiting(struct se_sup *s, const struct se_sup_in *in, int64_
                             struct se_acts *out);
 
 /* INT when there is no current server to detach: without enable_detach it
- * is a graceful stop in every state (SPEC section 4), else nothing to do. */
+ * is a graceful stop in every state (the README's signal list), else nothing to do. */
 static void
 on_detach_no_server(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
                     struct se_acts *out)

@@ -8,12 +8,16 @@
  * with restart_server_process, ignores USR2 with disable_reload, exits with
  * the server's status when that status is in unrecoverable_exit_codes, and
  * detaches for a live restart (INT with enable_detach): the old server is
- * told to stop gracefully at once, and a new one starts when the old has
- * exited or server_detach_wait has passed, whichever comes first (with
- * exit_on_detach the supervisor exits instead); the old one finishes on its
- * own and is still reaped. This is SPEC section 7's detach, not Ruby
- * ServerEngine's loop (which never starts the new server while the old one
- * lives, and crashes when the old one exits in time; FEATURES.md H12a).
+ * stopped gracefully at once, on the kill schedule like any other server
+ * (its signal resent, escalated at the timeouts), and a new one starts when
+ * the old has exited or server_detach_wait has passed, whichever comes first
+ * (with exit_on_detach the supervisor exits instead); the old one finishes
+ * and is still reaped. When detached servers fill every slot, the oldest is
+ * stopped immediately and the start is retried at a deadline: the
+ * supervisor never waits with no deadline while it wants a server. This is
+ * the README's detach, not Ruby ServerEngine's loop (which never starts the
+ * new server while the old one lives, and crashes when the old one exits in
+ * time).
  *
  * Large state x input matrix: a table of handlers, every cell filled.
  */
@@ -38,7 +42,7 @@ enum se_sup_state {
     SE_SUP_INIT = 0,     /* nothing started */
     SE_SUP_STARTING,     /* SE_ACT_SPAWN emitted, waiting for its result */
     SE_SUP_RUNNING,      /* the current server runs */
-    SE_SUP_WAIT_RESTART, /* no current server; a new one at restart_at_ms */
+    SE_SUP_WAIT_RESTART, /* no current server; a new one at restart_at_ms (never NEVER) */
     SE_SUP_DETACHING,    /* the old server was told to go; new one at its exit or deadline */
     SE_SUP_STOPPING,     /* stopping: done when no server is left */
     SE_SUP_DONE,         /* SE_ACT_EXIT emitted */
@@ -72,9 +76,14 @@ struct se_sup_in {
     enum se_reason reason; /* LOST: SE_REASON_HEARTBEAT, or _HEARTBEAT_EOF (pipe closed) */
 };
 
+/* A start waiting for a free slot is retried this often, at least. */
+#define SE_SUP_SLOT_RETRY_MS 1000
+
 struct se_sup_server {
-    bool alive;    /* started and not yet reaped */
-    bool detached; /* an old server finishing on its own */
+    bool alive;          /* started and not yet reaped */
+    bool detached;       /* an old server finishing on its own */
+    bool immediate;      /* an immediate stop was asked */
+    int64_t detached_ms; /* when it was detached */
 };
 
 struct se_sup {

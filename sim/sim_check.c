@@ -15,7 +15,13 @@
  *    end waits restart_worker_interval and no more;
  *  - after the faults stop, live workers converge to `workers`;
  *  - a stop ends within the configured timeouts, no child outlives it, and
- *    the exit status follows unrecoverable_exit_codes.
+ *    the exit status follows unrecoverable_exit_codes;
+ *  - no step of a kill schedule is skipped: the engine never waits past a
+ *    signal or an escalation that is due, so a failed signal is retried on
+ *    the schedule (its decision is checked, delivered or not);
+ *  - a detached server is stopped with escalation like any other;
+ *  - the supervisor is never waiting with no deadline while a server is
+ *    wanted, and a detach ends within server_detach_wait.
  */
 #include <stdio.h>
 
@@ -205,17 +211,18 @@ on_restart_delayed_event(struct sim_world *w, const struct se_act *a)
                  a->slot, (long long)a->ms, (long long)w->cfg->restart_worker_interval_ms);
 }
 
-/* The engine's own account of its decisions, checked against the world. */
-/* A live restart: the old server gets one graceful signal outside any
- * escalation schedule, then finishes on its own. */
+/* A live restart: the old server is stopped like any other, on the kill
+ * schedule (its stop event follows; check_detached sees that it came). A
+ * new server must start by the end of server_detach_wait. */
 static void
-on_detach_event(struct sim_world *w, struct sim_proc *p)
+on_detach_event(struct sim_world *w, struct sim_proc *p, const struct se_act *a)
 {
+    w->detach_end_ms = w->now_ms + a->ms;
     if (p == NULL) return;
     p->detached = true;
-    p->unchecked = true;
-    if (p->g_start_ms == SE_INT64_NEVER) p->g_start_ms = p->g_next_ms = w->now_ms;
 }
+
+/* The engine's own account of its decisions, checked against the world. */
 
 void
 sim_check_event(struct sim_world *w, const struct se_act *a)
@@ -223,15 +230,78 @@ sim_check_event(struct sim_world *w, const struct se_act *a)
     if (a->slot >= SE_WORKERS_MAX) return;
     struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[a->slot]);
     if (a->event == SE_EVT_WORKER_STOP || a->event == SE_EVT_SERVER_STOP) on_stop_event(w, p, a);
-    if (a->event == SE_EVT_SERVER_DETACH) on_detach_event(w, p);
+    if (a->event == SE_EVT_SERVER_DETACH) on_detach_event(w, p, a);
     if (a->event == SE_EVT_HEARTBEAT_LOST) on_lost_event(w, p);
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY) on_unexpected_exit_event(w, a);
     if (a->event == SE_EVT_WORKER_RESTART_DELAYED) on_restart_delayed_event(w, a);
 }
 
+/* The next step of p's kill schedule (a signal or an escalation), NEVER
+ * when none is due or the schedule cannot be known. */
+static int64_t
+kill_step_due(const struct sim_world *w, const struct sim_proc *p)
+{
+    const struct se_config *c = w->cfg;
+    if (sim_by_hook(w) || !schedule_checked(w, p) || p->kill_failed) return SE_INT64_NEVER;
+    if (p->i_start_ms != SE_INT64_NEVER) {
+        int64_t i_to = c->worker_immediate_kill_timeout_ms;
+        int64_t kill_at = i_to >= 0 ? p->i_start_ms + i_to : SE_INT64_NEVER;
+        return se_min_ms(p->i_next_ms, kill_at);
+    }
+    if (p->imm_req_ms != SE_INT64_NEVER) return p->imm_req_ms;
+    if (p->g_start_ms == SE_INT64_NEVER) return SE_INT64_NEVER;
+    int64_t g_to = c->worker_graceful_kill_timeout_ms;
+    return se_min_ms(p->g_next_ms, g_to >= 0 ? p->g_start_ms + g_to : SE_INT64_NEVER);
+}
+
+/* Every live child under a stop has its next step ahead, and the engine
+ * wakes for it; a detached server is under a stop. */
+static void
+check_kill_steps(struct sim_world *w, int64_t deadline_ms)
+{
+    for (uint32_t id = 0; id < w->ids_used && !w->failed; id++) {
+        const struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[id]);
+        if (p == NULL || p->state != SIM_P_RUNNING) continue;
+        if (p->detached && p->g_start_ms == SE_INT64_NEVER && p->imm_req_ms == SE_INT64_NEVER &&
+            p->i_start_ms == SE_INT64_NEVER) {
+            sim_fail(w, "w%u pid%d is detached and not being stopped", id, p->pid);
+            return;
+        }
+        int64_t due = kill_step_due(w, p);
+        if (due == SE_INT64_NEVER) continue;
+        if (due <= w->now_ms || deadline_ms > due)
+            sim_fail(w,
+                     "w%u pid%d: its kill step due at %lld ms %s (now %lld ms, next wake-up "
+                     "%lld ms)",
+                     id, p->pid, (long long)due, due <= w->now_ms ? "was skipped" : "is slept past",
+                     (long long)w->now_ms, (long long)deadline_ms);
+    }
+}
+
+/* The supervisor wants a server whenever it has none and is not stopping:
+ * then it has a deadline, and a detach lasts no longer than its wait. */
+static void
+check_supervisor_wait(struct sim_world *w)
+{
+    const struct se_sup *s = &w->driver->sup;
+    bool wants = s->state != SE_SUP_INIT && s->state != SE_SUP_STOPPING &&
+                 s->state != SE_SUP_DONE && s->current == SE_SUP_NONE;
+    if (wants && se_sup_deadline_ms(s) == SE_INT64_NEVER) {
+        sim_fail(w, "the supervisor wants a server and waits with no deadline (state %d)",
+                 (int)s->state);
+        return;
+    }
+    if (s->state == SE_SUP_DETACHING && w->now_ms > w->detach_end_ms)
+        sim_fail(w, "the detach still runs at %lld ms, past server_detach_wait (ends %lld ms)",
+                 (long long)w->now_ms, (long long)w->detach_end_ms);
+}
+
 void
 sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 {
+    check_kill_steps(w, deadline_ms);
+    if (w->opts.supervisor && w->driver != NULL && !w->failed) check_supervisor_wait(w);
+    if (w->failed) return;
     if (++w->waits > SIM_WAITS_BASE + SIM_WAITS_PER_S * (uint64_t)(w->now_ms / 1000)) {
         sim_fail(w, "unbounded work: %llu loop iterations in %lld simulated ms",
                  (unsigned long long)w->waits, (long long)w->now_ms);
@@ -260,12 +330,19 @@ sim_check_wait(struct sim_world *w, int64_t deadline_ms)
                  w->same_time_waits, (long long)w->now_ms);
 }
 
+/* The pool's size: an embedded worker is the server's own thread, one. */
+uint32_t
+sim_pool_size(const struct sim_world *w)
+{
+    return w->cfg->worker_type == SE_WORKER_EMBEDDED ? 1u : w->cfg->workers;
+}
+
 static uint32_t
 wanted_now(const struct sim_world *w)
 {
     if (w->opts.supervisor) return 1; /* one current server */
     uint32_t n = 0;
-    for (uint32_t id = 0; id < w->cfg->workers; id++)
+    for (uint32_t id = 0; id < sim_pool_size(w); id++)
         n += w->dead[id] ? 0u : 1u;
     return n;
 }
@@ -277,8 +354,8 @@ sim_check_converged(struct sim_world *w)
     for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
         const struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[id]);
         if (p == NULL || p->state != SIM_P_RUNNING || p->detached) continue;
-        if (!w->opts.supervisor && id >= w->cfg->workers) {
-            sim_fail(w, "worker %u still runs after a scale down to %u", id, w->cfg->workers);
+        if (!w->opts.supervisor && id >= sim_pool_size(w)) {
+            sim_fail(w, "worker %u still runs after a scale down to %u", id, sim_pool_size(w));
             return;
         }
         if (w->now_ms >= p->stall_ms) {

@@ -147,6 +147,7 @@ struct sim_world {
     uint32_t starts[SE_WORKERS_MAX];      /* starts per worker id */
     uint32_t live_handle[SE_WORKERS_MAX]; /* live (unreaped) process per worker id, 0 = none */
     bool dead[SE_WORKERS_MAX];            /* ended with an unrecoverable code */
+    uint32_t ids_used;                    /* 1 + the highest worker id ever started */
 
     /* descriptors */
     int32_t fd_next;
@@ -183,9 +184,10 @@ struct sim_world {
     /* what the engine's exit status must be */
     bool unrec_seen;
     int32_t unrec_first, unrec_last;
-    bool stop_requested; /* an operator stop was sent */
-    bool stop_received;  /* the engine logged that it received a stop */
-    bool detach_ended;   /* supervisor role: exit_on_detach may end the run */
+    bool stop_requested;   /* an operator stop was sent */
+    bool stop_received;    /* the engine logged that it received a stop */
+    bool detach_ended;     /* supervisor role: exit_on_detach may end the run */
+    int64_t detach_end_ms; /* supervisor role: the last detach must have ended by then */
 
     struct sim_result res;
 };
@@ -216,8 +218,10 @@ int sim_world_wait(struct sim_world *w, int64_t deadline_ms, struct se_ev *evs, 
                    uint32_t *evs_count);
 
 /* sim_model.c */
+bool sim_by_hook(const struct sim_world *w);
 void sim_model_spawn(struct sim_world *w, struct sim_proc *p);
 void sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+void sim_model_stop_hook(struct sim_world *w, uint32_t slot);
 void sim_config_draw(struct sim_world *w, struct se_config *cfg);
 int sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t err_size);
 void sim_operator_act(struct sim_world *w);
@@ -232,5 +236,6 @@ void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);
 void sim_check_exit(struct sim_world *w);
 void sim_check_backlog(struct sim_world *w);
+uint32_t sim_pool_size(const struct sim_world *w);
 
 #endif /* SE_SIM_INT_H */

@@ -6,7 +6,9 @@
  *   se-sim --seeds 1-1000            many runs; a failure prints its seed and replay command
  *   options: --duration SECONDS (simulated, default 3600), --workers N (default: drawn),
  *            --no-faults, --set KEY=VALUE (repeatable), --tap (one TAP line per seed),
- *            --supervisor (the supervisor role: its children are server processes)
+ *            --supervisor (the supervisor role: its children are server processes);
+ *            --set worker_type=thread or =embedded: workers stopped by their stop
+ *            callback, never signalled, no heartbeat (the server role only)
  *
  * This file is the only one in sim/ that reads a real clock: to report
  * simulated seconds per real second at the end.
@@ -126,7 +128,12 @@ main(int argc, char **argv)
     c.opts.overrides = c.overrides;
     uint64_t passed = 0, failed = 0, events = 0;
     double sim_s = 0, t0 = real_seconds();
-    if (c.tap) printf("1..%" PRIu64 "\n", c.seed_hi - c.seed_lo + 1);
+    /* TAP lines go out whole: stdout and stderr (a failure's report, the
+     * summary) often share a pipe, and text inside a TAP line hides it */
+    if (c.tap) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("1..%" PRIu64 "\n", c.seed_hi - c.seed_lo + 1);
+    }
     for (uint64_t seed = c.seed_lo; seed <= c.seed_hi; seed++) {
         c.opts.seed = seed;
         struct sim_world *w = sim_world_new(&c.opts);

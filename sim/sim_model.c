@@ -26,12 +26,26 @@ static const uint16_t model_weights[SIM_MODEL_COUNT] = {
     [SIM_PIPE_BEATER] = 50, [SIM_EOF_EARLY] = 20,
 };
 
+/* Thread and embedded workers: stopped by their stop callback (a hook),
+ * never signalled, no heartbeat (the driver's stop_by_hook). */
+bool
+sim_by_hook(const struct sim_world *w)
+{
+    return !w->opts.supervisor &&
+           (w->cfg->worker_type == SE_WORKER_THREAD || w->cfg->worker_type == SE_WORKER_EMBEDDED);
+}
+
 /* A model the configuration makes impossible to stop or detect is replaced:
- * with a timeout of -1 the engine waits forever by design. */
+ * with a timeout of -1 the engine waits forever by design. A thread has no
+ * heartbeat, no signals and no pipe: it stops when its stop callback runs
+ * (a slow exit at most), and it cannot be killed, so it has no model that
+ * ignores the stop. */
 static enum sim_model
 model_allowed(const struct sim_world *w, enum sim_model m)
 {
     const struct se_config *c = w->cfg;
+    if (sim_by_hook(w) && m != SIM_CRASH_AT && m != SIM_SLOW_EXIT && m != SIM_CRASH_LOOP)
+        return SIM_HEALTHY;
     bool graceful_forever = c->worker_graceful_kill_timeout_ms < 0;
     bool immediate_forever = c->worker_immediate_kill_timeout_ms < 0;
     switch (m) {
@@ -124,6 +138,7 @@ apply_model(struct sim_world *w, struct sim_proc *p, enum sim_model m, int64_t a
     case SIM_MODEL_COUNT: break;
     case SIM_CRASH_AT:
         if (!from_script) crash_how(w, &code, &sig);
+        if (sim_by_hook(w) && sig != SE_SIG_NONE) code = 1, sig = SE_SIG_NONE; /* run returns */
         if (from_script && code < 0) sig = SE_SIG_SEGV;
         sim_push(w, w->now_ms + at_ms, SIM_EV_CRASH, p->handle, code, (int32_t)sig);
         break;
@@ -206,6 +221,17 @@ sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
         return;
     }
     /* reload and dump: handled by the worker, nothing to model */
+}
+
+/* A thread or embedded worker's stop callback: the graceful behaviour of
+ * its model, once (the engine calls it once per stop). */
+void
+sim_model_stop_hook(struct sim_world *w, uint32_t slot)
+{
+    struct sim_proc *p = sim_proc_by_handle(w, w->live_handle[slot]);
+    if (p == NULL || p->state != SIM_P_RUNNING) return;
+    sim_trace(w, "w%u pid%d stop callback", p->worker_id, p->pid);
+    on_graceful(w, p);
 }
 
 /* ---- configurations ----------------------------------------------------- */
@@ -448,7 +474,7 @@ int64_t
 sim_stop_bound_ms(const struct sim_world *w)
 {
     const struct se_config *c = w->cfg;
-    int64_t g = c->worker_graceful_kill_timeout_ms;
+    int64_t g = sim_by_hook(w) ? -1 : c->worker_graceful_kill_timeout_ms;
     if (g < 0) {
         /* no escalation: the slowest live worker sets the pace */
         g = 100;
@@ -464,6 +490,7 @@ sim_stop_bound_ms(const struct sim_world *w)
         }
     }
     int64_t i = c->worker_immediate_kill_timeout_ms >= 0 ? c->worker_immediate_kill_timeout_ms : 0;
+    if (sim_by_hook(w)) i = 0; /* no immediate stop: the callback is all there is */
     return g + i + 2000;
 }
 

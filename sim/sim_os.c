@@ -198,6 +198,7 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
         if (p->hb_fd < 0) return p->hb_fd;
     }
     w->live_handle[req->worker_id] = handle;
+    if (req->worker_id >= w->ids_used) w->ids_used = req->worker_id + 1;
     w->res.spawns++;
     sim_model_spawn(w, p);
     *res = (struct se_spawn_res){
@@ -250,7 +251,7 @@ os_reap(void *ctx, struct se_exit *ex)
         if (!w->unrec_seen) w->unrec_first = p->exit_code;
         w->unrec_seen = true;
         w->unrec_last = p->exit_code;
-        if (p->worker_id < w->cfg->workers) w->dead[p->worker_id] = true;
+        if (p->worker_id < sim_pool_size(w)) w->dead[p->worker_id] = true;
     }
     *ex = (struct se_exit){.child = handle, .code = p->exit_code, .sig = p->exit_sig};
     sim_trace(w, "w%u pid%d reaped", p->worker_id, p->pid);

@@ -223,6 +223,7 @@ sim_world_new(const struct sim_opts *opts)
     w->pid_next = 0;
     w->fd_next = 3;
     w->final_stop_ms = SE_INT64_NEVER;
+    w->detach_end_ms = SE_INT64_NEVER;
     w->reload_pending = -1;
     sim_os_init(w);
     w->cfg = se_config_new();
@@ -296,6 +297,14 @@ hook_event(void *ud, const struct se_act *a)
     sim_check_event(ud, a);
 }
 
+/* Thread and embedded workers: the worker's stop callback. */
+static void
+hook_stop_worker(void *ud, uint32_t slot, bool graceful)
+{
+    (void)graceful; /* threads have no immediate stop */
+    sim_model_stop_hook(ud, slot);
+}
+
 static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
@@ -330,6 +339,7 @@ start_driver(struct sim_world *w)
         .prepare_spawn = hook_prepare_spawn,
         .load_config = hook_load_config,
         .event = hook_event,
+        .stop_worker = hook_stop_worker,
     };
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;

@@ -250,6 +250,105 @@ test_sim_crashed_worker_is_replaced_at_once(void **state)
     sim_world_free(w);
 }
 
+/* A seed of se-sim, with every kind of chance on, as se-sim runs it. */
+static void
+run_seed(uint64_t seed, bool supervisor, int64_t duration_ms)
+{
+    struct sim_opts o = {.seed = seed,
+                         .duration_ms = duration_ms,
+                         .faults = true,
+                         .operator_random = true,
+                         .random_models = true,
+                         .random_config = true,
+                         .final_stop = true,
+                         .supervisor = supervisor};
+    struct sim_world *w = sim_world_new(&o);
+    assert_non_null(w);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    sim_world_free(w);
+}
+
+/* Found by the supervisor role at 3,600 s (405 of 5,000 seeds; these are
+ * the first ten): a detach whose graceful signal to the old server failed
+ * (EPERM) left that server running for ever; once such servers filled every
+ * slot, the supervisor waited for ever with no deadline and no server. */
+static void
+test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[] = {15, 29, 72, 78, 85, 86, 92, 104, 117, 124};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+        run_seed(seeds[i], true, 3600000);
+}
+
+/* Detached servers that ignore TERM, with no graceful timeout, fill every
+ * slot: the one detached first is stopped immediately, and a server runs
+ * again as soon as its slot frees. (Seed 13: none of the servers happens to
+ * exit on its own as a TERM reaches it, the race the simulator draws.) */
+static void
+test_sim_detached_servers_in_every_slot_make_room_for_a_new_server(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"server_restart_wait=0",
+                                    "server_detach_wait=1",
+                                    "enable_detach=true",
+                                    "exit_on_detach=false",
+                                    "restart_server_process=false",
+                                    "disable_reload=false",
+                                    "worker_graceful_kill_interval=100",
+                                    "worker_graceful_kill_interval_increment=0",
+                                    "worker_graceful_kill_timeout=-1",
+                                    NULL};
+    struct sim_opts opts = {.seed = 13, .duration_ms = 20000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    for (uint32_t slot = 0; slot < 4; slot++) {
+        for (uint32_t nth = 0; nth < 4; nth++)
+            sim_script_model(w, slot, nth, SIM_IGNORE_TERM, 0, 0);
+    }
+    for (int64_t t = 1000; t <= 7000; t += 2000)
+        sim_script_signal(w, t, SE_SIG_INT);
+    struct sim_result r;
+    run_ok(w, &r);
+    /* the first old server got TERM at its detach, then QUIT when the
+     * slots ran out at 8 s; its slot started a new server at once */
+    assert_int_equal(sim_signal_at(w, 0, 0, SE_SIG_TERM, 0), 1000);
+    assert_int_equal(sim_signal_at(w, 0, 0, SE_SIG_QUIT, 0), 8000);
+    assert_string_equal(sim_end_of(w, 0, 0), "signal SIGQUIT");
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_string_equal(sim_end_of(w, 0, 1), "-");
+    assert_int_equal(sim_alive(w), 4);
+    assert_true(sim_logged(w, "immediately: detach (live restart)"));
+    assert_true(sim_logged(w, "Every server slot holds a detached server still stopping"));
+    sim_world_free(w);
+}
+
+/* Thread workers: a restart and a stop reach them through their stop
+ * callback, never a signal, and a slow one is waited for. */
+static void
+test_sim_thread_workers_are_stopped_by_their_callback_not_signals(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "worker_type=thread", NULL};
+    struct sim_world *w = quiet_world(11, 20000, o);
+    sim_script_model(w, 1, 1, SIM_SLOW_EXIT, 3000, 0);
+    sim_script_signal(w, 1000, SE_SIG_USR1);
+    sim_script_signal(w, 5000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_int_equal(sim_starts(w, 1), 2);
+    assert_string_equal(sim_signals_of(w, 0, 0), "");
+    assert_string_equal(sim_signals_of(w, 1, 1), "");
+    /* the slow one ended 3 s after its stop callback */
+    assert_true(r.sim_ms >= 8000);
+    sim_world_free(w);
+}
+
 static void
 test_sim_same_seed_gives_the_same_trace_hash(void **state)
 {
@@ -287,6 +386,10 @@ main(void)
         cmocka_unit_test(test_sim_unrecoverable_exits_give_the_server_status),
         cmocka_unit_test(test_sim_invalid_reload_keeps_the_old_configuration),
         cmocka_unit_test(test_sim_crashed_worker_is_replaced_at_once),
+        cmocka_unit_test(
+            test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running),
+        cmocka_unit_test(test_sim_detached_servers_in_every_slot_make_room_for_a_new_server),
+        cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
     };

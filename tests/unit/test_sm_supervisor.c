@@ -48,6 +48,19 @@ cfg_default(void)
         .server_restart_wait_ms = 1000, .server_detach_wait_ms = 10000, .enable_detach = true};
 }
 
+/* The supervisor wants a server when it has none and is not stopping:
+ * then it always has a deadline (a wait with none is a wait for ever). */
+static void
+assert_never_waits_for_ever(const struct se_sup *s)
+{
+    bool wants = s->state != SE_SUP_INIT && s->state != SE_SUP_STOPPING &&
+                 s->state != SE_SUP_DONE && s->current == SE_SUP_NONE;
+    if (wants && se_sup_deadline_ms(s) == NEVER) {
+        print_error("state %d wants a server and has no deadline\n", (int)s->state);
+        fail();
+    }
+}
+
 static void
 run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
 {
@@ -71,6 +84,7 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
                         (long long)rows[i].deadline_ms);
             fail();
         }
+        assert_never_waits_for_ever(&s);
     }
 }
 
@@ -146,7 +160,7 @@ test_sup_detach_starts_new_server_when_old_exits_first(void **state)
 {
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {12000, EX, 0, 0, "spawn 0", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {12000, EX, 0, 0, "spawn 0", NEVER},
         {12000, UP, 0, 0, "", NEVER});
 }
 
@@ -155,7 +169,7 @@ test_sup_detach_starts_new_server_at_detach_wait_and_reaps_old_later(void **stat
 {
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {19999, T, 0, 0, "", 20000},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {19999, T, 0, 0, "", 20000},
         {20000, T, 0, 0, "spawn 1", NEVER}, {20000, UP, 1, 0, "", NEVER},
         /* the old server finishes on its own: reaped, nothing restarted */
         {25000, EX, 0, 0, "", NEVER},
@@ -168,7 +182,7 @@ test_sup_exit_on_detach_exits_when_old_server_exits(void **state)
 {
     (void)state;
     RUN((cfg.exit_on_detach = true), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {11000, EX, 0, 0, "exit 0", NEVER});
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {11000, EX, 0, 0, "exit 0", NEVER});
 }
 
 static void
@@ -176,7 +190,7 @@ test_sup_exit_on_detach_exits_at_detach_wait(void **state)
 {
     (void)state;
     RUN((cfg.exit_on_detach = true), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {20000, T, 0, 0, "exit 0", NEVER});
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "exit 0", NEVER});
 }
 
 static void
@@ -201,7 +215,7 @@ test_sup_stop_reaches_detached_servers_too(void **state)
 {
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
         {20000, UP, 1, 0, "", NEVER}, {21000, GS, 0, 0, "stop 1 graceful; stop 0 graceful", NEVER},
         {21500, IS, 0, 0, "stop 1 immediate; stop 0 immediate", NEVER},
         {22000, EX, 1, -1, "", NEVER}, {23000, EX, 0, -1, "exit 0", NEVER});
@@ -271,8 +285,45 @@ test_sup_stalled_detached_server_is_stopped_immediately(void **state)
 {
     (void)state;
     RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
-        {10000, DT, 0, 0, "forward 0 GRACEFUL_STOP", 20000},
-        {15000, HB, 0, 0, "stop 0 immediate", 20000});
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {15000, HB, 0, 0, "stop 0 immediate", 20000});
+}
+
+/* Found by the simulator's supervisor role (seed 15 and 404 others of 5,000
+ * at 3,600 s): the old server of a detach was told to go by one forwarded
+ * signal; when that signal failed (EPERM) nothing retried or escalated it,
+ * and it ran for ever. It is stopped like any other server now, on the
+ * kill schedule, which retries and escalates. */
+static void
+test_sup_detached_server_is_stopped_with_escalation_like_any_other(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, UP, 1, 0, "", NEVER});
+}
+
+/* The same seeds, later: once detached servers filled every slot, the
+ * supervisor waited to start a server with no deadline, for ever. Now the
+ * oldest detached server is hurried (an immediate stop: one at a time) and
+ * the start is retried at a deadline; a slot that frees starts it at once. */
+static void
+test_sup_detached_servers_in_every_slot_never_leave_it_waiting_with_no_deadline(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, UP, 1, 0, "", NEVER}, {30000, DT, 0, 0, "stop 1 graceful", 40000},
+        {40000, T, 0, 0, "spawn 2", NEVER}, {40000, UP, 2, 0, "", NEVER},
+        {50000, DT, 0, 0, "stop 2 graceful", 60000}, {60000, T, 0, 0, "spawn 3", NEVER},
+        {60000, UP, 3, 0, "", NEVER}, {70000, DT, 0, 0, "stop 3 graceful", 80000},
+        /* every slot holds a detached server: the oldest is hurried */
+        {80000, T, 0, 0, "stop 0 immediate", 81000},
+        /* still full at the retry: no second one is hurried */
+        {81000, T, 0, 0, "", 82000},
+        /* a restart request is not ignored: it tries again now */
+        {81500, GR, 0, 0, "reload", 82500},
+        /* a slot frees: the new server starts at once */
+        {81600, EX, 0, -1, "spawn 0", NEVER}, {81600, UP, 0, 0, "", NEVER});
 }
 
 /* Drives a fresh machine into `target` with ordinary inputs. */
@@ -341,7 +392,7 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
                     assert_true(was_alive[a->slot]);
                 }
             }
-            (void)se_sup_deadline_ms(&s);
+            assert_never_waits_for_ever(&s);
         }
     }
 }
@@ -371,6 +422,9 @@ main(void)
         cmocka_unit_test(test_sup_detach_of_a_server_being_restarted_does_not_tell_it_twice),
         cmocka_unit_test(test_sup_int_without_enable_detach_stops_even_while_waiting_to_restart),
         cmocka_unit_test(test_sup_stalled_detached_server_is_stopped_immediately),
+        cmocka_unit_test(test_sup_detached_server_is_stopped_with_escalation_like_any_other),
+        cmocka_unit_test(
+            test_sup_detached_servers_in_every_slot_never_leave_it_waiting_with_no_deadline),
         cmocka_unit_test(test_sup_every_cell_of_the_table_is_handled),
     };
     return cmocka_run_group_tests_name("sm_supervisor", tests, NULL, NULL);
