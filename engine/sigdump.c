@@ -6,10 +6,9 @@
  * created 0600 with O_EXCL|O_NOFOLLOW, or appended to only when it is a
  * regular file of ours with one link: a planted symlink or someone else's
  * file is never written. Both opens are non-blocking (se__posix_open_regular):
- * a FIFO planted at the path is refused at once instead of holding the loop. Ruby's sigdump gem prints every thread's stack; a
- * C process can only unwind the thread it runs on without stopping the
- * others, so other threads are listed with their state and kernel wait
- * channel.
+ * a FIFO planted at the path is refused at once instead of holding the loop. Ruby's sigdump gem
+ * prints every thread's stack; a C process can only unwind the thread it runs on without stopping
+ * the others, so other threads are listed with their state and kernel wait channel.
  */
 #include <dirent.h>
 #include <errno.h>
