@@ -638,12 +638,16 @@ test_logger_enospc_window_is_counted_reported_once_and_recovered(void **state)
 /* A disk that fills in the middle of a line: the write is short, then every
  * write fails for a while (the newline that would end the piece too). */
 struct tear {
-    struct se_os os; /* ctx: this struct; forwards to inner */
+    struct se_os os; /* the wrapped adapter with write and append replaced */
     const struct se_os *inner;
     uint32_t writes;     /* writes to the log (not fd 2) */
     uint32_t short_at;   /* this one writes half its bytes */
     uint32_t full_until; /* the ones after it, up to this one, fail with ENOSPC */
 };
+
+/* The test's tear: the methods keep the wrapped adapter's ctx, which the
+ * methods not replaced here need. */
+static struct tear *g_tear;
 
 static int
 tear_next(struct tear *t, size_t *len)
@@ -656,7 +660,8 @@ tear_next(struct tear *t, size_t *len)
 static int
 tear_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *n)
 {
-    struct tear *t = ctx;
+    (void)ctx;
+    struct tear *t = g_tear;
     int rc = fd == 2 ? 0 : tear_next(t, &len);
     return rc < 0 ? rc : t->inner->write(t->inner->ctx, fd, buf, len, n);
 }
@@ -664,7 +669,8 @@ tear_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *n)
 static int
 tear_append(void *ctx, int32_t fd, const void *buf, size_t len, size_t *n, uint64_t *size)
 {
-    struct tear *t = ctx;
+    (void)ctx;
+    struct tear *t = g_tear;
     int rc = tear_next(t, &len);
     return rc < 0 ? rc : t->inner->append(t->inner->ctx, fd, buf, len, n, size);
 }
@@ -677,7 +683,7 @@ test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next(void **state)
     struct fx *f = *state;
     struct tear t = {.inner = &f->w.os, .short_at = 5, .full_until = 9};
     t.os = f->w.os;
-    t.os.ctx = &t;
+    g_tear = &t;
     t.os.write = tear_write;
     t.os.append = tear_append;
     int err = 1;
@@ -709,6 +715,7 @@ test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next(void **state)
     assert_int_equal(lines, 17 + 1 + 1); /* the kept lines, the piece, the note */
     free(text);
     se_logger_free(lg);
+    g_tear = NULL;
     assert_no_fd_leak(f);
 }
 
