@@ -719,6 +719,32 @@ test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next(void **state)
     assert_no_fd_leak(f);
 }
 
+/* Links of our own (or root's) are followed, one level at a time, each
+ * judged; a dangling one creates its target; a loop ends in a refusal. */
+static void
+test_logger_follows_its_own_links_and_stops_at_a_loop(void **state)
+{
+    struct fx *f = *state;
+    char a[600], b[600], target[600];
+    file_in(f, "target.log", target, sizeof target);
+    assert_int_equal(symlink(target, file_in(f, "b.log", b, sizeof b)), 0);
+    assert_int_equal(symlink("b.log", file_in(f, "a.log", a, sizeof a)), 0); /* relative */
+    struct se_logger *lg = open_wrapped(f, a);
+    se_log_info(lg, "through two links");
+    se_logger_free(lg);
+    assert_int_equal(count_in_file(target, "through two links"), 1);
+    unlink(a);
+    unlink(b);
+    assert_int_equal(symlink("b.log", a), 0);
+    assert_int_equal(symlink("a.log", b), 0);
+    int err = 0;
+    assert_null(se__logger_new_os(&f->w.os, a, -1, &err));
+    assert_int_equal(err, -ELOOP);
+    unlink(a);
+    unlink(b);
+    assert_no_fd_leak(f);
+}
+
 /* A FIFO put in place of the log: the reopen refuses it at once (no open
  * blocks), lines go on into the old file, the refusal names what it is. */
 static void
@@ -1141,6 +1167,7 @@ main(void)
         T(test_logger_capture_logs_lines_and_the_partial_last_one),
         T(test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next),
         T(test_logger_fifo_in_place_of_the_log_is_refused_at_reopen),
+        T(test_logger_follows_its_own_links_and_stops_at_a_loop),
         T(test_logger_capture_read_error_ends_the_capture),
         T(test_logger_reports_go_into_the_log_when_stderr_is_captured),
         T(test_logger_capture_of_its_own_output_is_refused),
