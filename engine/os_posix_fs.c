@@ -176,21 +176,45 @@ file_kind(mode_t m)
     return "not a regular file";
 }
 
+/* The first link of the chain at path that is not trusted, into link
+ * (with its owner in *uid): true when there is one. */
+static bool
+foreign_link(const char *path, char *link, size_t size, uid_t *uid)
+{
+    char at[SE_PATH_MAX], next[SE_PATH_MAX];
+    snprintf(at, sizeof at, "%s", path);
+    for (int level = 0; level < SE_LINKS_MAX; level++) {
+        struct stat st;
+        if (lstat(at, &st) < 0 || !S_ISLNK(st.st_mode)) return false;
+        if (!link_trusted((uint32_t)st.st_uid)) {
+            snprintf(link, size, "%s", at);
+            *uid = st.st_uid;
+            return true;
+        }
+        if (link_target(at, next, sizeof next) < 0) return false;
+        memcpy(at, next, sizeof at);
+    }
+    return false;
+}
+
 const char *
 se__posix_open_error(const char *path, int err, char *buf, size_t size)
 {
     struct stat st;
-    if (err == -ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
-        !link_trusted((uint32_t)st.st_uid)) {
+    char link[SE_PATH_MAX];
+    uid_t uid;
+    if (err == -ELOOP && foreign_link(path, link, sizeof link, &uid)) {
         char name[64] = "";
         struct passwd pw, *found = NULL;
         char pwbuf[1024];
-        if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
+        if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
             snprintf(name, sizeof name, " (%s)", found->pw_name);
+        char via[SE_PATH_MAX + 8] = "";
+        if (strcmp(link, path) != 0) snprintf(via, sizeof via, " (%s)", link);
         snprintf(buf, size,
-                 "a symbolic link owned by uid %u%s, neither this user nor root: not "
+                 "a symbolic link%s owned by uid %u%s, neither this user nor root: not "
                  "followed (see the README, Reliability)",
-                 (unsigned)st.st_uid, name);
+                 via, (unsigned)uid, name);
         return buf;
     }
     if ((err == -ENXIO || err == -EISDIR) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {

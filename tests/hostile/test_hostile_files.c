@@ -226,9 +226,19 @@ test_log_through_another_users_symlink_is_refused_at_start(void **state)
         assert_int_equal(itest_wait_exit(t, server, DL), 78);
         itest_stderr(t, server, text, sizeof text);
         char owner[96];
-        snprintf(owner, sizeof owner, "a symbolic link owned by uid %u (%s)", (unsigned)g_user.uid,
-                 g_user.name);
+        snprintf(owner, sizeof owner, "owned by uid %u (%s), neither this user nor root",
+                 (unsigned)g_user.uid, g_user.name);
         if (count_in(text, link) != 1 || count_in(text, owner) != 1)
+            fail_msg("expected %s and \"%s\" once in:\n%s", link, owner, text);
+        /* our own link to theirs: each link of a chain is judged */
+        char chain[PATH_MAX_];
+        itest_path(t, "chain.log", chain, sizeof chain);
+        assert_int_equal(symlink(link, chain), 0);
+        snprintf(log_kv, sizeof log_kv, "log=%s", chain);
+        server = itest_start(t, NULL, "worker_type=process", "workers=1", log_kv, NULL);
+        assert_int_equal(itest_wait_exit(t, server, DL), 78);
+        itest_stderr(t, server, text, sizeof text);
+        if (count_in(text, owner) != 1 || count_in(text, link) != 1)
             fail_msg("expected %s and \"%s\" once in:\n%s", link, owner, text);
         read_regular(victim, text, sizeof text);
         assert_string_equal(text, "ORIG\n");
