@@ -745,6 +745,31 @@ test_logger_follows_its_own_links_and_stops_at_a_loop(void **state)
     assert_no_fd_leak(f);
 }
 
+/* Rotation time: the path now names a FIFO; the rotation's lock (which
+ * opens the path) refuses it at once, says so, and lines go on in the live
+ * file; nothing is renamed. */
+static void
+test_logger_rotation_refuses_a_fifo_at_the_path(void **state)
+{
+    struct fx *f = *state;
+    char moved[600];
+    file_in(f, "se1.log.moved", moved, sizeof moved);
+    struct se_logger *lg = open_wrapped(f, f->path);
+    assert_int_equal(se_logger_set_rotation(lg, 3, 1000), 0);
+    se_log_info(lg, "first");
+    assert_int_equal(rename(f->path, moved), 0);
+    assert_int_equal(mkfifo(f->path, 0644), 0);
+    for (int i = 0; i < 40; i++) /* past the threshold, within the check interval */
+        se_log_info(lg, "line %03d", i);
+    assert_true(f->w.locks == 0); /* the open of the lock was refused before any flock */
+    assert_int_equal(lt_wrap_reports(&f->w, "lock failed: a FIFO, not a regular file"), 1);
+    assert_int_equal(count_in_file(moved, "line "), 40);
+    assert_int_equal(f->w.renames, 0);
+    unlink(f->path);
+    se_logger_free(lg);
+    assert_no_fd_leak(f);
+}
+
 /* A FIFO put in place of the log: the reopen refuses it at once (no open
  * blocks), lines go on into the old file, the refusal names what it is. */
 static void
@@ -1168,6 +1193,7 @@ main(void)
         T(test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next),
         T(test_logger_fifo_in_place_of_the_log_is_refused_at_reopen),
         T(test_logger_follows_its_own_links_and_stops_at_a_loop),
+        T(test_logger_rotation_refuses_a_fifo_at_the_path),
         T(test_logger_capture_read_error_ends_the_capture),
         T(test_logger_reports_go_into_the_log_when_stderr_is_captured),
         T(test_logger_capture_of_its_own_output_is_refused),
