@@ -161,6 +161,7 @@ fuzz-config:
 	@mkdir -p build/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_config.c engine/config.c engine/common.c \
+	    engine/os_posix_fs.c \
 	    engine/faults.c -lyaml -o build/fuzz/fuzz_config
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
 

@@ -35,6 +35,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "logger.h"
 
 #define SECONDS_MAX_MS   (10LL * 365 * 24 * 3600 * 1000) /* 10 years */
 #define KEY_LEN_MAX      (SE_NAME_MAX - 1u)              /* a user key's name */
@@ -47,6 +48,8 @@
 #define SUGGEST_DIST_MAX 2u  /* "did you mean" only this close */
 #define SHORT_TEXT_MAX   64u /* the formatted text of a scalar key */
 #define MSG_TMP_MAX      512u
+#define YAML_DEPTH_MAX   16u /* nesting of a config file (keys, then lists: it needs 2) */
+#define DUP_WARNINGS_MAX 16u /* "given twice" warnings from one file */
 
 _Static_assert(sizeof(enum se_sig) == sizeof(int32_t), "signal fields are 32-bit cells");
 _Static_assert(sizeof(enum se_worker_type) == sizeof(int32_t), "enum fields are 32-bit cells");
@@ -1145,6 +1148,20 @@ key_suggest(const char *name)
     return best;
 }
 
+/* Adds a warning (a copy of text) to cfg. 0 or -ENOMEM. */
+static int
+warning_add(struct se_config *cfg, const char *text)
+{
+    if (grow((void **)&cfg->warnings, &cfg->warning_cap, cfg->warning_count,
+             sizeof *cfg->warnings) < 0) {
+        return -ENOMEM;
+    }
+    char *w = strdup(text);
+    if (w == NULL) return -ENOMEM;
+    cfg->warnings[cfg->warning_count++] = w;
+    return 0;
+}
+
 static int
 warning_add_unknown(struct se_config *cfg, const char *key)
 {
@@ -1159,14 +1176,7 @@ warning_add_unknown(struct se_config *cfg, const char *key)
         sb_quoted(&b, near);
         sb_puts(&b, "?");
     }
-    if (grow((void **)&cfg->warnings, &cfg->warning_cap, cfg->warning_count,
-             sizeof *cfg->warnings) < 0) {
-        return -ENOMEM;
-    }
-    char *w = strdup(text);
-    if (w == NULL) return -ENOMEM;
-    cfg->warnings[cfg->warning_count++] = w;
-    return 0;
+    return warning_add(cfg, text);
 }
 
 /* Adds a new user key (owning value) and its warning. 0 or -ENOMEM. */
@@ -1273,6 +1283,22 @@ config_validate(const struct se_config *cfg, const struct msg *m)
         }
     }
     return 0;
+}
+
+int
+se__config_check_whole(const struct se_config *cfg, char *err, size_t err_size)
+{
+    const struct msg m = {err, err_size};
+    int64_t interval = cfg->worker_heartbeat_interval_ms,
+            timeout = cfg->worker_heartbeat_timeout_ms;
+    /* -1: never; interval and timeout are otherwise at least 1 ms */
+    if (timeout < 0 || timeout > interval) return 0;
+    struct sb b = msg_sb(&m);
+    sb_printf(&b, "worker_heartbeat_timeout (%" PRId64 " ms) is not longer than ", timeout);
+    sb_printf(&b, "worker_heartbeat_interval (%" PRId64 " ms): ", interval);
+    sb_puts(&b, "every worker would be killed between two heartbeats; expected a timeout "
+                "above the interval, or -1 (never)");
+    return SE_ECONFIG;
 }
 
 /* Exchanges two configurations' contents (owned pointers included). */
@@ -1672,6 +1698,60 @@ yaml_apply_pair(struct se_config *cfg, yaml_document_t *doc, const yaml_node_pai
     return yaml_at(rc, name, vn, tmp, m);
 }
 
+struct seen_key {
+    const char *key;
+    size_t line; /* 1-based */
+};
+
+/* By key, then by line: equal keys end up next to each other, in file order. */
+static int
+seen_key_cmp(const void *a, const void *b)
+{
+    const struct seen_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0) return c;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * A key given twice in one file: the last one wins (as YAML loaders do), but
+ * never silently: a warning names the key and both lines. Sorted, not
+ * compared pair by pair, so a file of many keys costs n log n. 0 or -ENOMEM.
+ */
+static int
+yaml_warn_duplicates(struct se_config *cfg, yaml_document_t *doc, const yaml_node_t *root,
+                     const char *name)
+{
+    size_t n = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
+    if (n < 2) return 0;
+    struct seen_key *v = calloc(n, sizeof *v);
+    if (v == NULL) return -ENOMEM;
+    size_t k = 0;
+    for (const yaml_node_pair_t *p = root->data.mapping.pairs.start;
+         p < root->data.mapping.pairs.top; p++) {
+        const yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+        const char *key = kn->type == YAML_SCALAR_NODE ? yaml_text(kn) : NULL;
+        if (key != NULL) v[k++] = (struct seen_key){key, kn->start_mark.line + 1};
+    }
+    qsort(v, k, sizeof *v, seen_key_cmp);
+    int rc = 0;
+    unsigned warned = 0;
+    for (size_t i = 1; i < k && rc == 0 && warned < DUP_WARNINGS_MAX; i++) {
+        if (strcmp(v[i - 1].key, v[i].key) != 0) continue;
+        char text[MSG_TMP_MAX];
+        struct sb b = sb_init(text, sizeof text);
+        sb_puts(&b, name);
+        sb_puts(&b, ": key ");
+        sb_quoted(&b, v[i].key);
+        sb_printf(&b, " is given twice (lines %zu and %zu); the last one wins", v[i - 1].line,
+                  v[i].line);
+        rc = warning_add(cfg, text);
+        warned++;
+    }
+    free(v);
+    return rc;
+}
+
 static int
 yaml_apply_doc(struct se_config *cfg, yaml_document_t *doc, const char *name, const struct msg *m)
 {
@@ -1681,6 +1761,7 @@ yaml_apply_doc(struct se_config *cfg, yaml_document_t *doc, const char *name, co
         return yaml_at(SE_EPARSE, name, root,
                        "the top level must be a mapping of keys to values (key: value)", m);
     }
+    if (yaml_warn_duplicates(cfg, doc, root, name) < 0) return nomem(m);
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
          pair < root->data.mapping.pairs.top; pair++) {
         int rc = yaml_apply_pair(cfg, doc, pair, name, m);
@@ -1703,6 +1784,54 @@ yaml_check_end(yaml_parser_t *p, const char *name, const char *text, size_t len,
     return rc;
 }
 
+/*
+ * Nesting deeper than YAML_DEPTH_MAX is refused before the document is
+ * built: libyaml's scanner re-examines every open level for each token, so
+ * a file of 100,000 '[' costs time quadratic in its depth (tens of seconds
+ * for 200 KB, holding a reload's loop), and a configuration needs two levels.
+ * The events are read only until the limit is crossed, which keeps the cost
+ * linear. A syntax error is left to the loader, which reports it.
+ */
+static int
+yaml_check_depth(const char *name, const char *text, size_t len, const struct msg *m)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) return nomem(m);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    uint32_t depth = 0;
+    int rc = 0;
+    for (bool more = true; more;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) break;
+        yaml_event_type_t type = ev.type;
+        size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+        yaml_event_delete(&ev);
+        switch (type) {
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT: depth++; break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: depth--; break;
+        case YAML_STREAM_END_EVENT: more = false; break;
+        case YAML_NO_EVENT:
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+        case YAML_ALIAS_EVENT:
+        case YAML_SCALAR_EVENT: break;
+        }
+        if (depth > YAML_DEPTH_MAX) {
+            struct sb b = msg_sb(m);
+            sb_puts(&b, name);
+            sb_printf(&b, ":%zu:%zu: nested deeper than %u levels", line, col, YAML_DEPTH_MAX);
+            sb_puts(&b, ": expected keys with values or lists of values");
+            rc = SE_EPARSE;
+            more = false;
+        }
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 static int
 yaml_load(struct se_config *cfg, const char *name, const char *text, size_t len,
           const struct msg *m)
@@ -1711,6 +1840,8 @@ yaml_load(struct se_config *cfg, const char *name, const char *text, size_t len,
     yaml_document_t doc;
     struct se_config *work = NULL;
     int rc;
+    rc = yaml_check_depth(name, text, len, m);
+    if (rc < 0) return rc;
     if (!yaml_parser_initialize(&parser)) return nomem(m);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
@@ -1762,9 +1893,9 @@ read_file(const char *path, char **text, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = NULL;
-    int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return -errno;
+    int32_t fd = -1;
+    int rc = se__posix_open_regular(path, O_RDONLY, 0, &fd); /* never a FIFO's hang */
+    if (rc < 0) return rc;
     for (;;) {
         if (n == cap || buf == NULL) {
             cap = buf == NULL ? cap : cap * 2;
@@ -1807,7 +1938,9 @@ se_config_load_yaml(struct se_config *cfg, const char *path, char *err, size_t e
         struct sb b = msg_sb(&m);
         sb_puts(&b, path);
         sb_puts(&b, ": cannot read: ");
-        sb_puts(&b, rc == -EFBIG ? "larger than 1 MiB" : se_strerror(rc));
+        char why[256];
+        sb_puts(&b, rc == -EFBIG ? "larger than 1 MiB"
+                                 : se__posix_open_error(path, rc, why, sizeof why));
         return rc;
     }
     msg_clear(&m);

@@ -120,6 +120,13 @@ size_t se__config_static_changes(const struct se_config *old_cfg, const struct s
  * reload changes only what may change while running; the others take
  * effect on the next restart of what they govern (SPEC section 6).
  */
+/* The checks on the configuration as a whole, once every source is applied
+ * (start and reload), not after each key: with keys set one at a time, a
+ * valid final pair could fail in between (the heartbeat timeout is checked
+ * against the interval this way). 0, or SE_ECONFIG with a message naming the
+ * keys in err. */
+int se__config_check_whole(const struct se_config *cfg, char *err, size_t err_size);
+
 void se__config_keep_static(struct se_config *next, const struct se_config *old_cfg);
 
 /* The signal configured for a command (SE_SIG_NONE for none). */

@@ -649,7 +649,8 @@ pidfile_attempt(struct se_daemon *d, const char *path, const char *tmp, char *er
     if (rc != 0) return rc;
     rc = pidfile_create_tmp(tmp, pid, &fd);
     if (rc < 0) {
-        set_err(err, err_size, "cannot write pid file %s: %s", tmp, se_strerror(rc));
+        /* the temporary name is ours, not the user's: name the pid file */
+        set_err(err, err_size, "cannot write pid file %s: %s", path, se_strerror(rc));
         goto fail;
     }
     rc = pidfile_install(tmp, path, old);

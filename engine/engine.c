@@ -35,6 +35,9 @@ se_engine_new(const struct se_server_callbacks *server, const struct se_worker_c
     if (server != NULL) e->scb = *server;
     e->wcb = *worker;
     e->user_data = user_data;
+    /* Relative paths are resolved against this directory, at start and on
+     * every reload alike: a daemon changes its directory to / meanwhile. */
+    if (getcwd(e->start_dir, sizeof e->start_dir) == NULL) e->start_dir[0] = '\0';
     se__daemon_init(&e->daemon);
     return e;
 }
@@ -65,6 +68,20 @@ se_engine_set_loader(struct se_engine *e, se_config_loader load, void *ud)
     e->loader_ud = ud;
 }
 
+/* path made absolute against dir (the starting directory), in place: 0, or
+ * SE_ELIMIT when the result would not fit. "", "-" and absolute paths stay;
+ * so does everything when the starting directory is unknown. */
+static int
+absolutize(const char *dir, char *path, size_t size)
+{
+    if (path[0] == '\0' || path[0] == '/' || strcmp(path, "-") == 0 || dir[0] == '\0') return 0;
+    char abs[2 * SE_PATH_MAX + 2];
+    int n = snprintf(abs, sizeof abs, "%s/%s", dir, path);
+    if (n < 0 || (size_t)n >= size) return SE_ELIMIT;
+    memcpy(path, abs, (size_t)n + 1);
+    return 0;
+}
+
 static int
 set_sources(struct se_engine *e, const struct se_config *defaults, const char *path,
             const char *const *overrides, size_t n, char *err, size_t err_size)
@@ -78,6 +95,12 @@ set_sources(struct se_engine *e, const struct se_config *defaults, const char *p
     se_config_free(e->defaults);
     e->defaults = d;
     snprintf(e->config_path, sizeof e->config_path, "%s", path != NULL ? path : "");
+    if (absolutize(e->start_dir, e->config_path, sizeof e->config_path) < 0) {
+        snprintf(err, err_size,
+                 "config file: the path is too long once made absolute against "
+                 "the starting directory");
+        return SE_ECONFIG;
+    }
     for (size_t i = 0; i < e->overrides_count; i++)
         free(e->overrides[i]);
     e->overrides_count = 0;
@@ -167,6 +190,27 @@ se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int 
     return se_engine_configure(e, defaults, path, sets, n, err, err_size);
 }
 
+/* The path keys, resolved once against the starting directory, so that a
+ * reload (after a daemon's chdir to /) reads them as the start did. */
+static int
+absolutize_paths(const struct se_engine *e, struct se_config *cfg, char *err, size_t err_size)
+{
+    struct {
+        const char *key;
+        char *path;
+    } keys[] = {{"log", cfg->log}, {"pid_path", cfg->pid_path}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (absolutize(e->start_dir, keys[i].path, SE_PATH_MAX) < 0) {
+            snprintf(err, err_size,
+                     "%s: the path is too long once made absolute against the starting "
+                     "directory",
+                     keys[i].key);
+            return SE_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 int
 se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, size_t err_size)
 {
@@ -177,6 +221,8 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     for (size_t i = 0; rc == 0 && i < e->overrides_count; i++)
         rc = se_config_set_kv(cfg, e->overrides[i], err, err_size);
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
+    if (rc == 0) rc = se__config_check_whole(cfg, err, err_size);
+    if (rc == 0) rc = absolutize_paths(e, cfg, err, err_size);
     if (rc == 0 && cfg->listen_count > 0) {
         snprintf(err, err_size,
                  "listen: handing sockets to workers is not implemented yet in "
@@ -276,18 +322,18 @@ se__engine_report_ready(struct se_engine *e, bool ok, const char *msg)
 
 /* ---- start-up ----------------------------------------------------------- */
 
-/* A daemon changes its directory to /: relative paths are made absolute. */
-static void
-absolutize(char *path, size_t size)
+/* Whether the log is a file, not a stream the person starting us also sees. */
+static bool
+log_is_file(const struct se_engine *e)
 {
-    if (path[0] == '\0' || path[0] == '/' || strcmp(path, "-") == 0) return;
-    char cwd[SE_PATH_MAX];
-    if (getcwd(cwd, sizeof cwd) == NULL) return;
-    char abs[2 * SE_PATH_MAX + 2];
-    snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-    if (strlen(abs) < size) memcpy(path, abs, strlen(abs) + 1);
+    const char *log = e->cfg != NULL ? e->cfg->log : "";
+    return e->logger != NULL && log[0] != '\0' && strcmp(log, "-") != 0;
 }
 
+/* A start-up failure is said once where the person starting us looks: by
+ * the daemon's launcher when there is one, else on stderr (as the FATAL log
+ * line when the log is stderr or stdout, as a "serverengine:" line when it
+ * is a file, which gets the FATAL line too). */
 static int
 start_failed(struct se_engine *e, int status, const char *what, const char *msg)
 {
@@ -296,8 +342,11 @@ start_failed(struct se_engine *e, int status, const char *what, const char *msg)
         snprintf(line, sizeof line, "%s: %s", what, msg);
     else
         snprintf(line, sizeof line, "%s", msg); /* the message names its subject */
-    se__engine_log(e, SE_LOG_FATAL, "%s", line);
-    if (e->logger == NULL || e->daemon.ready_fd < 0) fprintf(stderr, "serverengine: %s\n", line);
+    bool launcher = e->daemon.ready_fd >= 0;
+    if (log_is_file(e) || (e->logger != NULL && !launcher))
+        se__engine_log(e, SE_LOG_FATAL, "%s", line);
+    if ((e->logger == NULL || log_is_file(e)) && !launcher)
+        fprintf(stderr, "serverengine: %s\n", line);
     se__engine_report_ready(e, false, line);
     return status;
 }
@@ -306,11 +355,6 @@ static int
 become_daemon(struct se_engine *e)
 {
     const struct se_config *c = e->cfg;
-    absolutize(e->config_path, sizeof e->config_path);
-    absolutize(e->cfg->pid_path, sizeof e->cfg->pid_path);
-    absolutize(e->cfg->log, sizeof e->cfg->log);
-    absolutize(e->defaults->log, sizeof e->defaults->log);
-    absolutize(e->defaults->pid_path, sizeof e->defaults->pid_path);
     bool keep_stderr = c->log[0] == '\0';
     /* The commands (and SIGCHLD) stay blocked through both forks: a TERM to
      * the new daemon before its loop reads the signalfd waits, pending,
@@ -370,7 +414,9 @@ load_initial(struct se_engine *e)
         fprintf(stderr, "serverengine: warning: %s\n", se_config_warning(e->cfg, i));
     int rc = se__engine_apply_logger(e, e->cfg);
     if (rc < 0) {
-        fprintf(stderr, "serverengine: log %s: %s\n", e->cfg->log, se_strerror(rc));
+        char why[256];
+        fprintf(stderr, "serverengine: log %s: %s\n", e->cfg->log,
+                se__posix_open_error(e->cfg->log, rc, why, sizeof why));
         return EX_CONFIG_STATUS;
     }
     return 0;

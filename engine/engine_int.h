@@ -24,7 +24,8 @@ struct se_engine {
 
     /* configuration sources, read again on every reload */
     struct se_config *defaults;        /* owned */
-    char config_path[SE_PATH_MAX];     /* "" = none; absolute once daemonized */
+    char config_path[SE_PATH_MAX];     /* "" = none; absolute (against start_dir) */
+    char start_dir[SE_PATH_MAX];       /* the directory at se_engine_new; "" unknown */
     char *overrides[SE_OVERRIDES_MAX]; /* owned "key=value" */
     size_t overrides_count;
     se_config_loader loader;

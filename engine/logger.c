@@ -146,6 +146,7 @@ struct se_logger {
     int level;              /* enum se_log_level; atomic loads let is_enabled skip the mutex */
     bool failing;           /* an episode of failed writes is under way */
     bool told;              /* ... and it was reported on stderr */
+    bool torn;              /* the output ends inside a line: the next write starts a new one */
     int64_t stamp_sec;      /* the second stamp[] renders; INT64_MIN: none yet */
     int64_t anchor_sec;     /* the wall-clock second of the last monotonic reading */
     int64_t anchor_real_us; /* realtime and monotonic read together at that moment */
@@ -569,10 +570,16 @@ exec_report(struct se_logger *lg, const struct se_logrot_act *a)
                  gen_path(lg, a->gen_to, lg->gen_b));
     else if (a->op == SE_LOGROT_ACT_CHECK || a->op == SE_LOGROT_ACT_UNLINK)
         snprintf(detail, sizeof detail, " %s", gen_path(lg, a->gen, lg->gen_a));
+    /* the open of a reopen or a lock may be a refusal: a planted link,
+     * a FIFO or a directory at path, named as such */
+    char why[256];
+    bool opened = a->op == SE_LOGROT_ACT_REOPEN || a->op == SE_LOGROT_ACT_LOCK;
     report(lg,
            "log rotation of %s: %s%s failed: %s; the live file is kept and "
            "the rotation retried later\n",
-           lg->out.path, what, detail, se_strerror(a->err));
+           lg->out.path, what, detail,
+           opened ? se__posix_open_error(lg->out.path, a->err, why, sizeof why)
+                  : se_strerror(a->err));
 }
 
 /* Runs one action; for a call, writes the answer to reply and returns true. */
@@ -927,6 +934,21 @@ size_wanted(const struct se_logger *lg, size_t len)
            lg->lines_since >= SIZE_SAMPLE_LINES || lg->bytes_since >= limit / SIZE_SAMPLE_DIV;
 }
 
+/* Ends the part of a line a short write left (torn): 0 once the output
+ * ends with a newline again, else the write's error. Every line in the file stays whole: a torn
+ * piece is closed before anything else is written after it. */
+static int
+untear(struct se_logger *lg)
+{
+    const struct se_os *os = lg->os;
+    size_t written = 0;
+    if (!lg->torn) return 0;
+    int rc = os->write(os->ctx, lg->out.fd, "\n", 1, &written);
+    if (rc == 0 && written == 0) rc = -ENOSPC;
+    lg->torn = rc < 0;
+    return rc;
+}
+
 /* One line, one write. Called with mu held. */
 static void
 write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms)
@@ -935,12 +957,17 @@ write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms)
     bool want = size_wanted(lg, len);
     size_t written = 0;
     uint64_t size = 0;
-    int rc = want ? os->append(os->ctx, lg->out.fd, line, len, &written, &size)
+    int rc = untear(lg); /* fails while the disk that tore the line is still full */
+    if (rc == 0)
+        rc = want ? os->append(os->ctx, lg->out.fd, line, len, &written, &size)
                   : os->write(os->ctx, lg->out.fd, line, len, &written);
     if (rc < 0 || written < len) {
-        /* A short write left part of the line (ENOSPC midway): end it with a
-         * newline, best effort, so that the next line starts clean. */
-        if (rc == 0 && written > 0) (void)os->write(os->ctx, lg->out.fd, "\n", 1, &written);
+        /* A short write left part of the line (ENOSPC midway): the piece is
+         * ended with a newline, now or before the next line. */
+        if (rc == 0 && written > 0) {
+            lg->torn = true;
+            (void)untear(lg);
+        }
         write_failed(lg, rc < 0 ? rc : -ENOSPC, now_ms);
         return;
     }
@@ -1089,6 +1116,7 @@ output_commit(struct se_logger *lg, const struct output *out)
     const struct se_os *os = lg->os;
     if (lg->out.kind == OUT_FILE && lg->out.fd >= 0) (void)os->close(os->ctx, lg->out.fd);
     lg->out = *out;
+    lg->torn = false; /* a new output: the torn piece stays in the old one */
     lg->size_known = out->id.size_bytes;
     lg->bytes_since = 0;
     lg->lines_since = 0;

@@ -60,6 +60,27 @@ void se__logger_fork_unlock(void *lg);
 int se__posix_fork_word_new(int32_t **word);
 void se__posix_fork_word_free(int32_t *word);
 
+/*
+ * Opens path as the engine opens every file it is given (the log, a config
+ * file, the sigdump file; the pid file has its own protocol in daemon.c):
+ * flags (O_RDONLY, or O_WRONLY|O_APPEND|O_CREAT, ...) plus O_NONBLOCK, so
+ * that a FIFO or a device planted at path cannot block the caller's loop in
+ * open(); then fstat: anything but a regular file is refused, and
+ * O_NONBLOCK is cleared. A symbolic link is followed only when it is owned
+ * by this process's user or by root (each link of a chain is checked);
+ * another user's link is refused, as fs.protected_symlinks does in sticky
+ * directories; with O_NOFOLLOW in flags no link is followed at all. Returns 0 with *fd
+ * (close-on-exec) or -errno: -ELOOP for a refused link, -EISDIR for a directory, -ENXIO for a FIFO,
+ * socket or device, or the open's own error. Describe a failure with se__posix_open_error.
+ */
+int se__posix_open_regular(const char *path, int flags, uint32_t mode, int32_t *fd);
+
+/* What se__posix_open_regular's err means for path, in words, into buf:
+ * "a symbolic link owned by uid 1001 (alice), neither this user nor root:
+ * not followed ...", "a FIFO, not a regular file: refused", or the errno's
+ * text. Returns buf. */
+const char *se__posix_open_error(const char *path, int err, char *buf, size_t size);
+
 /* Redirects target_fd (1 or 2) into a new pipe; *read_fd is its read end,
  * non-blocking and close-on-exec. 0 or -errno; target_fd unchanged on error. */
 int se__posix_capture_pipe(int32_t target_fd, int32_t *read_fd);

@@ -14,7 +14,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -91,18 +93,144 @@ posix_close(void *ctx, int32_t fd)
     return rc;
 }
 
+/*
+ * The engine's one way to open a file it was given (the log, a config file,
+ * the sigdump file): see logger.h. One level of symbolic link at a time, so
+ * that every link of a chain meets the owner rule; SE_LINKS_MAX levels at
+ * most, as the kernel's own limit for a path.
+ */
+#define SE_LINKS_MAX 8
+
+/* A trusted link: ours, or root's. Anyone else's is what fs.protected_symlinks
+ * refuses in a sticky directory; here it is refused everywhere, which is
+ * simpler to explain and never weaker. */
+static bool
+link_trusted(uint32_t link_uid)
+{
+    return link_uid == (uint32_t)geteuid() || link_uid == 0;
+}
+
+/* The target of the link at path, relative ones joined to path's directory. */
+static int
+link_target(const char *path, char *out, size_t size)
+{
+    char t[SE_PATH_MAX];
+    ssize_t n = readlink(path, t, sizeof t - 1);
+    if (n < 0) return -errno;
+    if ((size_t)n >= sizeof t - 1) return -ENAMETOOLONG;
+    t[n] = '\0';
+    const char *slash = strrchr(path, '/');
+    int dir_len = t[0] == '/' || slash == NULL ? 0 : (int)(slash - path + 1);
+    int w = snprintf(out, size, "%.*s%s", dir_len, path, t);
+    return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
+static int
+open_regular_at_level(const char *path, int flags, uint32_t mode, int level, int32_t *fd)
+{
+    int f;
+    do {
+        f = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, (mode_t)mode);
+    } while (f < 0 && errno == EINTR);
+    /* ELOOP: a symbolic link at path; EACCES too where the kernel's own
+     * fs.protected_symlinks refused it first. Followed only when its owner
+     * is trusted. */
+    bool strict = (flags & O_NOFOLLOW) != 0; /* the caller's: no link at all */
+    if (f < 0 && (errno == ELOOP || errno == EACCES) && !strict && level < SE_LINKS_MAX) {
+        int open_err = -errno;
+        struct stat lst;
+        if (lstat(path, &lst) < 0 || !S_ISLNK(lst.st_mode)) return open_err;
+        if (!link_trusted((uint32_t)lst.st_uid)) return -ELOOP;
+        char target[SE_PATH_MAX];
+        int rc = link_target(path, target, sizeof target);
+        return rc < 0 ? rc : open_regular_at_level(target, flags, mode, level + 1, fd);
+    }
+    if (f < 0) return -errno;
+    struct stat st;
+    int rc = fstat(f, &st) < 0 ? -errno : 0;
+    if (rc == 0 && !S_ISREG(st.st_mode)) rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
+    /* a regular file never blocks: the flag only guarded the open itself */
+    if (rc == 0 && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0) rc = -errno;
+    if (rc < 0) {
+        close(f);
+        return rc;
+    }
+    *fd = f;
+    return 0;
+}
+
+int
+se__posix_open_regular(const char *path, int flags, uint32_t mode, int32_t *fd)
+{
+    return open_regular_at_level(path, flags, mode, 0, fd);
+}
+
+static const char *
+file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    return "not a regular file";
+}
+
+/* The first link of the chain at path that is not trusted, into link
+ * (with its owner in *uid): true when there is one. */
+static bool
+foreign_link(const char *path, char *link, size_t size, uid_t *uid)
+{
+    char at[SE_PATH_MAX], next[SE_PATH_MAX];
+    snprintf(at, sizeof at, "%s", path);
+    for (int level = 0; level < SE_LINKS_MAX; level++) {
+        struct stat st;
+        if (lstat(at, &st) < 0 || !S_ISLNK(st.st_mode)) return false;
+        if (!link_trusted((uint32_t)st.st_uid)) {
+            snprintf(link, size, "%s", at);
+            *uid = st.st_uid;
+            return true;
+        }
+        if (link_target(at, next, sizeof next) < 0) return false;
+        memcpy(at, next, sizeof at);
+    }
+    return false;
+}
+
+const char *
+se__posix_open_error(const char *path, int err, char *buf, size_t size)
+{
+    struct stat st;
+    char link[SE_PATH_MAX];
+    uid_t uid;
+    if (err == -ELOOP && foreign_link(path, link, sizeof link, &uid)) {
+        char name[64] = "";
+        struct passwd pw, *found = NULL;
+        char pwbuf[1024];
+        if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
+            snprintf(name, sizeof name, " (%s)", found->pw_name);
+        char via[SE_PATH_MAX + 8] = "";
+        if (strcmp(link, path) != 0) snprintf(via, sizeof via, " (%s)", link);
+        snprintf(buf, size,
+                 "a symbolic link%s owned by uid %u%s, neither this user nor root: not "
+                 "followed (see the README, Reliability)",
+                 via, (unsigned)uid, name);
+        return buf;
+    }
+    if ((err == -ENXIO || err == -EISDIR) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(buf, size, "%s, not a regular file: refused", file_kind(st.st_mode));
+        return buf;
+    }
+    snprintf(buf, size, "%s", se_strerror(err));
+    return buf;
+}
+
 static int
 posix_open_append(void *ctx, const char *path, int32_t *fd)
 {
     (void)ctx;
     SE_FAULT_CHECK(SE_FAULT_FS_OPEN);
-    int f;
-    do {
-        f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    } while (f < 0 && errno == EINTR);
-    if (f < 0) return -errno;
-    *fd = f;
-    return 0;
+    return se__posix_open_regular(path, O_WRONLY | O_APPEND | O_CREAT, 0644, fd);
 }
 
 static int

@@ -204,9 +204,11 @@ hook_config_applied(void *ud, const struct se_config *cfg)
         if (s->workers[i] != NULL) __atomic_store_n(&s->workers[i]->cfg, cfg, __ATOMIC_RELEASE);
     }
     int rc = se__engine_apply_logger(s->e, cfg);
-    if (rc < 0)
+    if (rc < 0) {
+        char why[256];
         se_log(s->e->logger, SE_LOG_ERROR, "Reload: cannot open log %s: %s; keeping the old one",
-               cfg->log, se_strerror(rc));
+               cfg->log, se__posix_open_error(cfg->log, rc, why, sizeof why));
+    }
     if (s->e->scb.reload_config != NULL) s->e->scb.reload_config(s);
     se__notify(cfg, "READY=1");
 }

@@ -5,10 +5,10 @@
  * /tmp/sigdump-PID.log (SIGDUMP_PATH changes it; "-" is stderr). The file is
  * created 0600 with O_EXCL|O_NOFOLLOW, or appended to only when it is a
  * regular file of ours with one link: a planted symlink or someone else's
- * file is never written. Ruby's sigdump gem prints every thread's stack; a
- * C process can only unwind the thread it runs on without stopping the
- * others, so other threads are listed with their state and kernel wait
- * channel.
+ * file is never written. Both opens are non-blocking (se__posix_open_regular):
+ * a FIFO planted at the path is refused at once instead of holding the loop. Ruby's sigdump gem
+ * prints every thread's stack; a C process can only unwind the thread it runs on without stopping
+ * the others, so other threads are listed with their state and kernel wait channel.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "logger.h"
 
 #define DUMP_FRAMES_MAX 64
 
@@ -34,12 +35,15 @@ open_dump(char *path, size_t size)
         snprintf(path, size, "%s", env);
     else
         snprintf(path, size, "/tmp/sigdump-%d.log", (int)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 || errno != EEXIST) return fd < 0 ? -errno : fd;
-    fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    /* non-blocking, never through a link, a regular file only: a FIFO
+     * planted at the path must not hold the loop that dumps */
+    int32_t fd = -1;
+    int rc = se__posix_open_regular(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, &fd);
+    if (rc != -EEXIST) return rc < 0 ? rc : fd;
+    rc = se__posix_open_regular(path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0, &fd);
+    if (rc < 0) return rc;
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || st.st_nlink != 1) {
         close(fd);
         return -EPERM;
     }
@@ -88,8 +92,11 @@ se__sigdump(struct se_logger *lg)
     char path[SE_PATH_MAX] = "stderr";
     int fd = open_dump(path, sizeof path);
     if (fd < 0) {
-        if (lg != NULL)
-            se_log(lg, SE_LOG_ERROR, "sigdump: cannot write %s: %s", path, se_strerror(fd));
+        if (lg != NULL) {
+            char why[256];
+            se_log(lg, SE_LOG_ERROR, "sigdump: cannot write %s: %s", path,
+                   se__posix_open_error(path, fd, why, sizeof why));
+        }
         return fd;
     }
     time_t t = time(NULL);

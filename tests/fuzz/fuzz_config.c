@@ -9,7 +9,8 @@
  *
  *   clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *       -Iengine/include -Iengine -Ifaults tests/fuzz/fuzz_config.c \
- *       engine/config.c engine/common.c engine/faults.c -lyaml -o build/fuzz_config
+ *       engine/config.c engine/common.c engine/os_posix_fs.c engine/faults.c -lyaml \
+ *       -o build/fuzz_config
  *   build/fuzz_config -max_total_time=30 tests/fuzz/corpus_config
  */
 #include <stdint.h>

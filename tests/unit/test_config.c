@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -934,8 +936,11 @@ test_config_yaml_file_applies_keys_and_keeps_unknown_ones(void **state)
     assert_get(cfg, "log_level", "warn"); /* later duplicates win */
     assert_get(cfg, "wrokers", "9");
     assert_get(cfg, "message", "Awesome work!");
-    assert_int_equal(se_config_warning_count(cfg), 2);
-    assert_string_equal(se_config_warning(cfg, 0),
+    /* the duplicate is named (with both lines), then the unknown keys */
+    assert_int_equal(se_config_warning_count(cfg), 3);
+    assert_contains(se_config_warning(cfg, 0),
+                    "config.yml: key \"log_level\" is given twice (lines 8 and 9)");
+    assert_string_equal(se_config_warning(cfg, 1),
                         "unknown key \"wrokers\" (kept for user code); did you mean \"workers\"?");
     se_config_free(cfg);
     tmpdir_remove(&t);
@@ -1123,6 +1128,133 @@ test_config_yaml_and_set_agree_on_every_scalar_case(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Hostile and careless files (issue 10)                                    */
+/* ------------------------------------------------------------------------ */
+
+static double
+cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 100,000 nested '[': refused by the depth limit, naming the file and the
+ * line, in time linear in the size (libyaml alone took 23 s of CPU). */
+static void
+test_config_deep_yaml_is_refused_fast_naming_file_and_line(void **state)
+{
+    (void)state;
+    enum { DEPTH = 100000 };
+    char *text = malloc(2 * DEPTH + 16);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "workers: 2\nx: ");
+    memset(text + n, '[', DEPTH);
+    memset(text + n + DEPTH, ']', DEPTH);
+    strcpy(text + n + 2 * DEPTH, "\n");
+    struct tmpdir t;
+    tmpdir_make(&t);
+    const char *path = tmpdir_file(&t, "deep.yml", text);
+    struct se_config *cfg = se_config_new();
+    char err[512];
+    double start = cpu_s();
+    assert_int_equal(se_config_load_yaml(cfg, path, err, sizeof err), SE_EPARSE);
+    double spent = cpu_s() - start;
+    assert_contains(err, "deep.yml:2:");
+    assert_contains(err, "nested deeper than 16 levels");
+    if (spent > 0.5) fail_msg("refusing the deep file took %.3f s of CPU", spent);
+    assert_get(cfg, "workers", "1"); /* unchanged */
+    /* the same for a string, and for block nesting ("- - - - x") */
+    assert_int_equal(se_config_load_yaml_string(cfg, text, strlen(text), err, sizeof err),
+                     SE_EPARSE);
+    assert_contains(err, "<string>:2:");
+    char block[256] = "x:\n";
+    for (int i = 0; i < 40; i++)
+        strcat(block, "- ");
+    strcat(block, "y\n");
+    assert_int_equal(se_config_load_yaml_string(cfg, block, strlen(block), err, sizeof err),
+                     SE_EPARSE);
+    assert_contains(err, "nested deeper than");
+    /* what a configuration needs still loads */
+    static const char ok[] = "workers: 3\nunrecoverable_exit_codes: [3, 4]\n";
+    assert_int_equal(se_config_load_yaml_string(cfg, ok, strlen(ok), err, sizeof err), 0);
+    se_config_free(cfg);
+    free(text);
+    tmpdir_remove(&t);
+}
+
+/* A key given twice: the last one wins, with a warning naming both lines. */
+static void
+test_config_key_given_twice_in_one_file_warns_naming_both_lines(void **state)
+{
+    (void)state;
+    static const char yaml[] = "workers: 1\nlog_level: info\nworkers: 2\nmy_key: a\nmy_key: b\n";
+    struct se_config *cfg = se_config_new();
+    char err[512];
+    assert_int_equal(se_config_load_yaml_string(cfg, yaml, strlen(yaml), err, sizeof err), 0);
+    assert_get(cfg, "workers", "2");
+    bool workers = false, mine = false;
+    for (size_t i = 0; i < se_config_warning_count(cfg); i++) {
+        const char *w = se_config_warning(cfg, i);
+        workers |= strstr(w, "\"workers\" is given twice (lines 1 and 3)") != NULL;
+        mine |= strstr(w, "\"my_key\" is given twice (lines 4 and 5)") != NULL;
+    }
+    assert_true(workers);
+    assert_true(mine);
+    se_config_free(cfg);
+}
+
+/* The heartbeat timeout must exceed the interval (-1: never), checked on the
+ * configuration as a whole, so that the order of -s options does not matter. */
+static void
+test_config_heartbeat_timeout_not_above_the_interval_is_refused_naming_both(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *interval, *timeout;
+        int rc;
+    } rows[] = {
+        {"2", "1", SE_ECONFIG}, {"1", "1", SE_ECONFIG}, {"1", "1.001", 0},
+        {"2", "-1", 0},         {"0.1", "1", 0},        {"5", "180", 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct se_config *cfg = se_config_new();
+        char err[512] = "";
+        /* the timeout first: per key, a pair that ends valid is never refused midway */
+        assert_int_equal(
+            se_config_set(cfg, "worker_heartbeat_timeout", rows[i].timeout, err, sizeof err), 0);
+        assert_int_equal(
+            se_config_set(cfg, "worker_heartbeat_interval", rows[i].interval, err, sizeof err), 0);
+        assert_int_equal(se__config_check_whole(cfg, err, sizeof err), rows[i].rc);
+        if (rows[i].rc < 0) {
+            assert_contains(err, "worker_heartbeat_timeout");
+            assert_contains(err, "worker_heartbeat_interval");
+        }
+        se_config_free(cfg);
+    }
+}
+
+/* A FIFO at the config path: refused at once, never a blocked open. */
+static void
+test_config_fifo_or_directory_at_the_path_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    struct tmpdir t;
+    tmpdir_make(&t);
+    char fifo[128], err[512];
+    snprintf(fifo, sizeof fifo, "%s/c.yml", t.path);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct se_config *cfg = se_config_new();
+    assert_int_equal(se_config_load_yaml(cfg, fifo, err, sizeof err), -ENXIO);
+    assert_contains(err, "c.yml: cannot read: a FIFO, not a regular file");
+    assert_int_equal(se_config_load_yaml(cfg, t.path, err, sizeof err), -EISDIR);
+    assert_contains(err, "a directory, not a regular file");
+    se_config_free(cfg);
+    unlink(fifo);
+    tmpdir_remove(&t);
+}
+
 int
 main(void)
 {
@@ -1156,6 +1288,11 @@ main(void)
         cmocka_unit_test(
             test_config_yaml_null_means_nil_for_nil_keys_and_empty_file_changes_nothing),
         cmocka_unit_test(test_config_yaml_file_that_cannot_be_read_returns_errno),
+        cmocka_unit_test(test_config_deep_yaml_is_refused_fast_naming_file_and_line),
+        cmocka_unit_test(test_config_key_given_twice_in_one_file_warns_naming_both_lines),
+        cmocka_unit_test(
+            test_config_heartbeat_timeout_not_above_the_interval_is_refused_naming_both),
+        cmocka_unit_test(test_config_fifo_or_directory_at_the_path_is_refused_without_blocking),
         cmocka_unit_test(test_config_yaml_and_set_agree_on_every_scalar_case),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

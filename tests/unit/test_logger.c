@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -634,6 +635,167 @@ test_logger_enospc_window_is_counted_reported_once_and_recovered(void **state)
     se_logger_free(lg);
 }
 
+/* A disk that fills in the middle of a line: the write is short, then every
+ * write fails for a while (the newline that would end the piece too). */
+struct tear {
+    struct se_os os; /* the wrapped adapter with write and append replaced */
+    const struct se_os *inner;
+    uint32_t writes;     /* writes to the log (not fd 2) */
+    uint32_t short_at;   /* this one writes half its bytes */
+    uint32_t full_until; /* the ones after it, up to this one, fail with ENOSPC */
+};
+
+/* The test's tear: the methods keep the wrapped adapter's ctx, which the
+ * methods not replaced here need. */
+static struct tear *g_tear;
+
+static int
+tear_next(struct tear *t, size_t *len)
+{
+    uint32_t k = t->writes++;
+    if (k == t->short_at) *len /= 2;
+    return k > t->short_at && k < t->full_until ? -ENOSPC : 0;
+}
+
+static int
+tear_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *n)
+{
+    (void)ctx;
+    struct tear *t = g_tear;
+    int rc = fd == 2 ? 0 : tear_next(t, &len);
+    return rc < 0 ? rc : t->inner->write(t->inner->ctx, fd, buf, len, n);
+}
+
+static int
+tear_append(void *ctx, int32_t fd, const void *buf, size_t len, size_t *n, uint64_t *size)
+{
+    (void)ctx;
+    struct tear *t = g_tear;
+    int rc = tear_next(t, &len);
+    return rc < 0 ? rc : t->inner->append(t->inner->ctx, fd, buf, len, n, size);
+}
+
+/* Every line of the file is whole: the torn piece ends with a newline of its
+ * own before the next line, never glued to it; the loss is counted. */
+static void
+test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next(void **state)
+{
+    struct fx *f = *state;
+    struct tear t = {.inner = &f->w.os, .short_at = 5, .full_until = 9};
+    t.os = f->w.os;
+    g_tear = &t;
+    t.os.write = tear_write;
+    t.os.append = tear_append;
+    int err = 1;
+    struct se_logger *lg = se__logger_new_os(&t.os, f->path, -1, &err);
+    assert_non_null(lg);
+    for (int i = 0; i < 20; i++)
+        se_log_info(lg, "line %03d of a full disk", i);
+    char *text = lt_read_file(f->path, NULL);
+    assert_non_null(text);
+    for (int i = 0; i < 20; i++) {
+        char want[40];
+        snprintf(want, sizeof want, "line %03d of a full disk\n", i);
+        /* 5 is the torn one; 6 and 7 met the full disk (as did the newline
+         * that ends the piece, tried before each); 8 found room again */
+        if (lt_count(text, want) != (i >= 5 && i <= 7 ? 0u : 1u)) fail_msg("line %d:\n%s", i, text);
+    }
+    assert_int_equal(lt_count(text, "3 log line(s) lost while writing failed"), 1);
+    size_t lines = 0, pieces = 0;
+    for (char *line = text, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        *nl = '\0';
+        lines++;
+        int pid;
+        char level[6];
+        const char *msg;
+        if (lt_count(line, "] ") > 1) fail_msg("two lines glued into one: \"%s\"", line);
+        if (!lt_parse_line(line, strlen(line), &pid, level, &msg)) pieces++;
+    }
+    assert_int_equal(pieces, 1);         /* the torn piece, on a line of its own */
+    assert_int_equal(lines, 17 + 1 + 1); /* the kept lines, the piece, the note */
+    free(text);
+    se_logger_free(lg);
+    g_tear = NULL;
+    assert_no_fd_leak(f);
+}
+
+/* Links of our own (or root's) are followed, one level at a time, each
+ * judged; a dangling one creates its target; a loop ends in a refusal. */
+static void
+test_logger_follows_its_own_links_and_stops_at_a_loop(void **state)
+{
+    struct fx *f = *state;
+    char a[600], b[600], target[600];
+    file_in(f, "target.log", target, sizeof target);
+    assert_int_equal(symlink(target, file_in(f, "b.log", b, sizeof b)), 0);
+    assert_int_equal(symlink("b.log", file_in(f, "a.log", a, sizeof a)), 0); /* relative */
+    struct se_logger *lg = open_wrapped(f, a);
+    se_log_info(lg, "through two links");
+    se_logger_free(lg);
+    assert_int_equal(count_in_file(target, "through two links"), 1);
+    unlink(a);
+    unlink(b);
+    assert_int_equal(symlink("b.log", a), 0);
+    assert_int_equal(symlink("a.log", b), 0);
+    int err = 0;
+    assert_null(se__logger_new_os(&f->w.os, a, -1, &err));
+    assert_int_equal(err, -ELOOP);
+    unlink(a);
+    unlink(b);
+    assert_no_fd_leak(f);
+}
+
+/* Rotation time: the path now names a FIFO; the rotation's lock (which
+ * opens the path) refuses it at once, says so, and lines go on in the live
+ * file; nothing is renamed. */
+static void
+test_logger_rotation_refuses_a_fifo_at_the_path(void **state)
+{
+    struct fx *f = *state;
+    char moved[600];
+    file_in(f, "se1.log.moved", moved, sizeof moved);
+    struct se_logger *lg = open_wrapped(f, f->path);
+    assert_int_equal(se_logger_set_rotation(lg, 3, 1000), 0);
+    se_log_info(lg, "first");
+    assert_int_equal(rename(f->path, moved), 0);
+    assert_int_equal(mkfifo(f->path, 0644), 0);
+    for (int i = 0; i < 40; i++) /* past the threshold, within the check interval */
+        se_log_info(lg, "line %03d", i);
+    assert_true(f->w.locks == 0); /* the open of the lock was refused before any flock */
+    assert_int_equal(lt_wrap_reports(&f->w, "lock failed: a FIFO, not a regular file"), 1);
+    assert_int_equal(count_in_file(moved, "line "), 40);
+    assert_int_equal(f->w.renames, 0);
+    unlink(f->path);
+    se_logger_free(lg);
+    assert_no_fd_leak(f);
+}
+
+/* A FIFO put in place of the log: the reopen refuses it at once (no open
+ * blocks), lines go on into the old file, the refusal names what it is. */
+static void
+test_logger_fifo_in_place_of_the_log_is_refused_at_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct se_logger *lg = open_wrapped(f, f->path);
+    se_log_info(lg, "before");
+    char moved[600];
+    assert_int_equal(rename(f->path, file_in(f, "se1.log.moved", moved, sizeof moved)), 0);
+    assert_int_equal(mkfifo(f->path, 0644), 0);
+    assert_int_equal(se_logger_reopen(lg), -ENXIO);
+    se_log_info(lg, "after");
+    assert_int_equal(count_in_file(moved, "after"), 1);
+    assert_int_equal(lt_wrap_reports(&f->w, "a FIFO, not a regular file"), 1);
+    unlink(f->path);
+    assert_int_equal(mkdir(f->path, 0755), 0); /* a directory: the same */
+    f->w.now_ms += 2000;                       /* and through the identity check */
+    se_log_info(lg, "later");
+    assert_int_equal(count_in_file(moved, "later"), 1);
+    assert_int_equal(se_logger_reopen(lg), -EISDIR);
+    rmdir(f->path);
+    se_logger_free(lg);
+    assert_no_fd_leak(f);
+}
+
 /* rename fails with EXDEV: the live file keeps growing, nothing is lost, the
  * error is reported once; once renames work, the rotation completes. */
 static void
@@ -1028,6 +1190,10 @@ main(void)
         T(test_logger_enospc_window_is_counted_reported_once_and_recovered),
         T(test_logger_rotation_failure_then_recovery),
         T(test_logger_capture_logs_lines_and_the_partial_last_one),
+        T(test_logger_line_torn_by_a_full_disk_is_never_glued_to_the_next),
+        T(test_logger_fifo_in_place_of_the_log_is_refused_at_reopen),
+        T(test_logger_follows_its_own_links_and_stops_at_a_loop),
+        T(test_logger_rotation_refuses_a_fifo_at_the_path),
         T(test_logger_capture_read_error_ends_the_capture),
         T(test_logger_reports_go_into_the_log_when_stderr_is_captured),
         T(test_logger_capture_of_its_own_output_is_refused),
