@@ -25,7 +25,7 @@ run "Pure machines: events per second" "$B/bench/bench_sm"
 run "Simulator: 1000 seeds x 1 simulated hour, 4 workers, all faults on" \
     "$B/se-sim" --seeds 1-1000 --duration 3600 --workers 4
 for b in "$B"/bench/bench_*; do
-    case "$(basename "$b")" in bench_sm) continue ;; esac
+    case "$(basename "$b")" in bench_sm | bench_worker) continue ;; esac # bench_worker: run by bench_crash
     run "$(basename "$b")" "$b"
 done
 mv "$tmp" "$out"
