@@ -5,6 +5,7 @@ set -u
 B=${1:-build}
 out=bench/RESULTS.md
 tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 {
     echo "# Benchmark results"
     echo
@@ -12,6 +13,7 @@ tmp=$(mktemp)
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
     echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)."
     echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD 2>/dev/null)."
+    echo "Load average at the start (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
 } >"$tmp"
 run() { # title, command...
