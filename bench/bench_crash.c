@@ -13,17 +13,19 @@
  *   raw loop: a minimal C parent blocked in waitpid() that forks again (no
  *       exec, like the engine), and one that forks and execs bench_worker
  *       (like runit and s6): what exec costs on this machine;
- *   runit's runsv, s6's s6-supervise (readiness through notification-fd) and
+ *   runit's runsv, s6's s6-supervise (without and with readiness, through
+ *       notification-fd) and
  *       Ruby ServerEngine (worker_type process, bench/bench_crash_serverengine.rb),
  *       4 workers each, where installed; a row is skipped with a note otherwise.
  *       runsv and s6-supervise run bench_worker directly: the service's `run`
  *       is a link to it, its slot and file come from the environment.
  *
- * Each row also gives the supervising processes' idle wake-ups per second
- * (context switches of all their threads, from /proc) over 10 s after the
- * kills, with default heartbeat settings. Not a test: nothing is asserted.
- * Run from the repository's top directory (for the Ruby script).
- * Usage: bench_crash [--quick]
+ * Each row but the raw loops' (blocked in waitpid) also gives the
+ * supervising processes' idle wake-ups per second (context switches of all
+ * their threads, from /proc) over 10 s after the kills, with default
+ * heartbeat settings. 40 samples a row; --quick: 12, and idle over 2 s.
+ * Not a test: nothing is asserted. Run from the repository's top directory
+ * (for the Ruby script). Usage: bench_crash [--quick]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -394,8 +396,7 @@ row_raw(struct row *r, bool exec)
     if (loop < 0 || !wait_all_started(KILLED, 10.0)) {
         snprintf(r->note, sizeof r->note, "the raw loop did not start its workers");
     } else {
-        measure(r, ids);
-        measure_idle(r, &loop, 1);
+        measure(r, ids); /* idle: blocked in waitpid(), nothing to measure */
     }
     if (loop > 0) {
         kill(loop, SIGKILL);
@@ -427,7 +428,7 @@ make_service(const char *kind, uint32_t id, char *dir, size_t size)
     char run[PATH_MAX + 16];
     snprintf(run, sizeof run, "%s/run", dir);
     if (mkdir(dir, 0755) < 0 || symlink(worker_path, run) < 0) return false;
-    if (strcmp(kind, "s6-") != 0) return true;
+    if (strcmp(kind, "s6r-") != 0) return true;
     char nfd[PATH_MAX + 32];
     snprintf(nfd, sizeof nfd, "%s/notification-fd", dir); /* s6 readiness on fd 3 */
     FILE *f = fopen(nfd, "we");
@@ -467,7 +468,7 @@ row_supervisor(struct row *r, const char *name, const char *prog, const char *ki
         snprintf(idstr, sizeof idstr, "%u", id);
         if (!make_service(kind, id, dirs[id], sizeof dirs[id])) break;
         char *argv[] = {(char *)prog, dirs[id], NULL};
-        sup[id] = spawn(argv, idstr, strcmp(kind, "s6-") == 0 ? "3" : NULL);
+        sup[id] = spawn(argv, idstr, strcmp(kind, "s6r-") == 0 ? "3" : NULL);
         if (sup[id] < 0) break;
         started++;
     }
@@ -491,10 +492,13 @@ row_runit(struct row *r)
 }
 
 static void
-row_s6(struct row *r)
+row_s6(struct row *r, bool readiness)
 {
     static const char *const stops[][2] = {{"s6-svc", "-dx"}};
-    row_supervisor(r, "s6-supervise, readiness on", "s6-supervise", "s6-", stops, 1);
+    if (readiness)
+        row_supervisor(r, "s6-supervise, readiness on", "s6-supervise", "s6r-", stops, 1);
+    else
+        row_supervisor(r, "s6-supervise", "s6-supervise", "s6-", stops, 1);
 }
 
 /* ---- Ruby ServerEngine ----------------------------------------------------- */
@@ -623,7 +627,7 @@ cleanup(void)
     if (tmpdir[0] != '\0') nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-enum { E4, E100, E1000, RAW_FORK, RAW_EXEC, RUNIT, S6, RUBY, ROWS };
+enum { E4, E100, E1000, RAW_FORK, RAW_EXEC, RUNIT, S6, S6R, RUBY, ROWS };
 
 int
 main(int argc, char **argv)
@@ -642,7 +646,8 @@ main(int argc, char **argv)
     row_raw(&rows[RAW_FORK], false);
     row_raw(&rows[RAW_EXEC], true);
     row_runit(&rows[RUNIT]);
-    row_s6(&rows[S6]);
+    row_s6(&rows[S6], false);
+    row_s6(&rows[S6R], true);
     row_ruby(&rows[RUBY]);
     row_engine(&rows[E100], 100);
     row_engine(&rows[E1000], 1000);
@@ -657,6 +662,7 @@ main(int argc, char **argv)
         print_row(&rows[i]);
     print_ratio("engine N=4 vs runit", &rows[E4], &rows[RUNIT]);
     print_ratio("engine N=4 vs s6", &rows[E4], &rows[S6]);
+    print_ratio("engine N=4 vs s6 with readiness", &rows[E4], &rows[S6R]);
     print_ratio("engine N=4 vs Ruby ServerEngine", &rows[E4], &rows[RUBY]);
     print_ratio("engine N=4 vs raw fork loop", &rows[E4], &rows[RAW_FORK]);
     print_ratio("raw fork+exec vs raw fork (what exec costs)", &rows[RAW_EXEC], &rows[RAW_FORK]);
