@@ -33,6 +33,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +83,19 @@ now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Sleeps ns, cut short by an interrupt (^C) when `interruptible`. */
+static void
+nap(int64_t ns, bool interruptible)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (!(interruptible && interrupted) && nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
 static void
 sleep_ns(int64_t ns)
 {
-    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-    while (!interrupted && nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
+    nap(ns, true);
 }
 
 static uint32_t
@@ -158,7 +166,7 @@ reap(pid_t pid, double deadline_s)
             waitpid(pid, &status, 0);
             return -1;
         }
-        sleep_ns(1000000);
+        nap(1000000, false);
     }
     return status;
 }
@@ -188,8 +196,21 @@ kill_all_children(void)
         }
         if (f != NULL) fclose(f);
         if (!any) return;
-        sleep_ns(2000000);
+        nap(2000000, false);
     }
+}
+
+/* Notes why a row is short; an interrupt (^C) is the reason when there was one. */
+static void
+note(struct row *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (interrupted)
+        snprintf(r->note, sizeof r->note, "interrupted");
+    else
+        vsnprintf(r->note, sizeof r->note, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- measuring ------------------------------------------------------------- */
@@ -206,16 +227,16 @@ measure(struct row *r, const uint32_t ids[KILLED])
         pid_t pid = shm[id].pid;
         int64_t t0 = now_ns();
         if (pid <= 0 || kill(pid, SIGKILL) < 0) {
-            snprintf(r->note, sizeof r->note, "could not signal worker %u", id);
+            note(r, "could not signal worker %u", id);
             return;
         }
         if (!wait_seq(id, before, REPLACE_S)) {
-            snprintf(r->note, sizeof r->note, "worker %u not replaced within %.0f s", id,
-                     REPLACE_S);
+            note(r, "worker %u not replaced within %.0f s", id, REPLACE_S);
             return;
         }
         r->ns[r->n++] = shm[id].start_ns - t0;
     }
+    if (interrupted) note(r, "interrupted");
 }
 
 static long
@@ -339,14 +360,14 @@ row_engine(struct row *r, int workers)
                             (uint32_t)workers - 1};
     pid_t srv = start_engine(workers);
     if (srv < 0 || !wait_all_started(workers, 120.0)) {
-        snprintf(r->note, sizeof r->note, "the %d workers did not all start", workers);
+        note(r, "the %d workers did not all start", workers);
     } else {
         measure(r, ids);
         measure_idle(r, &srv, 1);
     }
     if (srv > 0) {
         kill(srv, SIGTERM);
-        if (reap(srv, 30.0) < 0) snprintf(r->note, sizeof r->note, "TERM did not stop it");
+        if (reap(srv, 30.0) < 0) note(r, "TERM did not stop it");
     }
     kill_all_children();
 }
@@ -394,7 +415,7 @@ row_raw(struct row *r, bool exec)
     pid_t loop = fork();
     if (loop == 0) raw_loop(exec);
     if (loop < 0 || !wait_all_started(KILLED, 10.0)) {
-        snprintf(r->note, sizeof r->note, "the raw loop did not start its workers");
+        note(r, "the raw loop did not start its workers");
     } else {
         measure(r, ids); /* idle: blocked in waitpid(), nothing to measure */
     }
@@ -456,7 +477,7 @@ row_supervisor(struct row *r, const char *name, const char *prog, const char *ki
 {
     prepare(r, name, KILLED);
     if (!in_path(prog) || access(worker_path, X_OK) != 0) {
-        snprintf(r->note, sizeof r->note, "skipped: %s not installed", prog);
+        note(r, "skipped: %s not installed", prog);
         return;
     }
     static const uint32_t ids[KILLED] = {0, 1, 2, 3};
@@ -473,14 +494,14 @@ row_supervisor(struct row *r, const char *name, const char *prog, const char *ki
         started++;
     }
     if (started < KILLED || !wait_all_started(KILLED, 10.0)) {
-        snprintf(r->note, sizeof r->note, "%s did not start its workers", prog);
+        note(r, "%s did not start its workers", prog);
     } else {
         measure(r, ids);
         measure_idle(r, sup, KILLED);
     }
     stop_services(stops, nstops, dirs, started);
     for (int i = 0; i < started; i++)
-        if (reap(sup[i], 10.0) < 0) snprintf(r->note, sizeof r->note, "%s did not exit", prog);
+        if (reap(sup[i], 10.0) < 0) note(r, "%s did not exit", prog);
     kill_all_children();
 }
 
@@ -509,22 +530,21 @@ row_ruby(struct row *r)
     prepare(r, "Ruby ServerEngine, worker_type process", KILLED);
     if (!in_path("ruby") || access(RUBY_SCRIPT, R_OK) != 0 ||
         system("ruby -e 'require \"serverengine\"' 2>/dev/null") != 0) {
-        snprintf(r->note, sizeof r->note, "skipped: needs ruby, ruby-serverengine and %s",
-                 RUBY_SCRIPT);
+        note(r, "skipped: needs ruby, ruby-serverengine and %s", RUBY_SCRIPT);
         return;
     }
     static const uint32_t ids[KILLED] = {0, 1, 2, 3};
     char *argv[] = {"ruby", RUBY_SCRIPT, shm_path, "4", NULL};
     pid_t srv = spawn(argv, NULL, NULL);
     if (srv < 0 || !wait_all_started(KILLED, 30.0)) {
-        snprintf(r->note, sizeof r->note, "Ruby ServerEngine did not start its workers");
+        note(r, "Ruby ServerEngine did not start its workers");
     } else {
         measure(r, ids);
         measure_idle(r, &srv, 1);
     }
     if (srv > 0) {
         kill(srv, SIGTERM);
-        if (reap(srv, 15.0) < 0) snprintf(r->note, sizeof r->note, "TERM did not stop it");
+        if (reap(srv, 15.0) < 0) note(r, "TERM did not stop it");
     }
     kill_all_children();
 }
@@ -642,15 +662,20 @@ main(int argc, char **argv)
         cleanup();
         return 1;
     }
-    row_engine(&rows[E4], 4);
-    row_raw(&rows[RAW_FORK], false);
-    row_raw(&rows[RAW_EXEC], true);
-    row_runit(&rows[RUNIT]);
-    row_s6(&rows[S6], false);
-    row_s6(&rows[S6R], true);
-    row_ruby(&rows[RUBY]);
-    row_engine(&rows[E100], 100);
-    row_engine(&rows[E1000], 1000);
+    for (int i = 0; i < ROWS && !interrupted; i++) {
+        switch (i) {
+        case E4: row_engine(&rows[i], 4); break;
+        case RAW_FORK: row_raw(&rows[i], false); break;
+        case RAW_EXEC: row_raw(&rows[i], true); break;
+        case RUNIT: row_runit(&rows[i]); break;
+        case S6: row_s6(&rows[i], false); break;
+        case S6R: row_s6(&rows[i], true); break;
+        case RUBY: row_ruby(&rows[i]); break;
+        case E100: row_engine(&rows[i], 100); break;
+        case E1000: row_engine(&rows[i], 1000); break;
+        default: break;
+        }
+    }
     cleanup();
     printf("bench_crash: SIGKILL one of N workers, 4 ids in turn, each again after >= 1.1 s up;\n"
            "SIGKILL -> the replacement's run started (ms); idle: wake-ups/s of the supervising\n"
@@ -659,7 +684,8 @@ main(int argc, char **argv)
     printf("%-44s %5s %9s %9s %9s %5s %8s\n", "supervisor", "N", "median", "p95", "max", "n",
            "idle/s");
     for (int i = 0; i < ROWS; i++)
-        print_row(&rows[i]);
+        if (rows[i].name[0] != '\0') print_row(&rows[i]);
+    if (interrupted) printf("bench_crash: interrupted; the rows after the last are not measured\n");
     print_ratio("engine N=4 vs runit", &rows[E4], &rows[RUNIT]);
     print_ratio("engine N=4 vs s6", &rows[E4], &rows[S6]);
     print_ratio("engine N=4 vs s6 with readiness", &rows[E4], &rows[S6R]);
