@@ -11,8 +11,10 @@
  *   engine, N = 4, 100, 1000 process workers, default settings (the ids
  *       killed are 0, N/3, 2N/3 and N-1); the engine's workers fork without exec;
  *   raw loop: a minimal C parent blocked in waitpid() that forks again (no
- *       exec, like the engine), and one that forks and execs bench_worker
- *       (like runit and s6): what exec costs on this machine;
+ *       exec, like the engine), one that forks and execs bench_worker (like
+ *       runit and s6): what exec costs on this machine, and one whose parent
+ *       holds 2,000 descriptors that the child closes one by one before it
+ *       runs (what a fork costs in a server of 1,000 workers);
  *   runit's runsv, s6's s6-supervise (without and with readiness, through
  *       notification-fd) and
  *       Ruby ServerEngine (worker_type process, bench/bench_crash_serverengine.rb),
@@ -39,6 +41,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -374,46 +377,66 @@ row_engine(struct row *r, int workers)
 
 /* ---- raw loops: a parent blocked in waitpid() that starts the worker again - */
 
+enum raw_kind {
+    RAW_FORK_ONLY, /* the child runs at once */
+    RAW_FORK_EXEC, /* the child execs bench_worker */
+    RAW_FORK_FDS   /* the parent holds RAW_FDS descriptors; the child closes them */
+};
+
+#define RAW_FDS 2000 /* about what a server with 1,000 workers holds */
+
 static pid_t
-raw_start(uint32_t id, bool exec)
+raw_start(uint32_t id, enum raw_kind kind, int fd_max)
 {
     pid_t pid = fork();
     if (pid != 0) return pid;
-    if (!exec) {
-        mark_start(id);
-        for (;;)
-            pause();
+    if (kind == RAW_FORK_EXEC) {
+        char ids[16];
+        snprintf(ids, sizeof ids, "%u", id);
+        execl(worker_path, "bench_worker", shm_path, ids, (char *)NULL);
+        _exit(127);
     }
-    char ids[16];
-    snprintf(ids, sizeof ids, "%u", id);
-    execl(worker_path, "bench_worker", shm_path, ids, (char *)NULL);
-    _exit(127);
+    for (int fd = 3; fd <= fd_max; fd++) /* one by one, as a child that closes what it knows */
+        close(fd);
+    mark_start(id);
+    for (;;)
+        pause();
 }
 
 static void
-raw_loop(bool exec)
+raw_loop(enum raw_kind kind)
 {
     child_defaults();
+    int fd_max = 0, p[2];
+    struct rlimit rl;
+    if (kind == RAW_FORK_FDS && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < RAW_FDS + 64) {
+        rl.rlim_cur = rl.rlim_max < RAW_FDS + 64 ? rl.rlim_max : RAW_FDS + 64;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    for (int i = 0; kind == RAW_FORK_FDS && i < RAW_FDS / 2 && pipe(p) == 0; i++)
+        fd_max = p[1];
     pid_t kids[KILLED];
     for (uint32_t id = 0; id < KILLED; id++)
-        kids[id] = raw_start(id, exec);
+        kids[id] = raw_start(id, kind, fd_max);
     for (;;) {
         pid_t pid = waitpid(-1, NULL, 0);
         if (pid < 0 && errno != EINTR) _exit(0);
         for (uint32_t id = 0; id < KILLED; id++)
-            if (kids[id] == pid) kids[id] = raw_start(id, exec);
+            if (kids[id] == pid) kids[id] = raw_start(id, kind, fd_max);
     }
 }
 
 static void
-row_raw(struct row *r, bool exec)
+row_raw(struct row *r, enum raw_kind kind)
 {
-    prepare(r, exec ? "raw loop: waitpid, fork + exec bench_worker" : "raw loop: waitpid, fork",
-            KILLED);
+    static const char *const names[] = {"raw loop: waitpid, fork",
+                                        "raw loop: waitpid, fork + exec bench_worker",
+                                        "raw loop: fork, child closes 2,000 fds"};
+    prepare(r, names[kind], KILLED);
     static const uint32_t ids[KILLED] = {0, 1, 2, 3};
     fflush(stdout);
     pid_t loop = fork();
-    if (loop == 0) raw_loop(exec);
+    if (loop == 0) raw_loop(kind);
     if (loop < 0 || !wait_all_started(KILLED, 10.0)) {
         note(r, "the raw loop did not start its workers");
     } else {
@@ -647,7 +670,7 @@ cleanup(void)
     if (tmpdir[0] != '\0') nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-enum { E4, E100, E1000, RAW_FORK, RAW_EXEC, RUNIT, S6, S6R, RUBY, ROWS };
+enum { E4, E100, E1000, RAW_FORK, RAW_EXEC, RAW_FDS_ROW, RUNIT, S6, S6R, RUBY, ROWS };
 
 int
 main(int argc, char **argv)
@@ -665,8 +688,9 @@ main(int argc, char **argv)
     for (int i = 0; i < ROWS && !interrupted; i++) {
         switch (i) {
         case E4: row_engine(&rows[i], 4); break;
-        case RAW_FORK: row_raw(&rows[i], false); break;
-        case RAW_EXEC: row_raw(&rows[i], true); break;
+        case RAW_FORK: row_raw(&rows[i], RAW_FORK_ONLY); break;
+        case RAW_EXEC: row_raw(&rows[i], RAW_FORK_EXEC); break;
+        case RAW_FDS_ROW: row_raw(&rows[i], RAW_FORK_FDS); break;
         case RUNIT: row_runit(&rows[i]); break;
         case S6: row_s6(&rows[i], false); break;
         case S6R: row_s6(&rows[i], true); break;
@@ -692,6 +716,7 @@ main(int argc, char **argv)
     print_ratio("engine N=4 vs Ruby ServerEngine", &rows[E4], &rows[RUBY]);
     print_ratio("engine N=4 vs raw fork loop", &rows[E4], &rows[RAW_FORK]);
     print_ratio("raw fork+exec vs raw fork (what exec costs)", &rows[RAW_EXEC], &rows[RAW_FORK]);
+    print_ratio("raw closing 2,000 fds vs raw fork", &rows[RAW_FDS_ROW], &rows[RAW_FORK]);
     print_ratio("engine N=1000 vs N=4", &rows[E1000], &rows[E4]);
     if (rows[E4].idle >= 0 && rows[E1000].idle >= 0)
         printf("%-44s %.2f vs %.2f wake-ups/s\n", "engine idle N=1000 vs N=4", rows[E1000].idle,
