@@ -16,11 +16,12 @@
  *       holds 2,000 descriptors that the child closes one by one before it
  *       runs (what a fork costs in a server of 1,000 workers);
  *   runit's runsv, s6's s6-supervise (without and with readiness, through
- *       notification-fd) and
- *       Ruby ServerEngine (worker_type process, bench/bench_crash_serverengine.rb),
- *       4 workers each, where installed; a row is skipped with a note otherwise.
- *       runsv and s6-supervise run bench_worker directly: the service's `run`
- *       is a link to it, its slot and file come from the environment.
+ *       notification-fd) and Ruby ServerEngine (worker_type process,
+ *       bench/bench_crash_serverengine.rb), 4 workers each, where installed;
+ *       a row is skipped with a note otherwise. runsv and s6-supervise run
+ *       bench_worker directly: the service's `run` is a link to it, its slot
+ *       and file come from the environment; the service directories are on
+ *       tmpfs (/dev/shm) when there is one, as under /run in a real system.
  *
  * Each row but the raw loops' (blocked in waitpid) also gives the
  * supervising processes' idle wake-ups per second (context switches of all
