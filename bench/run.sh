@@ -5,6 +5,7 @@ set -u
 B=${1:-build}
 out=bench/RESULTS.md
 tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 {
     echo "# Benchmark results"
     echo
@@ -12,6 +13,7 @@ tmp=$(mktemp)
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
     echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)."
     echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD 2>/dev/null)."
+    echo "Load average at the start (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg)."
     echo
 } >"$tmp"
 run() { # title, command...
@@ -25,7 +27,7 @@ run "Pure machines: events per second" "$B/bench/bench_sm"
 run "Simulator: 1000 seeds x 1 simulated hour, 4 workers, all faults on" \
     "$B/se-sim" --seeds 1-1000 --duration 3600 --workers 4
 for b in "$B"/bench/bench_*; do
-    case "$(basename "$b")" in bench_sm) continue ;; esac
+    case "$(basename "$b")" in bench_sm | bench_worker) continue ;; esac # bench_worker: run by bench_crash
     run "$(basename "$b")" "$b"
 done
 mv "$tmp" "$out"
