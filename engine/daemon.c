@@ -360,6 +360,37 @@ se__daemon_report(struct se_daemon *d, bool ok, const char *msg)
     return rc;
 }
 
+int
+se__daemon_relay_open(int32_t fds[2])
+{
+    int pair[2] = {-1, -1};
+    int rc = io_socketpair(pair);
+    if (rc < 0) return rc;
+    if (fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
+        rc = -errno;
+        fd_close(&pair[0]);
+        fd_close(&pair[1]);
+        return rc;
+    }
+    fds[0] = pair[0];
+    fds[1] = pair[1];
+    return 0;
+}
+
+int
+se__daemon_relay_read(int32_t fd, char *msg, size_t msg_size)
+{
+    char buf[REPORT_MAX];
+    size_t got = 0;
+    int rc = read_report(fd, buf, sizeof buf, &got);
+    if (rc == -EAGAIN && got == 0) return -EAGAIN;
+    if (rc < 0 && rc != -EAGAIN) return rc;
+    if (got == 0) return -EPIPE; /* EOF: it ended without a word */
+    if (buf[0] == REPORT_READY) return 1;
+    snprintf(msg, msg_size, "%.*s", got > 1 ? (int)strnlen(buf + 1, got - 1) : 0, buf + 1);
+    return 0;
+}
+
 /* ---- pid file ------------------------------------------------------------- */
 /*
  * The protocol, followed by every instance:

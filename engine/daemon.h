@@ -47,6 +47,20 @@ int se__daemonize(struct se_daemon *d, int32_t error_exit_code, bool keep_stderr
 int se__daemon_report(struct se_daemon *d, bool ok, const char *msg);
 
 /*
+ * A supervised daemon's first server tells the supervisor, not the
+ * launcher, that it is ready: the supervisor passes the word on (or the
+ * server's failure). relay_open makes the channel: fds[0] for the
+ * supervisor (non-blocking), fds[1] for the server's se__daemon_report
+ * (its ready_fd). Both close-on-exec. Returns 0 or -errno.
+ */
+int se__daemon_relay_open(int32_t fds[2]);
+
+/* Reads the server's report from fds[0]: 1 ready; 0 failed, its message in
+ * msg; -EAGAIN nothing yet; -EPIPE the server closed it without a report;
+ * other -errno. */
+int se__daemon_relay_read(int32_t fd, char *msg, size_t msg_size);
+
+/*
  * Creates the pid file at path holding this process's pid: written to a
  * temporary file in the same directory, renamed over path, and kept open
  * with an exclusive lock (flock) for the life of the process. A file whose

@@ -98,6 +98,7 @@ se__driver_new(const struct se_os *os, enum se_role role, struct se_config *cfg,
     d->acts = (struct se_acts){.count = 0, .cap = SE_ACTS_MAX, .items = d->act_items};
     derive_in_place(d);
     int64_t now_ms = os->monotonic_ms(os->ctx);
+    d->now_ms = now_ms;
     se_pool_init(&d->pool, &d->pool_cfg, now_ms);
     se_sup_init(&d->sup, &d->sup_cfg, now_ms);
     *err = 0;
@@ -248,8 +249,9 @@ reload_config(struct se_driver *d, int64_t now_ms)
     struct se_config *next = NULL;
     int rc = d->hooks.load_config(d->hooks.ud, &next, err, sizeof err);
     if (rc < 0 || next == NULL) {
-        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s",
-              err[0] != '\0' ? err : se_strerror(rc));
+        const char *why = err[0] != '\0' ? err : se_strerror(rc);
+        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s", why);
+        if (d->hooks.reload_failed != NULL) d->hooks.reload_failed(d->hooks.ud, why);
         return false;
     }
     warn_static_changes(d, next);
@@ -379,8 +381,10 @@ void
 se__driver_command(struct se_driver *d, enum se_cmd cmd)
 {
     /* Called from a hook, inside the loop: the actions join the queue the
-     * loop is executing (or will execute right after this event). */
-    handle_command(d, cmd, d->os->monotonic_ms(d->os->ctx));
+     * loop is executing (or will execute right after this event), at the
+     * iteration's time: the machines are fed that time after the hook too,
+     * and their clock never goes back. */
+    handle_command(d, cmd, d->now_ms);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -718,6 +722,7 @@ static void
 start(struct se_driver *d, int64_t now_ms)
 {
     d->started = true;
+    d->now_ms = now_ms;
     if (d->role == SE_ROLE_SERVER)
         pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_START}, now_ms);
     else
@@ -742,6 +747,7 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
         SE_ASSERT(n <= SE_EVS_MAX);
         d->stats.events += n;
         int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
+        d->now_ms = now_ms;
         for (uint32_t i = 0; i < n && !d->done; i++) {
             dispatch(d, &d->evs[i], now_ms);
             execute_all(d, now_ms);

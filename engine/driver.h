@@ -52,6 +52,8 @@ struct se_driver_hooks {
     void (*retire_config)(void *ud, struct se_config *old);
     /* A new configuration is in force (logger path and level, user hooks). */
     void (*config_applied)(void *ud, const struct se_config *cfg);
+    /* A reload was refused (the old configuration stays); why is borrowed. */
+    void (*reload_failed)(void *ud, const char *why);
     /* An operator command was accepted (server callbacks, sigdump). */
     void (*command)(void *ud, enum se_cmd cmd);
     /* A watched descriptor the driver does not own is readable (log capture). */
@@ -91,6 +93,7 @@ struct se_driver {
     bool started;
     bool done;
     int32_t exit_status;
+    int64_t now_ms;                /* the current iteration's time (se__driver_command) */
     int64_t last_stop_ms;          /* when the last stop request came (CONT rule) */
     enum se_cmd stop_seen;         /* the strongest stop received (SE_CMD_NONE: none) */
     int64_t self_beat_interval_ms; /* 0: this process has no parent to beat to */

@@ -264,6 +264,7 @@ se__engine_report_ready(struct se_engine *e, bool ok, const char *msg)
 {
     if (e->ready_reported) return;
     e->ready_reported = true;
+    if (e->posix != NULL) se__os_posix_private_fd_drop(e->posix, e->daemon.ready_fd);
     int rc = se__daemon_report(&e->daemon, ok, msg);
     if (rc == 0 || !ok) return;
     /* The launcher saw EOF and told its caller the start failed: a daemon
@@ -381,6 +382,7 @@ se_engine_run(struct se_engine *e)
 {
     SE_ASSERT(!e->ran);
     e->ran = true;
+    se__notify_take(&e->notify); /* nothing started from here on inherits it */
     int status = load_initial(e);
     if (status != 0) return status;
     status = prepare_process(e);

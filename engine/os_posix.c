@@ -882,6 +882,14 @@ se__os_posix_private_fd(struct se_os_posix *p, int32_t fd)
 }
 
 void
+se__os_posix_private_fd_drop(struct se_os_posix *p, int32_t fd)
+{
+    for (uint32_t i = 0; i < p->private_count; i++) {
+        if (p->private_fds[i] == fd) p->private_fds[i] = p->private_fds[--p->private_count];
+    }
+}
+
+void
 se__os_posix_fini(struct se_os_posix *p)
 {
     if (p->epfd >= 0) close(p->epfd);

@@ -82,6 +82,10 @@ int se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig
  * channel (the launcher waits for its EOF). -ENOSPC when full. */
 int se__os_posix_private_fd(struct se_os_posix *p, int32_t fd);
 
+/* Forgets a private descriptor before its owner closes it: the number may
+ * be reused, and a child must not lose what then holds it. */
+void se__os_posix_private_fd_drop(struct se_os_posix *p, int32_t fd);
+
 /* Closes everything the adapter opened (not the children, not the driver's
  * fds) and restores the signal mask. */
 void se__os_posix_fini(struct se_os_posix *p);
