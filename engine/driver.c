@@ -24,6 +24,7 @@
 /* Commands executed per se__driver_command call chain (reload recursion guard). */
 
 static void execute_all(struct se_driver *d, int64_t now_ms);
+static void parent_gone(struct se_driver *d, int64_t now_ms);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -489,6 +490,7 @@ dispatch(struct se_driver *d, const struct se_ev *ev, int64_t now_ms)
         return;
     }
     case SE_EV_CHILD: drain_reap(d, now_ms); return;
+    case SE_EV_PARENT_GONE: parent_gone(d, now_ms); return;
     case SE_EV_READABLE: {
         int32_t slot = slot_of_hb_fd(d, ev->fd);
         if (slot >= 0) {
@@ -514,17 +516,25 @@ tick_slot(struct se_driver *d, uint32_t slot, int64_t now_ms)
         kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
 }
 
+/* Our supervisor is gone: nobody would restart us or forward signals. The
+ * adapter says so at once (SE_EV_PARENT_GONE); a failed beat says it too. */
+static void
+parent_gone(struct se_driver *d, int64_t now_ms)
+{
+    if (d->parent_gone) return;
+    d->parent_gone = true;
+    d->self_beat_interval_ms = 0;
+    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
+    handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
+}
+
 static void
 self_beat(struct se_driver *d, int64_t now_ms)
 {
     if (d->self_beat_interval_ms <= 0 || now_ms < d->self_beat_next_ms) return;
     d->self_beat_next_ms = now_ms + d->self_beat_interval_ms;
     int rc = d->os->heartbeat(d->os->ctx);
-    if (rc != -EPIPE) return;
-    /* Our supervisor is gone: nobody would restart us or forward signals. */
-    d->self_beat_interval_ms = 0;
-    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
-    handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
+    if (rc == -EPIPE) parent_gone(d, now_ms);
 }
 
 /* The embedder's periodic duty (the systemd watchdog ping): a deadline like

@@ -94,6 +94,7 @@ struct se_driver {
     bool done;
     int32_t exit_status;
     int64_t now_ms;                /* the current iteration's time (se__driver_command) */
+    bool parent_gone;              /* this process's supervisor is gone (stopping) */
     int64_t last_stop_ms;          /* when the last stop request came (CONT rule) */
     enum se_cmd stop_seen;         /* the strongest stop received (SE_CMD_NONE: none) */
     int64_t self_beat_interval_ms; /* 0: this process has no parent to beat to */

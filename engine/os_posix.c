@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-enum ep_tag { EP_SIG = 1, EP_EVFD, EP_PIDFD, EP_WATCH };
+enum ep_tag { EP_SIG = 1, EP_EVFD, EP_PIDFD, EP_WATCH, EP_PARENT };
 #define EP_DATA(tag, v) (((uint64_t)(tag) << 32) | (uint32_t)(v))
 #define EP_BATCH        32
 #define ENV_EXTRA_MAX   8
@@ -362,6 +362,12 @@ dispatch_one(struct se_os_posix *p, const struct epoll_event *e, struct evbuf *b
         return;
     }
     case EP_WATCH: push(b, (struct se_ev){.kind = SE_EV_READABLE, .fd = (int32_t)v}); return;
+    case EP_PARENT:
+        /* The parent closed its read end (it died): reported once; the
+         * broken pipe would otherwise wake every wait from now on. */
+        epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->parent_hb_fd, NULL);
+        push(b, (struct se_ev){.kind = SE_EV_PARENT_GONE});
+        return;
     default: return;
     }
 }
@@ -827,6 +833,13 @@ open_fds(struct se_os_posix *p, const sigset_t *set)
     }
     if (rc == 0) rc = add_fd(p, p->sigfd, EP_SIG);
     if (rc == 0) rc = add_fd(p, p->evfd, EP_EVFD);
+    if (rc == 0 && p->parent_hb_fd >= 0) {
+        /* No events asked: a pipe's write end reports EPOLLERR when the
+         * reader is gone, so the parent's death wakes us at once. The parent
+         * may have died before this: the error is then there already. */
+        struct epoll_event ev = {.events = 0, .data.u64 = EP_DATA(EP_PARENT, 0)};
+        if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->parent_hb_fd, &ev) < 0) rc = -errno;
+    }
     return rc;
 }
 

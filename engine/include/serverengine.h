@@ -480,9 +480,10 @@ SE_API bool se_blocking_flag_wait_for_reset(struct se_blocking_flag *f, int64_t 
 #define SE_OS_VERSION 1
 
 enum se_ev_kind {
-    SE_EV_SIGNAL = 1, /* a signal arrived for this process (.sig) */
-    SE_EV_CHILD,      /* children may have changed state: drain reap() */
-    SE_EV_READABLE,   /* .fd (registered with watch()) has data or EOF */
+    SE_EV_SIGNAL = 1,  /* a signal arrived for this process (.sig) */
+    SE_EV_CHILD,       /* children may have changed state: drain reap() */
+    SE_EV_READABLE,    /* .fd (registered with watch()) has data or EOF */
+    SE_EV_PARENT_GONE, /* this process's parent (its supervisor) is gone */
 };
 
 struct se_ev {
