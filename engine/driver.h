@@ -74,6 +74,11 @@ struct se_drv_slot {
     bool hb_on;     /* heartbeat tracked */
     struct se_kill kill;
     struct se_hb hb;
+    /* What is left of the process group of the slot's previous child (its
+     * workers' programs) after it ended: stopped on the same schedule. */
+    uint32_t group_child; /* the ended child's handle; 0 = nothing left */
+    int64_t group_probe_ms;
+    struct se_kill group_kill;
 };
 
 struct se_driver_stats {

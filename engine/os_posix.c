@@ -212,6 +212,32 @@ posix_signal(void *ctx, uint32_t child, enum se_sig sig)
     return rc < 0 ? -errno : 0;
 }
 
+/*
+ * The group a worker leads (it calls setpgid first thing). While the child
+ * is unreaped its pid, the group's id, cannot be reused; after the reap the
+ * id stays taken while a member is left, and once the group is empty the
+ * pid comes back only after the kernel's pid counter has gone round
+ * (pid_max allocations: far longer than a kill schedule). A group found
+ * empty, or sent SIGKILL, is forgotten.
+ */
+static int
+posix_signal_group(void *ctx, uint32_t child, enum se_sig sig)
+{
+    struct se_os_posix *p = P(ctx);
+    int signo = se__sig_to_posix(sig);
+    if (signo == 0 && sig != SE_SIG_NONE) return -EINVAL;
+    struct se_posix_child *c = child_get(p, child);
+    if (c != NULL && c->thread) return -ENOTSUP;
+    struct se_posix_group *g = &p->groups[child % SE_POSIX_CHILDREN_MAX];
+    if (c == NULL && (child == 0 || g->handle != child)) return -ESRCH;
+    SE_FAULT_CHECK(SE_FAULT_PROC_KILL);
+    int rc = kill(-(c != NULL ? c->pid : g->pgid), signo) < 0 ? -errno : 0;
+    if (c != NULL) /* not a group leader yet: the child alone */
+        return rc == -ESRCH && signo != 0 ? posix_signal(ctx, child, sig) : rc;
+    if (rc == -ESRCH || (rc == 0 && signo == SIGKILL)) *g = (struct se_posix_group){0};
+    return rc;
+}
+
 /* ---- reaping ------------------------------------------------------------ */
 
 static void
@@ -220,7 +246,9 @@ child_free(struct se_os_posix *p, struct se_posix_child *c, struct se_exit *ex)
     ex->child = c->handle;
     if (c->pidfd >= 0) close(c->pidfd); /* leaves the epoll set with it */
     if (c->stamp != NULL) __atomic_store_n(c->stamp, 0, __ATOMIC_RELAXED);
-    (void)p;
+    if (!c->thread && c->pid > 0) /* the group it led may have members left */
+        p->groups[c->handle % SE_POSIX_CHILDREN_MAX] =
+            (struct se_posix_group){.handle = c->handle, .pgid = c->pid};
     *c = (struct se_posix_child){0};
 }
 
@@ -815,6 +843,7 @@ fill_methods(struct se_os *os, struct se_os_posix *p)
     os->reap = posix_reap;
     os->beat_stamp = posix_beat_stamp;
     os->heartbeat = posix_heartbeat;
+    os->signal_group = posix_signal_group;
 }
 
 static int

@@ -44,6 +44,12 @@ struct se_posix_child {
     void *thread_ctx;      /* heap block handed to the thread */
 };
 
+/* A reaped process child whose process group may outlive it (signal_group). */
+struct se_posix_group {
+    uint32_t handle; /* 0: free */
+    int32_t pgid;
+};
+
 struct se_os_posix {
     int32_t epfd;  /* epoll: signals, pidfds, watched fds, eventfd */
     int32_t sigfd; /* signalfd of the signals below */
@@ -64,6 +70,7 @@ struct se_os_posix {
     int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
     void *lock;                                /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
+    struct se_posix_group groups[SE_POSIX_CHILDREN_MAX]; /* by handle % MAX */
 };
 
 /*

@@ -226,6 +226,18 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
     return 0;
 }
 
+/* A worker's process group holds only the worker here (its models start
+ * nothing): the child while it lives; once reaped, no member is left. */
+static int
+os_signal_group(void *ctx, uint32_t child, enum se_sig sig)
+{
+    struct sim_world *w = W(ctx);
+    struct sim_proc *p = sim_proc_by_handle(w, child);
+    if (p == NULL || p->state == SIM_P_REAPED || p->state == SIM_P_FREE) return -ESRCH;
+    if (sig == SE_SIG_NONE) return p->state == SIM_P_ZOMBIE ? -ESRCH : 0;
+    return os_signal(ctx, child, sig);
+}
+
 static int
 os_reap(void *ctx, struct se_exit *ex)
 {
@@ -355,6 +367,7 @@ sim_os_init(struct sim_world *w)
         .lock = os_lock,
         .unlock = os_lock,
         .append = os_append,
+        .signal_group = os_signal_group,
     };
 }
 

@@ -604,6 +604,12 @@ struct se_os {
      * write is reported as written, never retried (it would tear a line). */
     int (*append)(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written,
                   uint64_t *size_after_bytes);
+
+    /* Sends sig to the process group the child leads (itself while it does
+     * not lead one yet), also after it was reaped, while members are left:
+     * -ESRCH once none is; SE_SIG_NONE only probes. -ENOTSUP for threads.
+     * May be NULL (the driver then signals the child alone). */
+    int (*signal_group)(void *ctx, uint32_t child, enum se_sig sig);
 };
 
 #ifdef __cplusplus

@@ -110,6 +110,8 @@ test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker(void
     assert_int_equal(itest_pgid_of(grandchild), worker);
     unsigned long long blocked = proc_status_mask(grandchild, "SigBlk:");
     unsigned long long ignored = proc_status_mask(grandchild, "SigIgn:");
+    for (int sig = 32; sig < SIGRTMIN; sig++) /* the C library's own: posix_spawn ignores them */
+        ignored &= ~(1ull << (sig - 1));
     if (blocked != 0 || ignored != 0)
         fail_msg("the program starts with SigBlk %llx SigIgn %llx (want 0 and 0)", blocked,
                  ignored);
@@ -121,6 +123,47 @@ test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker(void
     pid_t adopted = itest_wait_adopted(t, DL, &status);
     assert_int_equal(adopted, grandchild);
     assert_int_equal(status, 128 + SIGTERM);
+}
+
+/* A program that ignores TERM outlives its worker: what is left of the
+ * group gets the worker's escalation (QUIT after worker_graceful_kill_timeout,
+ * 3 s here), and the server waits for it. */
+static void
+test_what_is_left_of_a_worker_group_gets_the_escalation(void **state)
+{
+    struct itest *t = *state;
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep",
+                               "grandchild_ignores_term=true", NULL);
+    itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
+    pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
+    itest_track_pgid(t, itest_pgid_of(grandchild));
+    itest_kill(server, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    itest_wait_log(t, "what is left of its process group", 1, DL);
+    assert_true(itest_count_log(t, "Sending SIGQUIT to worker 0") >= 1);
+    int status = 0;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), grandchild);
+    assert_int_equal(status, 128 + SIGQUIT);
+}
+
+/* worker_kill_process_group: false leaves the group alone (and the program
+ * running: it is the program's to stop). */
+static void
+test_worker_kill_process_group_false_leaves_the_group_alone(void **state)
+{
+    struct itest *t = *state;
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep",
+                               "worker_kill_process_group=false", NULL);
+    itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
+    pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
+    itest_track_pgid(t, itest_pgid_of(grandchild));
+    itest_kill(server, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    assert_true(itest_alive(grandchild));
+    itest_kill(grandchild, SIGKILL);
+    int status = 0;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), grandchild);
+    assert_int_equal(itest_count_log(t, "what is left of its process group"), 0);
 }
 
 /* ---- 4. a killed supervisor ---------------------------------------------------- */
@@ -500,6 +543,8 @@ main(int argc, char **argv)
     itest_main(argc, argv); /* in an engine child: runs the engine, never returns */
     const struct CMUnitTest tests[] = {
         CASE(test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker),
+        CASE(test_what_is_left_of_a_worker_group_gets_the_escalation),
+        CASE(test_worker_kill_process_group_false_leaves_the_group_alone),
         CASE(test_server_and_workers_stop_at_once_when_the_supervisor_is_killed),
         CASE(test_pid_file_lock_is_free_once_a_killed_supervisor_server_is_gone),
         CASE(test_notify_workers_do_not_inherit_the_socket_and_stopping_is_sent_once),

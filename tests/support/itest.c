@@ -189,11 +189,13 @@ manual_beat(struct se_worker *w, struct se_blocking_flag *stop, long beat_ms)
 /* A program started from run the way system() and popen() start one
  * (posix_spawn: the mask and ignored signals are inherited). */
 static void
-spawn_sleep(struct se_logger *lg, unsigned id)
+spawn_sleep(struct se_logger *lg, unsigned id, bool ignore_term)
 {
     char *argv[] = {"sleep", "1000", NULL};
+    char *argv_sh[] = {"sh", "-c", "trap '' TERM; exec sleep 1000", NULL};
     pid_t pid = -1;
-    int rc = posix_spawnp(&pid, "sleep", NULL, NULL, argv, environ);
+    char **args = ignore_term ? argv_sh : argv;
+    int rc = posix_spawnp(&pid, args[0], NULL, NULL, args, environ);
     if (rc != 0) {
         se_log_error(lg, "TEST grandchild failed worker=%u: %s", id, strerror(rc));
         return;
@@ -230,7 +232,7 @@ tw_run(struct se_worker *w)
     } else if (strcmp(mode, "crash") == 0) {
         abort();
     } else if (strcmp(mode, "spawn_sleep") == 0) {
-        spawn_sleep(lg, id);
+        spawn_sleep(lg, id, cfg_is(cfg, "grandchild_ignores_term", "true"));
         se_blocking_flag_wait_for_set(stop, -1);
     } else {
         /* sleep, ignore_term (stop never sets the flag), server_stop */
@@ -250,7 +252,7 @@ tw_run(struct se_worker *w)
 static const char *const user_keys[][2] = {
     {"mode", "sleep"},      {"exit_code", "0"},          {"exit_after_ms", "0"},
     {"stop_delay_ms", "0"}, {"beat_stop_after_ms", "0"}, {"message", "none"},
-    {"print_lines", "0"},   {"before_run_status", "0"},
+    {"print_lines", "0"},   {"before_run_status", "0"},  {"grandchild_ignores_term", "false"},
 };
 
 /* Short timings, set as the program's defaults so a config file can
