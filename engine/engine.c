@@ -329,6 +329,29 @@ become_daemon(struct se_engine *e)
     return 0;
 }
 
+/* What the process reopens after the privilege drop is the new user's: the
+ * log file, when this process created it (a file that was there before
+ * keeps its owner; a warning says it may not be reopened). The pid file is
+ * only ever written through the descriptor kept open, and emptied when the
+ * user cannot remove it at exit (se__pidfile_release). */
+static void
+hand_over_log(struct se_engine *e)
+{
+    const struct se_config *c = e->cfg;
+    bool to_file = c->log[0] != '\0' && strcmp(c->log, "-") != 0;
+    if (!to_file || (c->chuser[0] == '\0' && c->chgroup[0] == '\0')) return;
+    char err[SE_DAEMON_MSG_MAX] = "";
+    if (!e->log_created) {
+        se__engine_log(e, SE_LOG_DEBUG,
+                       "Log %s was there before: it keeps its owner (chuser %s must be able to "
+                       "reopen it)",
+                       c->log, c->chuser);
+        return;
+    }
+    if (se__privileges_hand_over(c->chuser, c->chgroup, c->log, err, sizeof err) < 0)
+        se__engine_log(e, SE_LOG_WARN, "%s", err);
+}
+
 static int
 prepare_process(struct se_engine *e)
 {
@@ -345,6 +368,7 @@ prepare_process(struct se_engine *e)
         if (rc < 0) return start_failed(e, code, NULL, err); /* "pid file PATH ..." */
         if (err[0] != '\0') se__engine_log(e, SE_LOG_WARN, "%s", err);
     }
+    hand_over_log(e);
     int rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
     if (rc < 0) return start_failed(e, code, "privileges", err);
     if (c->daemon_process_name[0] != '\0')
@@ -369,6 +393,10 @@ load_initial(struct se_engine *e)
     }
     for (size_t i = 0; i < se_config_warning_count(e->cfg); i++)
         fprintf(stderr, "serverengine: warning: %s\n", se_config_warning(e->cfg, i));
+    const struct se_os *fs = se__os_posix_fs();
+    struct se_file_id id = {0};
+    bool to_file = e->cfg->log[0] != '\0' && strcmp(e->cfg->log, "-") != 0;
+    e->log_created = to_file && fs->file_id(fs->ctx, e->cfg->log, -1, &id) == 0 && !id.exists;
     int rc = se__engine_apply_logger(e, e->cfg);
     if (rc < 0) {
         fprintf(stderr, "serverengine: log %s: %s\n", e->cfg->log, se_strerror(rc));
@@ -396,5 +424,7 @@ se_engine_run(struct se_engine *e)
         status = se__server_main(e, -1, NULL);
     se__engine_report_ready(e, status == 0, "the server ended before it was ready");
     se__pidfile_release(&e->daemon);
+    if (e->daemon.release_msg[0] != '\0')
+        se__engine_log(e, SE_LOG_WARN, "%s", e->daemon.release_msg);
     return status;
 }

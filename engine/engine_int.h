@@ -47,6 +47,7 @@ struct se_engine {
     struct se_server *server;  /* the server object of this process */
     struct se_os_posix *posix; /* this process's adapter (its private fds), or NULL */
     bool ran;
+    bool log_created; /* the log file did not exist before this process opened it */
     bool ready_reported;
     struct se_notify notify;
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
