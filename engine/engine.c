@@ -393,6 +393,7 @@ load_initial(struct se_engine *e)
     }
     for (size_t i = 0; i < se_config_warning_count(e->cfg); i++)
         fprintf(stderr, "serverengine: warning: %s\n", se_config_warning(e->cfg, i));
+    SE_ASSERT(e->cfg != NULL);
     const struct se_os *fs = se__os_posix_fs();
     struct se_file_id id = {0};
     bool to_file = e->cfg->log[0] != '\0' && strcmp(e->cfg->log, "-") != 0;

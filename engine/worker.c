@@ -249,6 +249,7 @@ helper_loop(struct helper *h)
  * every handler to the default. Async-signal-safe; errno kept.
  */
 static void
+// cppcheck-suppress constParameter ; the type sigaction's sa_sigaction takes
 forward_signal(int signo, siginfo_t *si, void *uc)
 {
     (void)uc;

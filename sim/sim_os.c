@@ -481,6 +481,15 @@ process(struct sim_world *w, const struct sim_ev *ev)
                   w->reload_kv[ev->arg][0] ? w->reload_kv[ev->arg] : "invalid");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = w->cfg->signal_reload});
         return;
+    case SIM_EV_PARENT_GONE:
+        sim_trace(w, "the supervisor dies");
+        sim_engine_event(w, (struct se_ev){.kind = SE_EV_PARENT_GONE});
+        if (w->final_stop_ms == SE_INT64_NEVER) { /* a graceful stop, with its bound */
+            w->final_stop_ms = w->now_ms;
+            w->stop_requested = true;
+            sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
+        }
+        return;
     case SIM_EV_END:
         sim_trace(w, "end of simulated time");
         w->ended = true;
