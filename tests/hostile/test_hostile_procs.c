@@ -495,9 +495,9 @@ test_chuser_daemon_can_reopen_its_log_and_gives_up_its_pid_file(void **state)
     itest_set(t, "pid_path=%s", pid_path);
     itest_set(t, "daemonize_error_exit_code=%d", DAEMON_ERR_RC);
     if (geteuid() != 0) {
-        /* unprivileged: the drop is refused, with the daemon's error code */
+        /* unprivileged: a change of user is refused, with the daemon's error code */
         pid_t launcher =
-            itest_start(t, NULL, "daemonize=true", "chuser=nobody", "worker_type=process", NULL);
+            itest_start(t, NULL, "daemonize=true", "chuser=root", "worker_type=process", NULL);
         assert_int_equal(itest_wait_exit(t, launcher, DL), DAEMON_ERR_RC);
         int status = 0;
         itest_wait_adopted(t, DL, &status);
