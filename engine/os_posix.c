@@ -7,8 +7,12 @@
  * handles (handlers never run: signals are blocked and read as data), a
  * pidfd per child (readable when it exits, so a crash is seen at once and
  * pidfd_send_signal can never reach a recycled pid), an eventfd for thread
- * children, and the descriptors the driver watches. Signals stay blocked
- * across fork, so a child never runs with the parent's view of them.
+ * children, the descriptors the driver watches, and the write end of this
+ * process's own heartbeat pipe to its parent (EPOLLERR: the parent is gone,
+ * reported at once as SE_EV_PARENT_GONE). Signals stay blocked across fork,
+ * so a child never runs with the parent's view of them. A worker leads its
+ * own process group; signal_group reaches the group by the worker's handle,
+ * also after the worker was reaped, while members are left.
  * Heartbeats are stamps in a shared page: a child writes its monotonic time,
  * the parent reads it only at its deadline and never wakes for a beat.
  * Every call passes its fault point first (faults/points.def); libfiu fails
