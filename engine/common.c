@@ -142,6 +142,7 @@ se__reason_text(enum se_reason reason)
     case SE_REASON_UNRECOVERABLE: return "unrecoverable exit of a worker";
     case SE_REASON_DETACH: return "detach (live restart)";
     case SE_REASON_SERVER_RESTART: return "server process restart";
+    case SE_REASON_GROUP_LEFT: return "what is left of its process group";
     case SE_REASON_COUNT: break;
     }
     return "unknown reason";

@@ -180,6 +180,10 @@ static const struct key keys[] = {
     {"worker_immediate_kill_timeout", SECS(worker_immediate_kill_timeout_ms),
      .flags = KF_DYNAMIC | KF_NEG1, .def = "600",
      .help = "seconds of QUIT before KILL (-1: never)"},
+    {"worker_kill_process_group", BOOL(worker_kill_process_group), .flags = KF_DYNAMIC,
+     .def = "true",
+     .help = "stop signals go to a process worker's whole process group, and what is left of "
+             "it when the worker ends gets them too"},
     {"unrecoverable_exit_codes", .type = KT_CODES, F(unrecoverable_exit_codes), .max = 255,
      .def = "[]", .help = "worker exit codes that mean: do not restart it"},
     {"stop_immediately_at_unrecoverable_exit", BOOL(stop_immediately_at_unrecoverable_exit),

@@ -61,6 +61,7 @@ struct se_config {
     int64_t worker_immediate_kill_interval_ms;           /* default 10000, dynamic */
     int64_t worker_immediate_kill_interval_increment_ms; /* default 10000, dynamic */
     int64_t worker_immediate_kill_timeout_ms;            /* default 600000, -1, dynamic */
+    bool worker_kill_process_group;                      /* default true, dynamic */
     uint8_t unrecoverable_exit_codes[SE_UNRECOVERABLE_BITS / 8]; /* bitset */
     bool stop_immediately_at_unrecoverable_exit;
 

@@ -360,6 +360,37 @@ se__daemon_report(struct se_daemon *d, bool ok, const char *msg)
     return rc;
 }
 
+int
+se__daemon_relay_open(int32_t fds[2])
+{
+    int pair[2] = {-1, -1};
+    int rc = io_socketpair(pair);
+    if (rc < 0) return rc;
+    if (fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
+        rc = -errno;
+        fd_close(&pair[0]);
+        fd_close(&pair[1]);
+        return rc;
+    }
+    fds[0] = pair[0];
+    fds[1] = pair[1];
+    return 0;
+}
+
+int
+se__daemon_relay_read(int32_t fd, char *msg, size_t msg_size)
+{
+    char buf[REPORT_MAX];
+    size_t got = 0;
+    int rc = read_report(fd, buf, sizeof buf, &got);
+    if (rc == -EAGAIN && got == 0) return -EAGAIN;
+    if (rc < 0 && rc != -EAGAIN) return rc;
+    if (got == 0) return -EPIPE; /* EOF: it ended without a word */
+    if (buf[0] == REPORT_READY) return 1;
+    snprintf(msg, msg_size, "%.*s", got > 1 ? (int)strnlen(buf + 1, got - 1) : 0, buf + 1);
+    return 0;
+}
+
 /* ---- pid file ------------------------------------------------------------- */
 /*
  * The protocol, followed by every instance:
@@ -732,10 +763,21 @@ se__pidfile_update(struct se_daemon *d, char *err, size_t err_size)
 void
 se__pidfile_release(struct se_daemon *d)
 {
+    d->release_msg[0] = '\0';
     if (d->pidfile_fd < 0) return;
     if (path_names_fd(d->pidfile_path, d->pidfile_fd) == 1 &&
-        pidfile_read_pid(d->pidfile_fd) == (long)getpid())
-        (void)pidfile_unlink(d->pidfile_path);
+        pidfile_read_pid(d->pidfile_fd) == (long)getpid()) {
+        int rc = pidfile_unlink(d->pidfile_path);
+        /* After a drop to a user who may not write the directory: the file
+         * is emptied through the descriptor we hold, so that no pid in it
+         * names a process that may be someone else's tomorrow (an empty,
+         * unlocked file is stale for the next start and for the tools). */
+        int rc_trunc = rc < 0 ? pidfile_ftruncate(d->pidfile_fd, 0) : 0;
+        if (rc < 0)
+            set_err(d->release_msg, sizeof d->release_msg, "pid file %s: cannot remove it (%s); %s",
+                    d->pidfile_path, se_strerror(rc),
+                    rc_trunc == 0 ? "emptied it instead" : "and cannot empty it either");
+    }
     fd_close(&d->pidfile_fd); /* unlink before close: the lock covers the unlink */
     d->pidfile_pid = 0;
     d->pidfile_path[0] = '\0';
@@ -972,6 +1014,62 @@ drop_to_group(const struct ident *g, char *err, size_t err_size)
     if (rc < 0)
         set_err(err, err_size, "chgroup: cannot change group to \"%s\" (gid %u): %s", g->name,
                 g->id, se_strerror(rc));
+    return rc;
+}
+
+/* The user and group the process will run as: uid, gid (gid of the user
+ * when no group is named). */
+static int
+target_ids(const char *user, const char *group, uint32_t *uid, uint32_t *gid, char *err,
+           size_t err_size)
+{
+    struct ident u = {.id = (uint32_t)geteuid(), .gid = (uint32_t)getegid()};
+    struct ident g = {0};
+    int rc = 0;
+    if (user != NULL && user[0] != '\0') rc = user_lookup(user, &u, err, err_size);
+    if (rc == 0 && group != NULL && group[0] != '\0') rc = group_lookup(group, &g, err, err_size);
+    if (rc < 0) return rc;
+    *uid = u.id;
+    *gid = group != NULL && group[0] != '\0' ? g.id : u.gid;
+    return 0;
+}
+
+static int
+handover_open(const char *path, int32_t *fd)
+{
+    SE_FAULT_CHECK(SE_FAULT_FS_OPEN);
+    *fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    return *fd < 0 ? -errno : 0;
+}
+
+static int
+cred_fchown(int32_t fd, uint32_t uid, uint32_t gid)
+{
+    SE_FAULT_CHECK(SE_FAULT_CRED_CHOWN);
+    return fchown(fd, (uid_t)uid, (gid_t)gid) < 0 ? -errno : 0;
+}
+
+int
+se__privileges_hand_over(const char *user, const char *group, const char *path, char *err,
+                         size_t err_size)
+{
+    uint32_t uid = 0, gid = 0;
+    set_err(err, err_size, "%s", "");
+    int rc = target_ids(user, group, &uid, &gid, err, err_size);
+    if (rc < 0) return rc;
+    /* never through a link, never blocking on a FIFO; only a regular file
+     * of ours with one name (the one we created) */
+    int32_t fd = -1;
+    rc = handover_open(path, &fd);
+    struct stat st;
+    if (rc == 0) rc = pidfile_fstat(fd, &st);
+    if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()))
+        rc = -EPERM;
+    if (rc == 0) rc = cred_fchown(fd, uid, gid);
+    fd_close(&fd);
+    if (rc < 0)
+        set_err(err, err_size, "%s: cannot give it to the user it will be written by: %s", path,
+                se_strerror(rc));
     return rc;
 }
 

@@ -20,6 +20,7 @@ struct se_daemon {
     int32_t pidfile_fd;  /* the locked pid file, or -1 */
     int32_t pidfile_pid; /* the pid written in it */
     char pidfile_path[SE_PATH_MAX];
+    char release_msg[SE_DAEMON_MSG_MAX]; /* why the last release could not remove the file */
 };
 
 /* Sets every descriptor to -1 and the path to "". */
@@ -47,6 +48,20 @@ int se__daemonize(struct se_daemon *d, int32_t error_exit_code, bool keep_stderr
 int se__daemon_report(struct se_daemon *d, bool ok, const char *msg);
 
 /*
+ * A supervised daemon's first server tells the supervisor, not the
+ * launcher, that it is ready: the supervisor passes the word on (or the
+ * server's failure). relay_open makes the channel: fds[0] for the
+ * supervisor (non-blocking), fds[1] for the server's se__daemon_report
+ * (its ready_fd). Both close-on-exec. Returns 0 or -errno.
+ */
+int se__daemon_relay_open(int32_t fds[2]);
+
+/* Reads the server's report from fds[0]: 1 ready; 0 failed, its message in
+ * msg; -EAGAIN nothing yet; -EPIPE the server closed it without a report;
+ * other -errno. */
+int se__daemon_relay_read(int32_t fd, char *msg, size_t msg_size);
+
+/*
  * Creates the pid file at path holding this process's pid: written to a
  * temporary file in the same directory, renamed over path, and kept open
  * with an exclusive lock (flock) for the life of the process. A file whose
@@ -60,7 +75,9 @@ int se__pidfile_acquire(struct se_daemon *d, const char *path, char *err, size_t
  * daemon): rewrites it with the current pid, still locked. */
 int se__pidfile_update(struct se_daemon *d, char *err, size_t err_size);
 
-/* Removes the pid file if it still holds our pid, unlocks, closes. */
+/* Removes the pid file if it still holds our pid, unlocks, closes. When it
+ * cannot be removed (a user who may not write its directory), it is emptied
+ * and release_msg says so (else ""). */
 void se__pidfile_release(struct se_daemon *d);
 
 /*
@@ -72,6 +89,15 @@ void se__pidfile_release(struct se_daemon *d);
  */
 int se__privileges_drop(const char *user, const char *group, int32_t umask_value, char *err,
                         size_t err_size);
+
+/*
+ * Before a drop to user/group: gives path, a regular file this process
+ * created and must reopen after the drop (the log), to that user and group.
+ * Refuses (-EPERM) a link, anything but a regular file of ours with one
+ * name. Returns 0 or -errno with a message in err.
+ */
+int se__privileges_hand_over(const char *user, const char *group, const char *path, char *err,
+                             size_t err_size);
 
 /* Process names. The argv area is borrowed for the life of the program. */
 struct se_proctitle {

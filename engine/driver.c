@@ -21,9 +21,14 @@
 #define DRV_HB_READ_MAX 4096u
 /* A CONT this soon after a stop request is a service manager's, not a dump. */
 #define DRV_DUMP_AFTER_STOP_MS 5000
-/* Commands executed per se__driver_command call chain (reload recursion guard). */
+/* How often what is left of an ended worker's process group is looked at:
+ * the kernel says nothing when a group empties (its members are not our
+ * children), so this is the one condition the loop polls, and only while
+ * such a group is being stopped. */
+#define DRV_GROUP_PROBE_MS 100
 
 static void execute_all(struct se_driver *d, int64_t now_ms);
+static void parent_gone(struct se_driver *d, int64_t now_ms);
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -70,6 +75,8 @@ derive_in_place(struct se_driver *d)
     se__driver_derive(d->cfg, &d->pool_cfg, &d->kill_cfg, &d->hb_cfg, &d->sup_cfg);
     d->stop_by_hook = d->role == SE_ROLE_SERVER && (d->cfg->worker_type == SE_WORKER_THREAD ||
                                                     d->cfg->worker_type == SE_WORKER_EMBEDDED);
+    d->kill_cfg.group = d->role == SE_ROLE_SERVER && !d->stop_by_hook &&
+                        d->cfg->worker_kill_process_group && d->os->signal_group != NULL;
 }
 
 struct se_driver *
@@ -98,6 +105,7 @@ se__driver_new(const struct se_os *os, enum se_role role, struct se_config *cfg,
     d->acts = (struct se_acts){.count = 0, .cap = SE_ACTS_MAX, .items = d->act_items};
     derive_in_place(d);
     int64_t now_ms = os->monotonic_ms(os->ctx);
+    d->now_ms = now_ms;
     se_pool_init(&d->pool, &d->pool_cfg, now_ms);
     se_sup_init(&d->sup, &d->sup_cfg, now_ms);
     *err = 0;
@@ -248,8 +256,9 @@ reload_config(struct se_driver *d, int64_t now_ms)
     struct se_config *next = NULL;
     int rc = d->hooks.load_config(d->hooks.ud, &next, err, sizeof err);
     if (rc < 0 || next == NULL) {
-        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s",
-              err[0] != '\0' ? err : se_strerror(rc));
+        const char *why = err[0] != '\0' ? err : se_strerror(rc);
+        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s", why);
+        if (d->hooks.reload_failed != NULL) d->hooks.reload_failed(d->hooks.ud, why);
         return false;
     }
     warn_static_changes(d, next);
@@ -379,8 +388,86 @@ void
 se__driver_command(struct se_driver *d, enum se_cmd cmd)
 {
     /* Called from a hook, inside the loop: the actions join the queue the
-     * loop is executing (or will execute right after this event). */
-    handle_command(d, cmd, d->os->monotonic_ms(d->os->ctx));
+     * loop is executing (or will execute right after this event), at the
+     * iteration's time: the machines are fed that time after the hook too,
+     * and their clock never goes back. */
+    handle_command(d, cmd, d->now_ms);
+}
+
+/* ---- what is left of a worker's process group ---------------------------- */
+
+static void
+group_done(struct se_driver *d, uint32_t slot, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    se_kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms, &d->acts);
+    s->group_child = 0;
+}
+
+/* The child of slot ended: if members of its process group are left (what
+ * run started), they get the stop signal and its escalation, the immediate
+ * one when the worker itself was being stopped immediately. */
+static void
+group_left(struct se_driver *d, uint32_t slot, uint32_t child, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    if (!d->kill_cfg.group) return;
+    if (s->group_child != 0) { /* a previous one is still being stopped: no more waiting */
+        d->os->signal_group(d->os->ctx, s->group_child, SE_SIG_KILL);
+        group_done(d, slot, now_ms);
+    }
+    int rc = d->os->signal_group(d->os->ctx, child, SE_SIG_NONE);
+    if (rc != 0 && rc != -EPERM) return; /* nothing left */
+    bool immediate = s->kill.phase == SE_KILL_IMMEDIATE || s->kill.phase == SE_KILL_FINAL;
+    s->group_child = child;
+    s->group_probe_ms = now_ms + DRV_GROUP_PROBE_MS;
+    se_kill_init(&s->group_kill, &d->kill_cfg, slot, child, now_ms);
+    struct se_kill_in in = {.kind = immediate ? SE_KILL_IN_IMMEDIATE : SE_KILL_IN_GRACEFUL,
+                            .reason = SE_REASON_GROUP_LEFT};
+    se_kill_step(&s->group_kill, &in, now_ms, &d->acts);
+}
+
+static void
+group_tick(struct se_driver *d, uint32_t slot, int64_t now_ms)
+{
+    struct se_drv_slot *s = &d->slots[slot];
+    if (s->group_child == 0) return;
+    if (s->group_probe_ms <= now_ms) {
+        s->group_probe_ms = now_ms + DRV_GROUP_PROBE_MS;
+        if (d->os->signal_group(d->os->ctx, s->group_child, SE_SIG_NONE) == -ESRCH) {
+            group_done(d, slot, now_ms);
+            return;
+        }
+    }
+    if (se_kill_deadline_ms(&s->group_kill) <= now_ms)
+        se_kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms,
+                     &d->acts);
+}
+
+static bool
+groups_left(const struct se_driver *d)
+{
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        if (d->slots[i].group_child != 0) return true;
+    }
+    return false;
+}
+
+/* A signal to what is left of a group: none left ends it quietly. */
+static void
+group_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+{
+    int rc = d->os->signal_group(d->os->ctx, a->child, a->sig);
+    if (rc == 0) d->stats.signals++;
+    if (rc == -ESRCH || (rc == 0 && a->sig == SE_SIG_KILL)) {
+        group_done(d, a->slot, now_ms);
+        return;
+    }
+    if (rc < 0)
+        se_kill_step(
+            &d->slots[a->slot].group_kill,
+            &(struct se_kill_in){.kind = SE_KILL_IN_SIGNAL_FAILED, .err = rc, .sig = a->sig},
+            now_ms, &d->acts);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -396,6 +483,7 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
     struct se_drv_slot *s = &d->slots[slot];
     bool sig_ours = ex->code < 0 && se_kill_sent(&s->kill, ex->sig);
     kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
+    group_left(d, (uint32_t)slot, ex->child, now_ms);
     se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
     close_hb_fd(d, s);
     if (s->cmd_fd >= 0) {
@@ -485,6 +573,7 @@ dispatch(struct se_driver *d, const struct se_ev *ev, int64_t now_ms)
         return;
     }
     case SE_EV_CHILD: drain_reap(d, now_ms); return;
+    case SE_EV_PARENT_GONE: parent_gone(d, now_ms); return;
     case SE_EV_READABLE: {
         int32_t slot = slot_of_hb_fd(d, ev->fd);
         if (slot >= 0) {
@@ -503,11 +592,24 @@ static void
 tick_slot(struct se_driver *d, uint32_t slot, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[slot];
+    group_tick(d, slot, now_ms);
     if (s->child == 0) return;
     if (s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms)
         hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_TICK}, now_ms);
     if (se_kill_deadline_ms(&s->kill) <= now_ms)
         kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
+}
+
+/* Our supervisor is gone: nobody would restart us or forward signals. The
+ * adapter says so at once (SE_EV_PARENT_GONE); a failed beat says it too. */
+static void
+parent_gone(struct se_driver *d, int64_t now_ms)
+{
+    if (d->parent_gone) return;
+    d->parent_gone = true;
+    d->self_beat_interval_ms = 0;
+    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
+    handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
 }
 
 static void
@@ -516,11 +618,7 @@ self_beat(struct se_driver *d, int64_t now_ms)
     if (d->self_beat_interval_ms <= 0 || now_ms < d->self_beat_next_ms) return;
     d->self_beat_next_ms = now_ms + d->self_beat_interval_ms;
     int rc = d->os->heartbeat(d->os->ctx);
-    if (rc != -EPIPE) return;
-    /* Our supervisor is gone: nobody would restart us or forward signals. */
-    d->self_beat_interval_ms = 0;
-    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
-    handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
+    if (rc == -EPIPE) parent_gone(d, now_ms);
 }
 
 /* The embedder's periodic duty (the systemd watchdog ping): a deadline like
@@ -588,6 +686,8 @@ next_deadline(const struct se_driver *d)
         d->role == SE_ROLE_SERVER ? se_pool_deadline_ms(&d->pool) : se_sup_deadline_ms(&d->sup);
     for (uint32_t i = 0; i < d->slots_used; i++) {
         const struct se_drv_slot *s = &d->slots[i];
+        if (s->group_child != 0)
+            dl = se_min_ms(dl, se_min_ms(s->group_probe_ms, se_kill_deadline_ms(&s->group_kill)));
         if (s->child == 0) continue;
         if (s->hb_on) dl = se_min_ms(dl, se_hb_deadline_ms(&s->hb));
         dl = se_min_ms(dl, se_kill_deadline_ms(&s->kill));
@@ -663,11 +763,16 @@ static void
 act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[a->slot];
+    if (s->group_child != 0 && a->child == s->group_child) {
+        group_signal(d, a, now_ms); /* what is left of an ended child's group */
+        return;
+    }
     /* Pair assertion with sm_kill: a signal only ever targets the live child
      * the machine was made for; a reaped handle is never signalled. */
     SE_ASSERT(s->child != 0);
     SE_ASSERT(s->child == a->child);
-    int rc = d->os->signal(d->os->ctx, a->child, a->sig);
+    int rc = a->group ? d->os->signal_group(d->os->ctx, a->child, a->sig)
+                      : d->os->signal(d->os->ctx, a->child, a->sig);
     if (rc == 0) {
         d->stats.signals++;
         return;
@@ -755,6 +860,7 @@ static void
 start(struct se_driver *d, int64_t now_ms)
 {
     d->started = true;
+    d->now_ms = now_ms;
     if (d->role == SE_ROLE_SERVER)
         pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_START}, now_ms);
     else
@@ -768,7 +874,7 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
     SE_ASSERT(d != NULL);
     SE_ASSERT(!d->started);
     start(d, d->os->monotonic_ms(d->os->ctx));
-    while (!d->done) {
+    while (!d->done || groups_left(d)) {
         uint32_t n = 0;
         int rc = d->os->wait(d->os->ctx, next_deadline(d), d->evs, SE_EVS_MAX, &n);
         d->stats.iterations++;
@@ -779,11 +885,12 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
         SE_ASSERT(n <= SE_EVS_MAX);
         d->stats.events += n;
         int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
+        d->now_ms = now_ms;
         for (uint32_t i = 0; i < n && !d->done; i++) {
             dispatch(d, &d->evs[i], now_ms);
             execute_all(d, now_ms);
         }
-        if (d->done) break;
+        if (d->done && !groups_left(d)) break;
         tick_all(d, now_ms);
         execute_all(d, now_ms);
     }

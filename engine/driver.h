@@ -52,6 +52,8 @@ struct se_driver_hooks {
     void (*retire_config)(void *ud, struct se_config *old);
     /* A new configuration is in force (logger path and level, user hooks). */
     void (*config_applied)(void *ud, const struct se_config *cfg);
+    /* A reload was refused (the old configuration stays); why is borrowed. */
+    void (*reload_failed)(void *ud, const char *why);
     /* An operator command was accepted (server callbacks, sigdump). */
     void (*command)(void *ud, enum se_cmd cmd);
     /* A watched descriptor the driver does not own is readable (log capture). */
@@ -72,6 +74,11 @@ struct se_drv_slot {
     bool hb_on;     /* heartbeat tracked */
     struct se_kill kill;
     struct se_hb hb;
+    /* What is left of the process group of the slot's previous child (its
+     * workers' programs) after it ended: stopped on the same schedule. */
+    uint32_t group_child; /* the ended child's handle; 0 = nothing left */
+    int64_t group_probe_ms;
+    struct se_kill group_kill;
 };
 
 struct se_driver_stats {
@@ -92,6 +99,8 @@ struct se_driver {
     bool started;
     bool done;
     int32_t exit_status;
+    int64_t now_ms;                /* the current iteration's time (se__driver_command) */
+    bool parent_gone;              /* this process's supervisor is gone (stopping) */
     int64_t last_stop_ms;          /* when the last stop request came (CONT rule) */
     enum se_cmd stop_seen;         /* the strongest stop received (SE_CMD_NONE: none) */
     int64_t self_beat_interval_ms; /* 0: this process has no parent to beat to */

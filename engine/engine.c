@@ -310,6 +310,7 @@ se__engine_report_ready(struct se_engine *e, bool ok, const char *msg)
 {
     if (e->ready_reported) return;
     e->ready_reported = true;
+    if (e->posix != NULL) se__os_posix_private_fd_drop(e->posix, e->daemon.ready_fd);
     int rc = se__daemon_report(&e->daemon, ok, msg);
     if (rc == 0 || !ok) return;
     /* The launcher saw EOF and told its caller the start failed: a daemon
@@ -372,6 +373,29 @@ become_daemon(struct se_engine *e)
     return 0;
 }
 
+/* What the process reopens after the privilege drop is the new user's: the
+ * log file, when this process created it (a file that was there before
+ * keeps its owner; a warning says it may not be reopened). The pid file is
+ * only ever written through the descriptor kept open, and emptied when the
+ * user cannot remove it at exit (se__pidfile_release). */
+static void
+hand_over_log(struct se_engine *e)
+{
+    const struct se_config *c = e->cfg;
+    bool to_file = c->log[0] != '\0' && strcmp(c->log, "-") != 0;
+    if (!to_file || (c->chuser[0] == '\0' && c->chgroup[0] == '\0')) return;
+    char err[SE_DAEMON_MSG_MAX] = "";
+    if (!e->log_created) {
+        se__engine_log(e, SE_LOG_DEBUG,
+                       "Log %s was there before: it keeps its owner (chuser %s must be able to "
+                       "reopen it)",
+                       c->log, c->chuser);
+        return;
+    }
+    if (se__privileges_hand_over(c->chuser, c->chgroup, c->log, err, sizeof err) < 0)
+        se__engine_log(e, SE_LOG_WARN, "%s", err);
+}
+
 static int
 prepare_process(struct se_engine *e)
 {
@@ -388,6 +412,7 @@ prepare_process(struct se_engine *e)
         if (rc < 0) return start_failed(e, code, NULL, err); /* "pid file PATH ..." */
         if (err[0] != '\0') se__engine_log(e, SE_LOG_WARN, "%s", err);
     }
+    hand_over_log(e);
     int rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
     if (rc < 0) return start_failed(e, code, "privileges", err);
     if (c->daemon_process_name[0] != '\0')
@@ -412,6 +437,11 @@ load_initial(struct se_engine *e)
     }
     for (size_t i = 0; i < se_config_warning_count(e->cfg); i++)
         fprintf(stderr, "serverengine: warning: %s\n", se_config_warning(e->cfg, i));
+    SE_ASSERT(e->cfg != NULL);
+    const struct se_os *fs = se__os_posix_fs();
+    struct se_file_id id = {0};
+    bool to_file = e->cfg->log[0] != '\0' && strcmp(e->cfg->log, "-") != 0;
+    e->log_created = to_file && fs->file_id(fs->ctx, e->cfg->log, -1, &id) == 0 && !id.exists;
     int rc = se__engine_apply_logger(e, e->cfg);
     if (rc < 0) {
         char why[256];
@@ -427,6 +457,7 @@ se_engine_run(struct se_engine *e)
 {
     SE_ASSERT(!e->ran);
     e->ran = true;
+    se__notify_take(&e->notify); /* nothing started from here on inherits it */
     int status = load_initial(e);
     if (status != 0) return status;
     status = prepare_process(e);
@@ -440,5 +471,7 @@ se_engine_run(struct se_engine *e)
         status = se__server_main(e, -1, NULL);
     se__engine_report_ready(e, status == 0, "the server ended before it was ready");
     se__pidfile_release(&e->daemon);
+    if (e->daemon.release_msg[0] != '\0')
+        se__engine_log(e, SE_LOG_WARN, "%s", e->daemon.release_msg);
     return status;
 }

@@ -17,6 +17,14 @@
 #define SE_OVERRIDES_MAX 64u
 #define SE_STOP_GRACE_MS 5000 /* a worker whose server is gone gets this long to return */
 
+/* What systemd gave this process (notify.c). */
+struct se_notify {
+    char socket[108]; /* NOTIFY_SOCKET, "" = none (sizeof sockaddr_un.sun_path) */
+    int64_t watchdog_usec;
+    int32_t watchdog_pid;
+    bool stopping_sent;
+};
+
 struct se_engine {
     struct se_server_callbacks scb;
     struct se_worker_callbacks wcb;
@@ -37,9 +45,12 @@ struct se_engine {
     struct se_logger *logger; /* this process's logger (owned) */
     struct se_proctitle title;
     struct se_daemon daemon;
-    struct se_server *server; /* the server object of this process */
+    struct se_server *server;  /* the server object of this process */
+    struct se_os_posix *posix; /* this process's adapter (its private fds), or NULL */
     bool ran;
+    bool log_created; /* the log file did not exist before this process opened it */
     bool ready_reported;
+    struct se_notify notify;
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
     void *stop_ud;
 };
@@ -103,10 +114,20 @@ int se__supervisor_main(struct se_engine *e);
 /* sigdump.c: writes stack and memory figures (SPEC section 10). */
 int se__sigdump(struct se_logger *lg);
 
-/* notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET is set. */
-void se__notify(const struct se_config *cfg, const char *state);
+/* notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET was set.
+ * Takes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID out of the environment
+ * into n: nothing this process starts inherits them. */
+void se__notify_take(struct se_notify *n);
+/* This process does not speak to systemd (a server under a supervisor). */
+void se__notify_forget(struct se_notify *n);
+void se__notify(const struct se_notify *n, const struct se_config *cfg, const char *state);
+/* STOPPING=1, the first time only. */
+void se__notify_stopping(struct se_notify *n, const struct se_config *cfg);
+/* READY=1 with a STATUS= line saying why a reload was refused. */
+void se__notify_reload_refused(const struct se_notify *n, const struct se_config *cfg,
+                               const char *why);
 /* The interval of WATCHDOG=1 pings systemd asks for (WATCHDOG_USEC, for this
  * pid), or 0. */
-int64_t se__notify_watchdog_ms(const struct se_config *cfg);
+int64_t se__notify_watchdog_ms(const struct se_notify *n, const struct se_config *cfg);
 
 #endif /* SE_ENGINE_INT_H */

@@ -7,8 +7,12 @@
  * handles (handlers never run: signals are blocked and read as data), a
  * pidfd per child (readable when it exits, so a crash is seen at once and
  * pidfd_send_signal can never reach a recycled pid), an eventfd for thread
- * children, and the descriptors the driver watches. Signals stay blocked
- * across fork, so a child never runs with the parent's view of them.
+ * children, the descriptors the driver watches, and the write end of this
+ * process's own heartbeat pipe to its parent (EPOLLERR: the parent is gone,
+ * reported at once as SE_EV_PARENT_GONE). Signals stay blocked across fork,
+ * so a child never runs with the parent's view of them. A worker leads its
+ * own process group; signal_group reaches the group by the worker's handle,
+ * also after the worker was reaped, while members are left.
  * Heartbeats are stamps in a shared page: a child writes its monotonic time,
  * the parent reads it only at its deadline and never wakes for a beat.
  * Every call passes its fault point first (faults/points.def); libfiu fails
@@ -37,7 +41,7 @@
 
 extern char **environ;
 
-enum ep_tag { EP_SIG = 1, EP_EVFD, EP_PIDFD, EP_WATCH };
+enum ep_tag { EP_SIG = 1, EP_EVFD, EP_PIDFD, EP_WATCH, EP_PARENT };
 #define EP_DATA(tag, v) (((uint64_t)(tag) << 32) | (uint32_t)(v))
 #define EP_BATCH        32
 #define ENV_EXTRA_MAX   8
@@ -230,6 +234,32 @@ posix_signal(void *ctx, uint32_t child, enum se_sig sig)
     return rc < 0 ? -errno : 0;
 }
 
+/*
+ * The group a worker leads (it calls setpgid first thing). While the child
+ * is unreaped its pid, the group's id, cannot be reused; after the reap the
+ * id stays taken while a member is left, and once the group is empty the
+ * pid comes back only after the kernel's pid counter has gone round
+ * (pid_max allocations: far longer than a kill schedule). A group found
+ * empty, or sent SIGKILL, is forgotten.
+ */
+static int
+posix_signal_group(void *ctx, uint32_t child, enum se_sig sig)
+{
+    struct se_os_posix *p = P(ctx);
+    int signo = se__sig_to_posix(sig);
+    if (signo == 0 && sig != SE_SIG_NONE) return -EINVAL;
+    struct se_posix_child *c = child_get(p, child);
+    if (c != NULL && c->thread) return -ENOTSUP;
+    struct se_posix_group *g = &p->groups[child % SE_POSIX_CHILDREN_MAX];
+    if (c == NULL && (child == 0 || g->handle != child)) return -ESRCH;
+    SE_FAULT_CHECK(SE_FAULT_PROC_KILL);
+    int rc = kill(-(c != NULL ? c->pid : g->pgid), signo) < 0 ? -errno : 0;
+    if (c != NULL) /* not a group leader yet: the child alone */
+        return rc == -ESRCH && signo != 0 ? posix_signal(ctx, child, sig) : rc;
+    if (rc == -ESRCH || (rc == 0 && signo == SIGKILL)) *g = (struct se_posix_group){0};
+    return rc;
+}
+
 /* ---- reaping ------------------------------------------------------------ */
 
 static void
@@ -238,7 +268,9 @@ child_free(struct se_os_posix *p, struct se_posix_child *c, struct se_exit *ex)
     ex->child = c->handle;
     if (c->pidfd >= 0) close(c->pidfd); /* leaves the epoll set with it */
     if (c->stamp != NULL) __atomic_store_n(c->stamp, 0, __ATOMIC_RELAXED);
-    (void)p;
+    if (!c->thread && c->pid > 0) /* the group it led may have members left */
+        p->groups[c->handle % SE_POSIX_CHILDREN_MAX] =
+            (struct se_posix_group){.handle = c->handle, .pgid = c->pid};
     *c = (struct se_posix_child){0};
 }
 
@@ -404,6 +436,12 @@ dispatch_one(struct se_os_posix *p, const struct epoll_event *e, struct evbuf *b
         return;
     }
     case EP_WATCH: push(b, (struct se_ev){.kind = SE_EV_READABLE, .fd = (int32_t)v}); return;
+    case EP_PARENT:
+        /* The parent closed its read end (it died): reported once; the
+         * broken pipe would otherwise wake every wait from now on. */
+        epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->parent_hb_fd, NULL);
+        push(b, (struct se_ev){.kind = SE_EV_PARENT_GONE});
+        return;
     default: return;
     }
 }
@@ -872,6 +910,7 @@ fill_methods(struct se_os *os, struct se_os_posix *p)
     os->reap = posix_reap;
     os->beat_stamp = posix_beat_stamp;
     os->heartbeat = posix_heartbeat;
+    os->signal_group = posix_signal_group;
 }
 
 static int
@@ -890,6 +929,13 @@ open_fds(struct se_os_posix *p, const sigset_t *set)
     }
     if (rc == 0) rc = add_fd(p, p->sigfd, EP_SIG);
     if (rc == 0) rc = add_fd(p, p->evfd, EP_EVFD);
+    if (rc == 0 && p->parent_hb_fd >= 0) {
+        /* No events asked: a pipe's write end reports EPOLLERR when the
+         * reader is gone, so the parent's death wakes us at once. The parent
+         * may have died before this: the error is then there already. */
+        struct epoll_event ev = {.events = 0, .data.u64 = EP_DATA(EP_PARENT, 0)};
+        if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->parent_hb_fd, &ev) < 0) rc = -errno;
+    }
     return rc;
 }
 
@@ -944,6 +990,14 @@ se__os_posix_private_fd(struct se_os_posix *p, int32_t fd)
     if (p->private_count == SE_POSIX_PRIVATE_MAX) return -ENOSPC;
     p->private_fds[p->private_count++] = fd;
     return 0;
+}
+
+void
+se__os_posix_private_fd_drop(struct se_os_posix *p, int32_t fd)
+{
+    for (uint32_t i = 0; i < p->private_count; i++) {
+        if (p->private_fds[i] == fd) p->private_fds[i] = p->private_fds[--p->private_count];
+    }
 }
 
 void

@@ -50,6 +50,12 @@ struct se_posix_child {
     void *thread_ctx;      /* heap block handed to the thread */
 };
 
+/* A reaped process child whose process group may outlive it (signal_group). */
+struct se_posix_group {
+    uint32_t handle; /* 0: free */
+    int32_t pgid;
+};
+
 struct se_os_posix {
     int32_t epfd;  /* epoll: signals, pidfds, watched fds, eventfd */
     int32_t sigfd; /* signalfd of the signals below */
@@ -72,6 +78,7 @@ struct se_os_posix {
     int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
     void *lock;                                /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
+    struct se_posix_group groups[SE_POSIX_CHILDREN_MAX]; /* by handle % MAX */
 };
 
 /*
@@ -89,6 +96,10 @@ int se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig
  * file's lock (a surviving child would hold it), the daemon's start-up
  * channel (the launcher waits for its EOF). -ENOSPC when full. */
 int se__os_posix_private_fd(struct se_os_posix *p, int32_t fd);
+
+/* Forgets a private descriptor before its owner closes it: the number may
+ * be reused, and a child must not lose what then holds it. */
+void se__os_posix_private_fd_drop(struct se_os_posix *p, int32_t fd);
 
 /* Closes everything the adapter opened (not the children, not the driver's
  * fds) and restores the signal mask. */

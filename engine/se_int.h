@@ -80,6 +80,7 @@ enum se_reason {
     SE_REASON_UNRECOVERABLE,  /* stop_immediately_at_unrecoverable_exit */
     SE_REASON_DETACH,         /* live restart: the old server is told to go */
     SE_REASON_SERVER_RESTART, /* restart_server_process */
+    SE_REASON_GROUP_LEFT,     /* a worker ended: what is left of its process group */
     SE_REASON_COUNT
 };
 
@@ -150,6 +151,7 @@ struct se_act {
     enum se_sig sig;       /* SIGNAL; LOG: a terminating signal */
     enum se_cmd cmd;       /* FORWARD, LOG */
     bool graceful;         /* STOP, LOG */
+    bool group;            /* SIGNAL: to the child's process group */
     uint32_t slot;         /* worker id, or server slot */
     uint32_t child;        /* SIGNAL: the adapter's handle */
     uint32_t count;        /* attempt number, crashes in a row, ... */

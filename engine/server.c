@@ -143,7 +143,7 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
     if (s->e->wcb.after_start != NULL) s->e->wcb.after_start(w);
     if (!s->ready_notified) {
         s->ready_notified = true;
-        se__notify(se__driver_config(s->driver), "READY=1");
+        se__notify(&s->e->notify, se__driver_config(s->driver), "READY=1");
     }
 }
 
@@ -182,7 +182,7 @@ static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
     struct se_server *s = ud;
-    se__notify(se__driver_config(s->driver), "RELOADING=1");
+    se__notify(&s->e->notify, se__driver_config(s->driver), "RELOADING=1");
     return se__engine_load_config(s->e, out, err, err_size);
 }
 
@@ -210,7 +210,14 @@ hook_config_applied(void *ud, const struct se_config *cfg)
                cfg->log, se__posix_open_error(cfg->log, rc, why, sizeof why));
     }
     if (s->e->scb.reload_config != NULL) s->e->scb.reload_config(s);
-    se__notify(cfg, "READY=1");
+    se__notify(&s->e->notify, cfg, "READY=1");
+}
+
+static void
+hook_reload_failed(void *ud, const char *why)
+{
+    struct se_server *s = ud;
+    se__notify_reload_refused(&s->e->notify, se__driver_config(s->driver), why);
 }
 
 static void
@@ -222,7 +229,7 @@ hook_command(void *ud, enum se_cmd cmd)
     case SE_CMD_GRACEFUL_STOP:
     case SE_CMD_IMMEDIATE_STOP:
     case SE_CMD_DETACH:
-        se__notify(cfg, "STOPPING=1");
+        se__notify_stopping(&s->e->notify, cfg);
         if (s->e->scb.stop != NULL) s->e->scb.stop(s, cmd != SE_CMD_IMMEDIATE_STOP);
         return;
     case SE_CMD_GRACEFUL_RESTART:
@@ -242,7 +249,7 @@ static void
 hook_periodic(void *ud)
 {
     struct se_server *s = ud;
-    se__notify(se__driver_config(s->driver), "WATCHDOG=1");
+    se__notify(&s->e->notify, se__driver_config(s->driver), "WATCHDOG=1");
 }
 
 static void
@@ -341,6 +348,7 @@ static const struct se_driver_hooks server_hooks = {
     .load_config = hook_load_config,
     .retire_config = hook_retire_config,
     .config_applied = hook_config_applied,
+    .reload_failed = hook_reload_failed,
     .command = hook_command,
     .readable = hook_readable,
     .periodic = hook_periodic,
@@ -365,6 +373,7 @@ server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
     int rc = se__os_posix_init(&s->os, s->posix, sigs, n, parent_hb_fd, parent_stamp);
     if (rc < 0) return rc;
     se__os_posix_private_fd(s->posix, e->daemon.ready_fd);
+    e->posix = s->posix;
     se__os_posix_private_fd(s->posix, e->daemon.pidfile_fd);
     rc = open_cmd_pipe(s);
     if (rc < 0) return rc;
@@ -378,7 +387,7 @@ server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
     if (parent_hb_fd >= 0)
         se__driver_set_self_beat(s->driver, self_beat_interval_ms(e->cfg));
     else
-        se__driver_set_periodic(s->driver, se__notify_watchdog_ms(e->cfg));
+        se__driver_set_periodic(s->driver, se__notify_watchdog_ms(&e->notify, e->cfg));
     return 0;
 }
 
@@ -403,7 +412,7 @@ se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp
     int32_t status = 0;
     rc = se__driver_run(s->driver, &status);
     if (e->scb.after_run != NULL) e->scb.after_run(s);
-    se__notify(se__driver_config(s->driver), "STOPPING=1");
+    se__notify_stopping(&e->notify, se__driver_config(s->driver));
     if (rc < 0) return 1;
     se__engine_log(e, SE_LOG_INFO, "Server exits with status %d", status);
     return status;

@@ -72,6 +72,7 @@ emit_signal(struct se_kill *k, enum se_sig sig, struct se_acts *out)
                                       .slot = k->slot,
                                       .child = k->child,
                                       .sig = sig,
+                                      .group = k->cfg->group,
                                       .reason = k->reason});
 }
 

@@ -32,6 +32,7 @@ struct se_kill_cfg {
     int64_t immediate_increment_ms; /* worker_immediate_kill_interval_increment */
     int64_t immediate_timeout_ms;   /* worker_immediate_kill_timeout; -1 never KILLs */
     bool resume_stopped;            /* follow each immediate signal with SIGCONT */
+    bool group;                     /* signals go to the child's process group */
 };
 
 enum se_kill_phase {

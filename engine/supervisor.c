@@ -6,8 +6,17 @@
  * heartbeat stamp, told operator commands by signal. The server process is
  * a fork of the supervisor that runs se__server_main with its heartbeat
  * channel to the supervisor. Ruby ServerEngine's Supervisor.
+ *
+ * Readiness: the supervisor is ready when a server is (its before_run
+ * returned and its loop runs), which that server reports on a relay socket
+ * (se__daemon_relay_open). Only then does a daemon's launcher exit 0 and
+ * systemd hear READY=1, from the supervisor, the one process it knows. A
+ * daemon's first server that ends before it is ready ends the start: the
+ * launcher exits with daemonize_error_exit_code and the reason, instead of
+ * the supervisor restarting a server that cannot start.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +31,9 @@ struct sup {
     struct se_os os;
     struct se_os_posix *posix;
     int32_t capture_fds[2];
+    int32_t relay[2];  /* readiness of the server being started: read, write ends */
+    bool server_ready; /* a server has reported ready */
+    bool start_failed; /* a daemon's first server ended before it was ready */
 };
 
 static int
@@ -31,7 +43,11 @@ server_process_entry(void *arg, const struct se_child_ctx *cc)
     /* This is the server process now: the supervisor's loop objects are a
      * copy it never touches again (their descriptors were closed by the
      * fork); it builds its own. */
-    sp->e->ready_reported = true; /* only the supervisor talks to the launcher */
+    /* only the supervisor talks to the launcher and to systemd; this process
+     * tells the supervisor (the launcher's descriptor was closed by the fork) */
+    sp->e->daemon.ready_fd = sp->relay[1];
+    sp->e->ready_reported = sp->relay[1] < 0;
+    se__notify_forget(&sp->e->notify);
     enum se_sig sigs[SE_CMD_COUNT];
     se__sigmask_only(sigs, se__command_signals(sp->e->cfg, sigs, SE_CMD_COUNT));
     return se__server_main(sp->e, cc->heartbeat_fd, cc->heartbeat_ms);
@@ -45,10 +61,77 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
 }
 
 static void
+relay_close(struct sup *sp)
+{
+    if (sp->relay[0] >= 0) {
+        sp->os.unwatch(sp->os.ctx, sp->relay[0]);
+        close(sp->relay[0]);
+    }
+    if (sp->relay[1] >= 0) close(sp->relay[1]);
+    sp->relay[0] = sp->relay[1] = -1;
+}
+
+/* A channel for the next server's readiness, until one has been ready. */
+static void
+relay_open(struct sup *sp)
+{
+    if (sp->server_ready || sp->relay[0] >= 0) return;
+    int32_t fds[2];
+    int rc = se__daemon_relay_open(fds);
+    if (rc == 0) {
+        sp->relay[0] = fds[0];
+        sp->relay[1] = fds[1];
+        rc = sp->os.watch(sp->os.ctx, fds[0]);
+    }
+    if (rc < 0) {
+        /* the server's start then counts as its readiness */
+        se__engine_log(sp->e, SE_LOG_WARN, "Cannot watch the server's readiness: %s",
+                       se_strerror(rc));
+        relay_close(sp);
+    }
+}
+
+static void
+server_is_ready(struct sup *sp)
+{
+    relay_close(sp);
+    if (sp->server_ready) return;
+    sp->server_ready = true;
+    se__engine_report_ready(sp->e, true, NULL);
+    se__notify(&sp->e->notify, se__driver_config(sp->driver), "READY=1");
+}
+
+/* The start failed: a waiting launcher is told why, and we stop. */
+static void
+start_failed(struct sup *sp, const char *why)
+{
+    relay_close(sp);
+    if (sp->e->ready_reported || sp->e->daemon.ready_fd < 0) return; /* nobody waits */
+    char msg[SE_DAEMON_MSG_MAX];
+    snprintf(msg, sizeof msg, "the server could not start: %s", why);
+    se__engine_log(sp->e, SE_LOG_FATAL, "%s; stopping", msg);
+    se__engine_report_ready(sp->e, false, msg);
+    sp->start_failed = true;
+    se__driver_command(sp->driver, SE_CMD_IMMEDIATE_STOP);
+}
+
+static void
+relay_poll(struct sup *sp)
+{
+    if (sp->relay[0] < 0) return;
+    char msg[SE_DAEMON_MSG_MAX] = "";
+    int rc = se__daemon_relay_read(sp->relay[0], msg, sizeof msg);
+    if (rc == 1) server_is_ready(sp);
+    if (rc == 0) start_failed(sp, msg);
+    if (rc < 0 && rc != -EAGAIN) relay_close(sp); /* judged at its exit */
+}
+
+static void
 hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 {
     (void)slot;
     struct sup *sp = ud;
+    relay_open(sp);
     req->kind = SE_SPAWN_FORK;
     req->entry = server_process_entry;
     req->arg = ud;
@@ -63,18 +146,43 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
 {
     struct sup *sp = ud;
     (void)slot, (void)res;
-    if (sp->e->scb.after_start != NULL) sp->e->scb.after_start(sp->view);
-    if (!sp->view->ready_notified) {
-        sp->view->ready_notified = true;
-        se__notify(se__driver_config(sp->driver), "READY=1");
+    if (sp->relay[1] >= 0) {
+        close(sp->relay[1]); /* the server's end now */
+        sp->relay[1] = -1;
     }
+    if (sp->e->scb.after_start != NULL) sp->e->scb.after_start(sp->view);
+    if (sp->relay[0] < 0) server_is_ready(sp); /* no relay: its start is all we know */
+}
+
+static void
+hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
+{
+    struct sup *sp = ud;
+    (void)slot;
+    relay_poll(sp); /* a word it sent before it ended counts */
+    if (sp->server_ready) return;
+    relay_close(sp);
+    char why[64];
+    if (ex->code >= 0)
+        snprintf(why, sizeof why, "it exited with status %d before it was ready", ex->code);
+    else
+        snprintf(why, sizeof why, "it was killed by %s before it was ready", se_sig_name(ex->sig));
+    start_failed(sp, why);
 }
 
 static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
     struct sup *sp = ud;
+    se__notify(&sp->e->notify, se__driver_config(sp->driver), "RELOADING=1");
     return se__engine_load_config(sp->e, out, err, err_size);
+}
+
+static void
+hook_reload_failed(void *ud, const char *why)
+{
+    struct sup *sp = ud;
+    se__notify_reload_refused(&sp->e->notify, se__driver_config(sp->driver), why);
 }
 
 static void
@@ -82,6 +190,7 @@ hook_config_applied(void *ud, const struct se_config *cfg)
 {
     struct sup *sp = ud;
     se__engine_apply_logger(sp->e, cfg);
+    se__notify(&sp->e->notify, cfg, "READY=1");
 }
 
 static void
@@ -91,20 +200,25 @@ hook_command(void *ud, enum se_cmd cmd)
     const struct se_config *cfg = se__driver_config(sp->driver);
     if (cmd == SE_CMD_DUMP && !cfg->disable_sigdump) se__sigdump(sp->e->logger);
     if (cmd == SE_CMD_RELOAD && !cfg->disable_reload) se_logger_reopen(sp->e->logger);
-    if (cmd == SE_CMD_GRACEFUL_STOP || cmd == SE_CMD_IMMEDIATE_STOP) se__notify(cfg, "STOPPING=1");
+    if (cmd == SE_CMD_GRACEFUL_STOP || cmd == SE_CMD_IMMEDIATE_STOP)
+        se__notify_stopping(&sp->e->notify, cfg);
 }
 
 static void
 hook_periodic(void *ud)
 {
     struct sup *sp = ud;
-    se__notify(se__driver_config(sp->driver), "WATCHDOG=1");
+    se__notify(&sp->e->notify, se__driver_config(sp->driver), "WATCHDOG=1");
 }
 
 static void
 hook_readable(void *ud, int32_t fd)
 {
     struct sup *sp = ud;
+    if (fd == sp->relay[0]) {
+        relay_poll(sp);
+        return;
+    }
     for (int i = 0; i < 2; i++) {
         if (fd != sp->capture_fds[i]) continue;
         if (se_logger_capture_drain(sp->e->logger, fd) != 0) { /* EOF or an error: done */
@@ -147,6 +261,7 @@ sup_setup(struct sup *sp)
     int rc = se__os_posix_init(&sp->os, sp->posix, sigs, n, -1, NULL);
     if (rc < 0) return rc;
     se__os_posix_private_fd(sp->posix, e->daemon.ready_fd);
+    e->posix = sp->posix;
     se__os_posix_private_fd(sp->posix, e->daemon.pidfile_fd);
     capture_output(sp, e->cfg);
     struct se_config *cfg = se_config_dup(e->cfg);
@@ -156,15 +271,17 @@ sup_setup(struct sup *sp)
         .log = hook_log,
         .prepare_spawn = hook_prepare_spawn,
         .spawned = hook_spawned,
+        .exited = hook_exited,
         .load_config = hook_load_config,
         .config_applied = hook_config_applied,
+        .reload_failed = hook_reload_failed,
         .command = hook_command,
         .readable = hook_readable,
         .periodic = hook_periodic,
     };
     sp->driver = se__driver_new(&sp->os, SE_ROLE_SUPERVISOR, cfg, &hooks, &rc);
     if (sp->driver == NULL) return rc;
-    se__driver_set_periodic(sp->driver, se__notify_watchdog_ms(e->cfg));
+    se__driver_set_periodic(sp->driver, se__notify_watchdog_ms(&e->notify, e->cfg));
     e->stop_hook = sup_stop_hook;
     e->stop_ud = sp;
     return 0;
@@ -173,6 +290,7 @@ sup_setup(struct sup *sp)
 static void
 sup_free(struct sup *sp)
 {
+    relay_close(sp);
     se__driver_free(sp->driver);
     for (int i = 0; i < 2; i++) {
         if (sp->capture_fds[i] >= 0) close(sp->capture_fds[i]);
@@ -190,6 +308,7 @@ se__supervisor_main(struct se_engine *e)
     if (sp == NULL) return 1;
     sp->e = e;
     sp->capture_fds[0] = sp->capture_fds[1] = -1;
+    sp->relay[0] = sp->relay[1] = -1;
     sp->posix = calloc(1, sizeof *sp->posix);
     sp->view = calloc(1, sizeof *sp->view);
     if (sp->posix == NULL || sp->view == NULL) {
@@ -206,9 +325,13 @@ se__supervisor_main(struct se_engine *e)
         sup_free(sp);
         return 1;
     }
-    se__engine_report_ready(e, true, NULL); /* the supervisor's loop runs from here */
+    /* the loop runs from here; ready when a server is (relay_poll) */
     int32_t status = 0;
     rc = se__driver_run(sp->driver, &status);
+    se__notify_stopping(&e->notify, se__driver_config(sp->driver));
+    bool failed = sp->start_failed;
+    e->posix = NULL;
     sup_free(sp);
+    if (failed) return e->cfg->daemonize_error_exit_code;
     return rc < 0 ? 1 : status;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * worker.c: the worker's side. A process worker is a forked child: one
- * helper thread waits on a signalfd (stop, restart, detach, reload, dump),
- * on the heartbeat pipe (POLLERR: the server is gone) and on the next beat
- * (auto mode), while `run` works in the main thread. The immediate signals
+ * worker.c: the worker's side. A process worker is a forked child that
+ * leads a process group of its own. Its main thread is the helper: it waits
+ * on a signalfd (stop, restart, detach, reload, dump), on the heartbeat pipe
+ * (POLLERR: the server is gone), on the next beat (auto mode) and on the end
+ * of `run`, which works on a thread of its own with an empty signal mask
+ * and default dispositions, so that whatever it starts (system(), popen(),
+ * fork and exec) starts with a clean signal state. The immediate signals
  * (QUIT, HUP) keep their default action: they end the child at once. A
  * thread or embedded worker is `run` on a thread of the server.
  * Ruby ServerEngine's Worker#install_signal_handlers, HeartbeatThread and
@@ -16,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +117,8 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 struct helper {
     struct se_worker *w;
     int sigfd;
+    int done_fd; /* eventfd: run has returned */
+    int status;  /* run's value */
     bool manual;
     int64_t interval_ms;
     int64_t stop_at_ms; /* when a stop request came (0: none) */
@@ -201,21 +208,24 @@ orphaned(struct se_worker *w)
     _exit(1);
 }
 
-static void *
-helper_main(void *arg)
+/* The helper's loop, on the worker's main thread, until run returns. */
+static int
+helper_loop(struct helper *h)
 {
-    struct helper *h = arg;
     struct se_worker *w = h->w;
     int64_t next_beat = se__posix_mono_ms() + h->interval_ms;
     for (;;) {
         int timeout = -1;
         if (!h->manual)
             timeout = (int)se_max_ms(0, se_min_ms(next_beat - se__posix_mono_ms(), INT32_MAX));
-        struct pollfd pfd[2] = {{.fd = h->sigfd, .events = POLLIN}, {.fd = w->hb_fd, .events = 0}};
-        int n = poll(pfd, w->hb_fd >= 0 ? 2 : 1, timeout);
-        if (n < 0 && errno != EINTR) break;
-        if (n > 0 && (pfd[1].revents & (POLLERR | POLLHUP))) orphaned(w);
-        if (n > 0 && (pfd[0].revents & POLLIN)) {
+        struct pollfd pfd[3] = {{.fd = h->done_fd, .events = POLLIN},
+                                {.fd = h->sigfd, .events = POLLIN},
+                                {.fd = w->hb_fd, .events = 0}};
+        int n = poll(pfd, w->hb_fd >= 0 ? 3 : 2, timeout);
+        if (n < 0 && errno != EINTR) return -errno;
+        if (n > 0 && (pfd[0].revents & POLLIN)) return 0;
+        if (n > 0 && (pfd[2].revents & (POLLERR | POLLHUP))) orphaned(w);
+        if (n > 0 && (pfd[1].revents & POLLIN)) {
             struct signalfd_siginfo si;
             while (read(h->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
                 on_signal(h, &si);
@@ -225,11 +235,55 @@ helper_main(void *arg)
             next_beat = se__posix_mono_ms() + h->interval_ms;
         }
     }
-    return NULL;
 }
 
-/* Blocks the commands the helper handles; the immediate ones keep their
- * default action (QUIT and HUP end the process at once). */
+/*
+ * A command signal that reached a thread other than the helper (run's, or
+ * one run started: they block nothing) is passed on to the helper, the main
+ * thread (its thread id is the pid), with its sender kept (SI_QUEUE may
+ * carry any si_pid within the process; CONT from the server is told apart
+ * by it). In a process forked from run without exec, the only thread is the
+ * main one and it blocks nothing: the signal gets its default action there,
+ * as if the engine had never been in the process. SIGPIPE in a worker
+ * thread does nothing (a closed pipe is EPIPE, not death); an exec resets
+ * every handler to the default. Async-signal-safe; errno kept.
+ */
+static void
+// cppcheck-suppress constParameter ; the type sigaction's sa_sigaction takes
+forward_signal(int signo, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    int saved = errno;
+    pid_t pid = getpid();
+    if ((pid_t)syscall(SYS_gettid) == pid) {
+        signal(signo, SIG_DFL);
+        raise(signo);
+    } else if (signo != SIGPIPE) {
+        siginfo_t fwd = *si;
+        fwd.si_code = SI_QUEUE;
+        syscall(SYS_rt_tgsigqueueinfo, pid, pid, signo, &fwd);
+    }
+    errno = saved;
+}
+
+/* Every signal to its default action (whatever the server or the program
+ * that started it had ignored), then the forwarding handler for the
+ * commands the helper reads and for SIGPIPE. */
+static void
+worker_dispositions(const sigset_t *handled)
+{
+    for (int signo = 1; signo < NSIG; signo++) {
+        if (signo != SIGKILL && signo != SIGSTOP) signal(signo, SIG_DFL);
+    }
+    struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigfillset(&sa.sa_mask);
+    for (int signo = 1; signo < NSIG; signo++) {
+        if (signo == SIGPIPE || sigismember(handled, signo) == 1) sigaction(signo, &sa, NULL);
+    }
+}
+
+/* The signals of the commands the helper handles; the immediate ones keep
+ * their default action (QUIT and HUP end the process at once). */
 static int
 worker_signals(const struct se_config *cfg, sigset_t *handled)
 {
@@ -240,41 +294,49 @@ worker_signals(const struct se_config *cfg, sigset_t *handled)
         int signo = se__sig_to_posix(se__config_cmd_signal(cfg, cmds[i]));
         if (signo > 0) sigaddset(handled, signo);
     }
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    const enum se_cmd immediate[] = {SE_CMD_IMMEDIATE_STOP, SE_CMD_IMMEDIATE_RESTART};
-    for (size_t i = 0; i < SE_ARRAY_LEN(immediate); i++) {
-        int signo = se__sig_to_posix(se__config_cmd_signal(cfg, immediate[i]));
-        if (signo <= 0) continue;
-        signal(signo, SIG_DFL);
-        sigaddset(&defaults, signo);
-    }
-    signal(SIGPIPE, SIG_IGN); /* a closed pipe is EPIPE, not death */
-    /* the fork left every signal blocked: nothing was lost in between */
+    worker_dispositions(handled);
+    /* the fork left every signal blocked: nothing was lost in between; the
+     * main thread keeps the commands blocked for its signalfd */
     pthread_sigmask(SIG_SETMASK, handled, NULL);
     int fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
     return fd < 0 ? -errno : fd;
 }
 
+static void *
+run_main(void *arg)
+{
+    struct helper *h = arg;
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, NULL); /* user code: nothing blocked */
+    h->status = h->w->server->e->wcb.run(h->w);
+    __atomic_store_n(&h->w->running, 0, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t r = write(h->done_fd, &one, sizeof one);
+    (void)r;
+    return NULL;
+}
+
+/* Runs `run` on its own thread (the default stack size, as a main thread's
+ * rlimit gives) while this thread is the helper; returns run's value. */
 static int
-start_helper(struct se_worker *w, struct helper *h)
+run_with_helper(struct se_worker *w, struct helper *h)
 {
     sigset_t handled;
-    int fd = worker_signals(w->cfg, &handled);
-    if (fd < 0) return fd;
-    *h = (struct helper){.w = w,
-                         .sigfd = fd,
-                         .manual = w->cfg->worker_heartbeat_manual,
-                         .interval_ms = se_max_ms(1, w->cfg->worker_heartbeat_interval_ms)};
-    /* a small stack: the helper only polls and calls stop/reload/dump */
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, SE_HELPER_STACK_BYTES);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    h->w = w;
+    h->sigfd = worker_signals(w->cfg, &handled);
+    if (h->sigfd < 0) return h->sigfd;
+    h->done_fd = eventfd(0, EFD_CLOEXEC);
+    if (h->done_fd < 0) return -errno;
+    h->manual = w->cfg->worker_heartbeat_manual;
+    h->interval_ms = se_max_ms(1, w->cfg->worker_heartbeat_interval_ms);
     pthread_t t;
-    int rc = pthread_create(&t, &attr, helper_main, h);
-    pthread_attr_destroy(&attr);
-    return -rc;
+    int rc = -pthread_create(&t, NULL, run_main, h);
+    if (rc < 0) return rc;
+    rc = helper_loop(h);
+    if (rc < 0) return rc; /* poll itself failed: nothing to wait on */
+    pthread_join(t, NULL);
+    return 0;
 }
 
 int
@@ -282,6 +344,9 @@ se__worker_process_entry(void *arg, const struct se_child_ctx *cc)
 {
     struct se_worker *w = arg;
     struct se_engine *e = w->server->e;
+    /* Its own process group first, before it can start anything: what run
+     * starts stays in it, and goes with the worker (worker_kill_process_group). */
+    setpgid(0, 0);
     w->in_child = true;
     w->server_pid = cc->parent_pid;
     w->hb_fd = cc->heartbeat_fd;
@@ -290,14 +355,11 @@ se__worker_process_entry(void *arg, const struct se_child_ctx *cc)
     if (w->cfg->worker_process_name[0] != '\0')
         se__proctitle_set(&e->title, w->cfg->worker_process_name, w->id);
 
-    struct helper h;
-    int rc = start_helper(w, &h);
+    struct helper h = {.sigfd = -1, .done_fd = -1};
+    int rc = run_with_helper(w, &h);
     if (rc < 0) {
-        se__engine_log(e, SE_LOG_FATAL, "Worker %u cannot start its helper thread: %s", w->id,
-                       se_strerror(rc));
+        se__engine_log(e, SE_LOG_FATAL, "Worker %u cannot run: %s", w->id, se_strerror(rc));
         return 1;
     }
-    int status = e->wcb.run(w);
-    __atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
-    return status;
+    return h.status;
 }

@@ -73,6 +73,9 @@ void sim_script_model(struct sim_world *w, uint32_t worker_id, uint32_t nth, enu
                       int64_t at_ms, int32_t code);
 /* An operator signal to the server at an absolute time. */
 void sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig);
+/* The server's supervisor dies at at_ms: the adapter reports SE_EV_PARENT_GONE
+ * and the engine must stop as on a graceful stop (the same bound). */
+void sim_script_parent_gone(struct sim_world *w, int64_t at_ms);
 /* A reload at at_ms: the configuration gets "key=value" (or is invalid when
  * kv is NULL), then the reload signal is sent. */
 void sim_script_reload(struct sim_world *w, int64_t at_ms, const char *kv);

@@ -48,6 +48,7 @@ enum sim_ev_kind {
     SIM_EV_STOP_BOUND,  /* check: the engine has exited */
     SIM_EV_STALL_CHECK, /* check: a stalled process got its immediate signal */
     SIM_EV_RELOAD,      /* a scripted reload */
+    SIM_EV_PARENT_GONE, /* the server's supervisor dies (scripted) */
     SIM_EV_END,         /* the end of simulated time */
 };
 

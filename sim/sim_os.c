@@ -234,6 +234,18 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
     return 0;
 }
 
+/* A worker's process group holds only the worker here (its models start
+ * nothing): the child while it lives; once reaped, no member is left. */
+static int
+os_signal_group(void *ctx, uint32_t child, enum se_sig sig)
+{
+    struct sim_world *w = W(ctx);
+    struct sim_proc *p = sim_proc_by_handle(w, child);
+    if (p == NULL || p->state == SIM_P_REAPED || p->state == SIM_P_FREE) return -ESRCH;
+    if (sig == SE_SIG_NONE) return p->state == SIM_P_ZOMBIE ? -ESRCH : 0;
+    return os_signal(ctx, child, sig);
+}
+
 static int
 os_reap(void *ctx, struct se_exit *ex)
 {
@@ -363,6 +375,7 @@ sim_os_init(struct sim_world *w)
         .lock = os_lock,
         .unlock = os_lock,
         .append = os_append,
+        .signal_group = os_signal_group,
     };
 }
 
@@ -475,6 +488,15 @@ process(struct sim_world *w, const struct sim_ev *ev)
         sim_trace(w, "operator: reload (%s)",
                   w->reload_kv[ev->arg][0] ? w->reload_kv[ev->arg] : "invalid");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = w->cfg->signal_reload});
+        return;
+    case SIM_EV_PARENT_GONE:
+        sim_trace(w, "the supervisor dies");
+        sim_engine_event(w, (struct se_ev){.kind = SE_EV_PARENT_GONE});
+        if (w->final_stop_ms == SE_INT64_NEVER) { /* a graceful stop, with its bound */
+            w->final_stop_ms = w->now_ms;
+            w->stop_requested = true;
+            sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
+        }
         return;
     case SIM_EV_END:
         sim_trace(w, "end of simulated time");

@@ -261,6 +261,12 @@ sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig)
 }
 
 void
+sim_script_parent_gone(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_PARENT_GONE, 0, 0, 0);
+}
+
+void
 sim_script_reload(struct sim_world *w, int64_t at_ms, const char *kv)
 {
     SE_ASSERT(w->reload_len < SIM_SCRIPT_MAX);

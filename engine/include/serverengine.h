@@ -480,9 +480,10 @@ SE_API bool se_blocking_flag_wait_for_reset(struct se_blocking_flag *f, int64_t 
 #define SE_OS_VERSION 1
 
 enum se_ev_kind {
-    SE_EV_SIGNAL = 1, /* a signal arrived for this process (.sig) */
-    SE_EV_CHILD,      /* children may have changed state: drain reap() */
-    SE_EV_READABLE,   /* .fd (registered with watch()) has data or EOF */
+    SE_EV_SIGNAL = 1,  /* a signal arrived for this process (.sig) */
+    SE_EV_CHILD,       /* children may have changed state: drain reap() */
+    SE_EV_READABLE,    /* .fd (registered with watch()) has data or EOF */
+    SE_EV_PARENT_GONE, /* this process's parent (its supervisor) is gone */
 };
 
 struct se_ev {
@@ -603,6 +604,12 @@ struct se_os {
      * write is reported as written, never retried (it would tear a line). */
     int (*append)(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written,
                   uint64_t *size_after_bytes);
+
+    /* Sends sig to the process group the child leads (itself while it does
+     * not lead one yet), also after it was reaped, while members are left:
+     * -ESRCH once none is; SE_SIG_NONE only probes. -ENOTSUP for threads.
+     * May be NULL (the driver then signals the child alone). */
+    int (*signal_group)(void *ctx, uint32_t child, enum se_sig sig);
 };
 
 #ifdef __cplusplus

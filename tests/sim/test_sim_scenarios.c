@@ -373,6 +373,28 @@ test_sim_same_seed_gives_the_same_trace_hash(void **state)
     assert_true(hashes[0] != hashes[2]);
 }
 
+/* A killed supervisor: its server hears it at once (not at its next beat to
+ * it, up to 45 s later) and stops every worker gracefully, then exits. */
+static void
+test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=3", "worker_heartbeat_timeout=180", NULL};
+    struct sim_world *w = quiet_world(7, 60000, o);
+    sim_script_parent_gone(w, 5000);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Supervisor is gone"));
+    for (uint32_t id = 0; id < 3; id++) {
+        assert_int_equal(sim_signal_at(w, id, 0, SE_SIG_TERM, 0), 5000);
+        assert_int_equal(sim_signal_at(w, id, 0, SE_SIG_QUIT, 0), -1);
+    }
+    assert_true(r.sim_ms < 6000);
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -392,6 +414,7 @@ main(void)
         cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
+        cmocka_unit_test(test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@
 
 #include "serverengine.h"
 #include "support/itest.h"
+
+extern char **environ;
 
 #define POLL_MS       5  /* between two looks at a condition */
 #define BEAT_EVERY_MS 50 /* manual_beat: the worker loop's period */
@@ -102,7 +105,9 @@ ts_before_run(struct se_server *s)
         printf("TEST bulk line %06lld %s\n", (long long)i,
                "................................................"
                "................................................");
-    return 0;
+    int64_t status = 0; /* a server that cannot start (a port in use, say) */
+    se_config_get_int(se_server_config(s), "before_run_status", &status);
+    return (int)status;
 }
 
 static void
@@ -181,6 +186,23 @@ manual_beat(struct se_worker *w, struct se_blocking_flag *stop, long beat_ms)
     se_blocking_flag_wait_for_set(stop, -1);
 }
 
+/* A program started from run the way system() and popen() start one
+ * (posix_spawn: the mask and ignored signals are inherited). */
+static void
+spawn_sleep(struct se_logger *lg, unsigned id, bool ignore_term)
+{
+    char *argv[] = {"sleep", "1000", NULL};
+    char *argv_sh[] = {"sh", "-c", "trap '' TERM; exec sleep 1000", NULL};
+    pid_t pid = -1;
+    char **args = ignore_term ? argv_sh : argv;
+    int rc = posix_spawnp(&pid, args[0], NULL, NULL, args, environ);
+    if (rc != 0) {
+        se_log_error(lg, "TEST grandchild failed worker=%u: %s", id, strerror(rc));
+        return;
+    }
+    se_log_info(lg, "TEST grandchild worker=%u pid=%d", id, (int)pid);
+}
+
 static int
 tw_run(struct se_worker *w)
 {
@@ -209,6 +231,9 @@ tw_run(struct se_worker *w)
         manual_beat(w, stop, beat_ms);
     } else if (strcmp(mode, "crash") == 0) {
         abort();
+    } else if (strcmp(mode, "spawn_sleep") == 0) {
+        spawn_sleep(lg, id, cfg_is(cfg, "grandchild_ignores_term", "true"));
+        se_blocking_flag_wait_for_set(stop, -1);
     } else {
         /* sleep, ignore_term (stop never sets the flag), server_stop */
         if (strcmp(mode, "ignore_term") == 0 && process) signal(SIGQUIT, SIG_IGN);
@@ -227,7 +252,7 @@ tw_run(struct se_worker *w)
 static const char *const user_keys[][2] = {
     {"mode", "sleep"},      {"exit_code", "0"},          {"exit_after_ms", "0"},
     {"stop_delay_ms", "0"}, {"beat_stop_after_ms", "0"}, {"message", "none"},
-    {"print_lines", "0"},
+    {"print_lines", "0"},   {"before_run_status", "0"},  {"grandchild_ignores_term", "false"},
 };
 
 /* Short timings, set as the program's defaults so a config file can

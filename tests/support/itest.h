@@ -18,7 +18,11 @@
  *   manual_beat  call se_worker_heartbeat every 50 ms for beat_stop_after_ms,
  *                then stop beating and run until stop;
  *   crash        abort();
- *   server_stop  call se_server_stop(graceful) from run, then run until stop.
+ *   server_stop  call se_server_stop(graceful) from run, then run until stop;
+ *   spawn_sleep  start `sleep 1000` with posix_spawnp (as system() would),
+ *                log "TEST grandchild worker=N pid=G", then run until stop;
+ *                with grandchild_ignores_term=true the program ignores TERM.
+ * The server's before_run returns the key before_run_status (default 0).
  * A stopped worker lingers stop_delay_ms before run returns (work to
  * finish). exit_code and exit_after_ms may be comma lists: worker N takes
  * item N (the last item when the list is shorter).

@@ -170,6 +170,7 @@ static const struct {
     {"worker_immediate_kill_interval", "10"},
     {"worker_immediate_kill_interval_increment", "10"},
     {"worker_immediate_kill_timeout", "600"},
+    {"worker_kill_process_group", "true"}, /* new: a worker's process group goes with it */
     {"unrecoverable_exit_codes", "[]"},
     {"stop_immediately_at_unrecoverable_exit", "false"},
     {"worker_reload_signal", "nil"},
@@ -260,6 +261,7 @@ test_config_key_table_has_unique_names_help_and_the_seeds_dynamic_marks(void **s
         "worker_immediate_kill_interval",
         "worker_immediate_kill_interval_increment",
         "worker_immediate_kill_timeout",
+        "worker_kill_process_group",
         "log",
         "log_level",
     };
