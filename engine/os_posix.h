@@ -29,9 +29,10 @@ void se__os_posix_fs_fill(struct se_os *os);
 /* descriptors watched for readability: a heartbeat pipe per child, and the
  * process's own few (output capture, a command pipe, the logger's) */
 #define SE_POSIX_WATCH_MAX    (SE_POSIX_CHILDREN_MAX + 8u)
-#define SE_POSIX_SIGNALS_MAX  16u /* signals delivered as events */
-#define SE_POSIX_STAMP_STRIDE 8u  /* int64 per stamp: one cache line each */
-#define SE_POSIX_PRIVATE_MAX  8u  /* descriptors no child may inherit */
+#define SE_POSIX_SIGNALS_MAX  16u  /* signals delivered as events */
+#define SE_POSIX_STAMP_STRIDE 8u   /* int64 per stamp: one cache line each */
+#define SE_POSIX_FD_HIGH      1024 /* per-child descriptors live from here up */
+#define SE_POSIX_PRIVATE_MAX  8u   /* descriptors no child may inherit */
 
 _Static_assert(SE_POSIX_WATCH_MAX >= SE_WORKERS_MAX + 4u,
                "every worker's heartbeat pipe is watched");

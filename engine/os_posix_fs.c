@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +126,14 @@ link_target(const char *path, char *out, size_t size)
     return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
+/* /dev/null is as good as a file for a log nobody reads (it never blocks);
+ * any other device, a FIFO or a socket is refused. */
+static bool
+is_null_device(const struct stat *st)
+{
+    return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3;
+}
+
 static int
 open_regular_at_level(const char *path, int flags, uint32_t mode, int level, int32_t *fd)
 {
@@ -148,7 +157,8 @@ open_regular_at_level(const char *path, int flags, uint32_t mode, int level, int
     if (f < 0) return -errno;
     struct stat st;
     int rc = fstat(f, &st) < 0 ? -errno : 0;
-    if (rc == 0 && !S_ISREG(st.st_mode)) rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
+    if (rc == 0 && !S_ISREG(st.st_mode) && !is_null_device(&st))
+        rc = S_ISDIR(st.st_mode) ? -EISDIR : -ENXIO;
     /* a regular file never blocks: the flag only guarded the open itself */
     if (rc == 0 && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0) rc = -errno;
     if (rc < 0) {

@@ -175,6 +175,7 @@ test_server_and_workers_stop_at_once_when_the_supervisor_is_killed(void **state)
     /* a long heartbeat: the server's own beat to the supervisor is 45 s apart */
     pid_t sup = itest_start(t, NULL, "supervisor=true", "worker_type=process", "workers=2",
                             "worker_heartbeat_timeout=180", NULL);
+    itest_wait_log(t, "TEST run worker=0 pid=", 1, DL); /* the two start in either order */
     itest_wait_log(t, "TEST run worker=1 pid=", 1, DL);
     pid_t server = itest_server_pid(t, 1);
     pid_t w0 = itest_worker_pid(t, 0), w1 = itest_worker_pid(t, 1);

@@ -1169,12 +1169,29 @@ test_logger_rotation_settings_are_checked(void **state)
     assert_no_fd_leak(f);
 }
 
+/* /dev/null is a fine log for a program that wants none (the benchmarks'),
+ * though it is a device: the one device the logger takes. */
+static void
+test_logger_takes_dev_null_as_a_log(void **state)
+{
+    struct fx *f = *state;
+    int err = 0;
+    struct se_logger *lg = se_logger_new("/dev/null", &err);
+    assert_non_null(lg);
+    se_log_info(lg, "into the void");
+    assert_int_equal(se_logger_error_count(lg), 0);
+    se_logger_free(lg);
+    assert_null(se_logger_new("/dev/zero", &err)); /* any other device is refused */
+    assert_no_fd_leak(f);
+}
+
 int
 main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_logger_reopen_after_truncation_by_another_writer),
+        T(test_logger_takes_dev_null_as_a_log),
         T(test_logger_set_path_switches_files),
         T(test_logger_default_level_is_debug),
         T(test_logger_level_by_number_and_by_name),
