@@ -13,7 +13,9 @@
  *    beat and no later than 50 ms past it;
  *  - after the faults stop, live workers converge to `workers`;
  *  - a stop ends within the configured timeouts, no child outlives it, and
- *    the exit status follows unrecoverable_exit_codes.
+ *    the exit status follows unrecoverable_exit_codes;
+ *  - the engine, freed after its exit, closes every descriptor it opened,
+ *    each once, and none it did not open.
  */
 #include <stdio.h>
 
@@ -290,9 +292,26 @@ check_supervisor_exit(struct sim_world *w)
              w->exit_status, asked, w->unrec_seen ? w->unrec_last : -1);
 }
 
+/* The engine's end: its driver freed closes each descriptor it still holds
+ * once (a second close or a close of one never opened fails in sim_os.c),
+ * and leaves none open. The world frees nothing twice: the driver is gone. */
+static void
+check_freed_closes_all(struct sim_world *w)
+{
+    se__driver_free(w->driver);
+    w->driver = NULL;
+    for (uint32_t fd = 0; fd < SIM_FDS_MAX; fd++) {
+        if (!w->fds[fd].open) continue;
+        sim_fail(w, "descriptor %u (of handle %u) still open after the engine was freed", fd,
+                 w->fds[fd].handle);
+        return;
+    }
+}
+
 void
 sim_check_exit(struct sim_world *w)
 {
+    check_freed_closes_all(w);
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         const struct sim_proc *p = &w->procs[i];
         /* exit_on_detach: the old server finishes on its own, after us */
