@@ -267,7 +267,7 @@ def load_equivalent():
         return out
     with open(path) as f:
         for line in f:
-            m = re.match(r"(\S+:\d+): (\S+): `(.*)` -> `(.*)` +-- (.*)", line)
+            m = re.match(r"(\S+:\d+:\d+): (\S+): `(.*)` -> `(.*)` +-- (.*)", line)
             if m:
                 out[(m.group(1), m.group(2), m.group(3), m.group(4))] = m.group(5)
     return out
@@ -276,7 +276,7 @@ def load_equivalent():
 def key_of(mu):
     old = " ".join(mu.old.split())
     new = " ".join(mu.new.split())
-    return (f"{mu.path}:{mu.line}", mu.kind, old, new)
+    return (f"{mu.path}:{mu.line}:{mu.col}", mu.kind, old, new)
 
 
 def all_mutants():

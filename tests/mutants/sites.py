@@ -26,6 +26,7 @@ KEYWORDS = {
 class Mutant:
     path: str
     line: int  # 1-based, where the change starts
+    col: int  # 1-based
     start: int  # offsets in the file's text
     end: int
     new: str
@@ -35,7 +36,7 @@ class Mutant:
     def describe(self):
         old = " ".join(self.old.split())
         new = " ".join(self.new.split())
-        return f"{self.path}:{self.line}: {self.kind}: `{old}` -> `{new}`"
+        return f"{self.path}:{self.line}:{self.col}: {self.kind}: `{old}` -> `{new}`"
 
     def apply(self, text):
         return text[: self.start] + self.new + text[self.end :]
@@ -209,7 +210,9 @@ def find(path, text):
     def add(a, b, new, kind):
         if skipped(a, b):
             return
-        found.append(Mutant(path, line_of(a), a, b, new, kind, text[a:b]))
+        line = line_of(a)
+        col = a - text.rfind("\n", 0, a)
+        found.append(Mutant(path, line, col, a, b, new, kind, text[a:b]))
 
     in_function = _function_bodies(code)
 
