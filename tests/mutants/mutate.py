@@ -332,7 +332,6 @@ def snapshot(i):
 
 def mutation_run(runner, unit, slow):
     mutants, mode = pick(all_mutants())
-    equivalent = load_equivalent()
     jobs = int(os.environ.get("INTEG_JOBS", "3"))
     log(f"# {len(mutants)} mutants ({mode}) of {len(all_mutants())} sites; fast tests:"
         f" {' '.join(unit)}; integration tests: {' '.join(slow)} ({jobs} mutants at once)")
@@ -395,6 +394,7 @@ def mutation_run(runner, unit, slow):
     elapsed = time.monotonic() - t_start
     compiled = killed + survived
     log("")
+    equivalent = load_equivalent()  # read at the end: it may be edited meanwhile
     log(f"# survivors ({len(survivors)}):")
     argued = 0
     for mu in survivors:
