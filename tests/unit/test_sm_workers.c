@@ -533,6 +533,34 @@ test_pool_next_start_time_counts_only_while_starts_are_spaced(void **state)
     free(f);
 }
 
+/* init makes the whole state: over a struct full of garbage the pool starts
+ * as over a zeroed one, and logs no scaling (it starts at `workers`). */
+static void
+test_pool_init_over_garbage_starts_clean(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    memset(&f->pool, 0xa5, sizeof f->pool);
+    se_pool_init(&f->pool, &f->cfg, 0);
+    char got[1024];
+    assert_int_equal(se_pool_alive(&f->pool), 0);
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got),
+        "spawn 0; spawn 1");
+    free(f);
+}
+
+/* A backoff ceiling of 1 ms is a ceiling, not "no backoff": the second
+ * crash in a row waits min(0.1 s, 1 ms). */
+static void
+test_pool_one_ms_backoff_ceiling_applies(void **state)
+{
+    (void)state;
+    struct se_pool_cfg cfg = {.restart_worker_interval_ms = 0, .backoff_max_ms = 1};
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 0);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 1);
+}
+
 int
 main(void)
 {
@@ -566,6 +594,8 @@ main(void)
         cmocka_unit_test(test_pool_one_ms_start_delay_still_spaces_starts),
         cmocka_unit_test(test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down),
         cmocka_unit_test(test_pool_next_start_time_counts_only_while_starts_are_spaced),
+        cmocka_unit_test(test_pool_init_over_garbage_starts_clean),
+        cmocka_unit_test(test_pool_one_ms_backoff_ceiling_applies),
     };
     return cmocka_run_group_tests_name("sm_workers", tests, NULL, NULL);
 }
