@@ -51,7 +51,8 @@ se_pool_alive(const struct se_pool *p)
 static bool
 is_unrecoverable(const struct se_pool_cfg *cfg, int32_t code)
 {
-    if (code < 0 || code > 255) return false;
+    SE_ASSERT(code >= -1 && code <= 255); /* an exit status, or -1: killed by a signal */
+    if (code < 0) return false;
     return (cfg->unrecoverable[code / 8] >> (code % 8)) & 1u;
 }
 

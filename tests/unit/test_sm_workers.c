@@ -561,6 +561,41 @@ test_pool_one_ms_backoff_ceiling_applies(void **state)
     assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 1);
 }
 
+/* Each code of unrecoverable_exit_codes is itself, at the edges of the
+ * bitmap and of its bytes (0, 15, 17, 255), and no neighbour is. */
+static void
+test_pool_unrecoverable_code_bitmap_edges(void **state)
+{
+    (void)state;
+    static const int codes[] = {0, 15, 17, 255};
+    for (size_t i = 0; i < SE_ARRAY_LEN(codes); i++) {
+        for (int other = codes[i] - 1; other <= codes[i] + 1; other++) {
+            if (other < 0 || other > 255) continue;
+            struct fixture *f = fixture_new(1);
+            set_unrecoverable(f, codes[i]);
+            char got[1024];
+            step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+            step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED}, 0, got, sizeof got);
+            struct se_pool_in ex = {.kind = SE_POOL_IN_EXITED, .code = other};
+            step_logs(f, ex, 10, got, sizeof got);
+            bool ends = strstr(got, "log workers-done") != NULL;
+            if (ends != (other == codes[i]))
+                fail_msg("code %d with %d set: %s", other, codes[i], got);
+            free(f);
+        }
+    }
+}
+
+/* Backoff doubles from an interval of 1 ms (only 0 means "from 0.1 s"). */
+static void
+test_pool_backoff_doubles_from_a_one_ms_interval(void **state)
+{
+    (void)state;
+    struct se_pool_cfg cfg = {.restart_worker_interval_ms = 1, .backoff_max_ms = 1000};
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 2);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 4);
+}
+
 int
 main(void)
 {
@@ -596,6 +631,8 @@ main(void)
         cmocka_unit_test(test_pool_next_start_time_counts_only_while_starts_are_spaced),
         cmocka_unit_test(test_pool_init_over_garbage_starts_clean),
         cmocka_unit_test(test_pool_one_ms_backoff_ceiling_applies),
+        cmocka_unit_test(test_pool_unrecoverable_code_bitmap_edges),
+        cmocka_unit_test(test_pool_backoff_doubles_from_a_one_ms_interval),
     };
     return cmocka_run_group_tests_name("sm_workers", tests, NULL, NULL);
 }
