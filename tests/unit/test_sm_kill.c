@@ -287,6 +287,24 @@ test_kill_failed_kill_is_retried(void **state)
     assert_false(se_kill_sent(&k, SE_SIG_TERM));
 }
 
+/* A failed SIGKILL is retried after the immediate interval, even of 1 ms
+ * (only 0 falls back to one second). */
+static void
+test_kill_failed_kill_retry_follows_a_one_ms_interval(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_kill k;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.immediate_timeout_ms = 0;
+    cfg.immediate_interval_ms = 1;
+    se_kill_init(&k, &cfg, 1, 9, 0);
+    feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
+    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -EPERM, SE_SIG_KILL);
+    assert_int_equal(se_kill_deadline_ms(&k), 1);
+}
+
 /* A retried SIGKILL that goes through is sent once: no more signals after. */
 static void
 test_kill_retried_kill_is_sent_once(void **state)
@@ -453,6 +471,7 @@ main(void)
         cmocka_unit_test(test_kill_late_wakeup_on_a_slot_moves_past_it),
         cmocka_unit_test(test_kill_sent_is_empty_until_a_signal_goes),
         cmocka_unit_test(test_kill_retried_kill_is_sent_once),
+        cmocka_unit_test(test_kill_failed_kill_retry_follows_a_one_ms_interval),
     };
     return cmocka_run_group_tests_name("sm_kill", tests, NULL, NULL);
 }
