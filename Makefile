@@ -147,8 +147,10 @@ check: all tests
 check-valgrind: all tests
 	SE_VALGRIND=1 tests/run.sh $(B)
 
+# Mutation run over engine/sm_*.c and engine/driver*.c (tests/mutants/mutate.py):
+# MUTANTS=N SEED=S for a seeded sample, the full run otherwise.
 check-mutants:
-	tests/mutants/run.sh
+	nice -n 10 python3 tests/mutants/mutate.py
 
 check-faults:
 	$(MAKE) B=build/fiu FIU=1 build/fiu/se-fault-sweep

@@ -295,7 +295,6 @@ notify_workers_reload(struct se_driver *d)
         if (rc < 0 && rc != -ESRCH)
             logf_(d, SE_LOG_WARN, "Could not send %s to worker %u: %s", se_sig_name(sig), i,
                   se_strerror(rc));
-        if (rc == 0) d->stats.signals++;
     }
 }
 
@@ -458,7 +457,6 @@ static void
 group_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 {
     int rc = d->os->signal_group(d->os->ctx, a->child, a->sig);
-    if (rc == 0) d->stats.signals++;
     if (rc == -ESRCH || (rc == 0 && a->sig == SE_SIG_KILL)) {
         group_done(d, a->slot, now_ms);
         return;
@@ -726,7 +724,6 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
     int rc = d->os->spawn(d->os->ctx, &req, &res);
     if (rc == 0) {
         SE_ASSERT(res.child != 0);
-        d->stats.spawns++;
         if (slot >= d->slots_used) d->slots_used = slot + 1;
         s->child = res.child;
         s->pid = res.pid;
@@ -773,10 +770,7 @@ act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
     SE_ASSERT(s->child == a->child);
     int rc = a->group ? d->os->signal_group(d->os->ctx, a->child, a->sig)
                       : d->os->signal(d->os->ctx, a->child, a->sig);
-    if (rc == 0) {
-        d->stats.signals++;
-        return;
-    }
+    if (rc == 0) return;
     kill_feed(d, a->slot,
               (struct se_kill_in){.kind = SE_KILL_IN_SIGNAL_FAILED, .err = rc, .sig = a->sig},
               now_ms);
@@ -790,7 +784,6 @@ act_forward(struct se_driver *d, const struct se_act *a)
     enum se_sig sig = se__config_cmd_signal(d->cfg, a->cmd);
     if (sig == SE_SIG_NONE) return;
     int rc = d->os->signal(d->os->ctx, s->child, sig);
-    if (rc == 0) d->stats.signals++;
     if (rc < 0 && rc != -ESRCH)
         logf_(d, SE_LOG_WARN, "Could not forward %s to the server: %s", se_cmd_name(a->cmd),
               se_strerror(rc));
@@ -815,7 +808,6 @@ act_lost(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 static void
 execute_one(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 {
-    d->stats.actions++;
     switch (a->kind) {
     case SE_ACT_SPAWN: act_spawn(d, a->slot, now_ms); return;
     case SE_ACT_STOP: act_stop(d, a, now_ms); return;
@@ -847,7 +839,7 @@ execute_all(struct se_driver *d, int64_t now_ms)
             q->count -= i;
             i = 0;
         }
-        if (q->count - i > d->stats.backlog_max) d->stats.backlog_max = q->count - i;
+        if (q->count - i > d->backlog_max) d->backlog_max = q->count - i;
         struct se_act a = q->items[i++]; /* copy: the queue may move */
         execute_one(d, &a, now_ms);
     }
@@ -877,13 +869,11 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
     while (!d->done || groups_left(d)) {
         uint32_t n = 0;
         int rc = d->os->wait(d->os->ctx, next_deadline(d), d->evs, SE_EVS_MAX, &n);
-        d->stats.iterations++;
         if (rc < 0) {
             logf_(d, SE_LOG_FATAL, "Waiting for events failed: %s", se_strerror(rc));
             return rc;
         }
         SE_ASSERT(n <= SE_EVS_MAX);
-        d->stats.events += n;
         int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
         d->now_ms = now_ms;
         for (uint32_t i = 0; i < n && !d->done; i++) {

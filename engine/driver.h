@@ -81,15 +81,6 @@ struct se_drv_slot {
     struct se_kill group_kill;
 };
 
-struct se_driver_stats {
-    uint64_t iterations;  /* wait() calls */
-    uint64_t events;      /* events taken from wait() */
-    uint64_t actions;     /* actions executed */
-    uint32_t backlog_max; /* most actions queued and not yet run, at once */
-    uint64_t spawns;      /* successful spawns */
-    uint64_t signals;     /* signals sent to children */
-};
-
 struct se_driver {
     const struct se_os *os; /* borrowed; outlives the driver */
     enum se_role role;
@@ -121,9 +112,9 @@ struct se_driver {
     struct se_drv_slot slots[SE_WORKERS_MAX];
 
     struct se_acts acts; /* this iteration's action queue */
+    uint32_t backlog_max; /* most actions queued and not yet run at once (the simulator checks it) */
     struct se_act act_items[SE_ACTS_MAX];
     struct se_ev evs[SE_EVS_MAX];
-    struct se_driver_stats stats;
 };
 
 /*

@@ -51,7 +51,8 @@ se_pool_alive(const struct se_pool *p)
 static bool
 is_unrecoverable(const struct se_pool_cfg *cfg, int32_t code)
 {
-    if (code < 0 || code > 255) return false;
+    SE_ASSERT(code >= -1 && code <= 255); /* an exit status, or -1: killed by a signal */
+    if (code < 0) return false;
     return (cfg->unrecoverable[code / 8] >> (code % 8)) & 1u;
 }
 
@@ -61,12 +62,13 @@ wanted(const struct se_pool *p, uint32_t slot)
     return p->phase == SE_POOL_RUN && slot < p->cfg->workers;
 }
 
-/* start_worker_delay with +- rand/2 of it: d - d*r/2 + u*d*r, u in [0,1). */
+/* start_worker_delay with +- rand/2 of it: d - d*r/2 + u*d*r, u in [0,1).
+ * Called only while starts are spaced (d > 0). */
 static int64_t
 start_spacing_ms(const struct se_pool_cfg *cfg, uint32_t rand)
 {
     int64_t d = cfg->start_worker_delay_ms;
-    if (d <= 0) return 0;
+    SE_ASSERT(d > 0);
     double span = (double)d * (double)cfg->start_worker_delay_rand_permille / 1000.0;
     double u = (double)rand / 4294967296.0;
     return (int64_t)((double)d - span / 2.0 + u * span);

@@ -21,7 +21,13 @@
  *    the schedule (its decision is checked, delivered or not);
  *  - a detached server is stopped with escalation like any other;
  *  - the supervisor is never waiting with no deadline while a server is
- *    wanted, and a detach ends within server_detach_wait.
+ *    wanted, and a detach ends within server_detach_wait;
+ *  - the engine, freed after its exit, closes every descriptor it opened,
+ *    each once, and none it did not open;
+ *  - every worker exit is logged once, as what it was (finished, exited with
+ *    0, exited unexpectedly), and a signal the engine never sent is called
+ *    external, as one it sent never is;
+ *  - the driver's action backlog stays within half its queue.
  */
 #include <stdio.h>
 
@@ -181,6 +187,93 @@ on_unexpected_exit_event(struct sim_world *w, const struct se_act *a)
     }
 }
 
+/* The ended process an exit event is about: the slot's latest start. */
+static struct sim_proc *
+latest_reaped(struct sim_world *w, uint32_t slot)
+{
+    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+        struct sim_proc *r = &w->procs[i];
+        if (r->handle == 0 || r->worker_id != slot || r->state != SIM_P_REAPED) continue;
+        if (r->nth + 1 == w->starts[slot]) return r;
+    }
+    return NULL;
+}
+
+/* The signals a process can get from outside (as the engine judges them). */
+static bool
+outside_signal(enum se_sig sig)
+{
+    return sig == SE_SIG_KILL || sig == SE_SIG_TERM || sig == SE_SIG_INT || sig == SE_SIG_QUIT ||
+           sig == SE_SIG_HUP || sig == SE_SIG_USR1 || sig == SE_SIG_USR2;
+}
+
+/* Every exit is classified once, as what it was (finished after a stop,
+ * exited with 0, exited unexpectedly), and a signal the engine never sent is
+ * called external, as one it sent is never (on_unexpected_exit_event). */
+static void
+on_exit_event(struct sim_world *w, const struct se_act *a)
+{
+    if (w->opts.supervisor) return;
+    struct sim_proc *r = latest_reaped(w, a->slot);
+    if (r == NULL) {
+        sim_fail(w, "w%u: an exit is logged and no process of it has ended", a->slot);
+        return;
+    }
+    if (r->classified) {
+        sim_fail(w, "w%u pid%d: its exit is logged twice", r->worker_id, r->pid);
+        return;
+    }
+    r->classified = true;
+    bool clean = r->exit_code == 0;
+    if (a->event == SE_EVT_WORKER_EXITED && !clean)
+        sim_fail(w, "w%u pid%d: ended with %d/%s, logged as an exit with status 0", r->worker_id,
+                 r->pid, r->exit_code, se_sig_name(r->exit_sig));
+    if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY && clean)
+        sim_fail(w, "w%u pid%d: exited with 0, logged as unexpected", r->worker_id, r->pid);
+    bool outside = r->exit_code < 0 && outside_signal(r->exit_sig);
+    if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY && a->count == 1 && !outside)
+        sim_fail(w, "w%u pid%d: ended with %d/%s, called a signal from outside", r->worker_id,
+                 r->pid, r->exit_code, se_sig_name(r->exit_sig));
+    if (a->event != SE_EVT_WORKER_EXITED_UNEXPECTEDLY || a->count != 0 || !outside ||
+        r->sig_count > SIM_SIGLOG_MAX)
+        return;
+    for (uint32_t k = 0; k < r->sig_count; k++) {
+        if (r->sigs[k].sig == r->exit_sig) return;
+    }
+    sim_fail(w, "w%u pid%d: killed by %s, which the engine never sent, and not called external",
+             r->worker_id, r->pid, se_sig_name(r->exit_sig));
+}
+
+/* At the end: every worker process that ended had its exit logged. */
+static void
+check_every_exit_classified(struct sim_world *w)
+{
+    if (w->opts.supervisor) return;
+    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+        const struct sim_proc *r = &w->procs[i];
+        if (r->handle == 0 || r->state != SIM_P_REAPED || r->classified) continue;
+        sim_fail(w, "w%u pid%d ended (%d/%s) and its exit was never logged", r->worker_id, r->pid,
+                 r->exit_code, se_sig_name(r->exit_sig));
+        return;
+    }
+}
+
+/* The engine's end: its driver freed closes each descriptor it still holds
+ * once (a second close or a close of one never opened fails in sim_os.c),
+ * and leaves none open. The world frees nothing twice: the driver is gone. */
+static void
+check_freed_closes_all(struct sim_world *w)
+{
+    se__driver_free(w->driver);
+    w->driver = NULL;
+    for (uint32_t fd = 0; fd < SIM_FDS_MAX; fd++) {
+        if (!w->fds[fd].open) continue;
+        sim_fail(w, "descriptor %u (of handle %u) still open after the engine was freed", fd,
+                 w->fds[fd].handle);
+        return;
+    }
+}
+
 /* The latest start of worker `slot`, once it has ended, or NULL. */
 static const struct sim_proc *
 latest_ended(const struct sim_world *w, uint32_t slot)
@@ -234,6 +327,9 @@ sim_check_event(struct sim_world *w, const struct se_act *a)
     if (a->event == SE_EVT_HEARTBEAT_LOST) on_lost_event(w, p);
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY) on_unexpected_exit_event(w, a);
     if (a->event == SE_EVT_WORKER_RESTART_DELAYED) on_restart_delayed_event(w, a);
+    if (a->event == SE_EVT_WORKER_FINISHED || a->event == SE_EVT_WORKER_EXITED ||
+        a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY)
+        on_exit_event(w, a);
 }
 
 /* The next step of p's kill schedule (a signal or an escalation), NEVER
@@ -403,6 +499,9 @@ check_supervisor_exit(struct sim_world *w)
 void
 sim_check_exit(struct sim_world *w)
 {
+    sim_check_backlog(w); /* before the driver is freed */
+    check_freed_closes_all(w);
+    check_every_exit_classified(w);
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         const struct sim_proc *p = &w->procs[i];
         /* exit_on_detach: the old server finishes on its own, after us */
@@ -433,7 +532,8 @@ sim_check_exit(struct sim_world *w)
 void
 sim_check_backlog(struct sim_world *w)
 {
-    uint32_t peak = w->driver->stats.backlog_max;
+    if (w->driver == NULL) return; /* checked already, at the engine's exit */
+    uint32_t peak = w->driver->backlog_max;
     if (peak > SE_ACTS_MAX / 2)
         sim_fail(w, "the action backlog reached %u, past half the queue (%u)", peak,
                  SE_ACTS_MAX / 2);

@@ -95,6 +95,7 @@ struct sim_proc {
     bool kill_failed; /* a SIGKILL attempt failed: retries allowed */
     bool detached;    /* supervisor role: an old server told to go (live restart) */
     bool unchecked;   /* settings changed mid-stop: no schedule check */
+    bool classified;  /* server role: the engine logged how it ended (once) */
     uint32_t sig_count;
     struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
 };

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "support/itest.h"
 
 #define DEADLINE_MS  5000
 #define POLL_MS      2
@@ -1169,11 +1170,9 @@ main(int argc, char **argv)
 {
     g_argc = argc;
     g_argv = argv;
-    /* Daemons, grandchildren of ours, are reparented to us: we reap them. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) != 0) {
-        perror("prctl(PR_SET_CHILD_SUBREAPER)");
-        return 1;
-    }
+    /* Daemons, grandchildren of ours, are reparented to us: we reap them,
+     * and a failure or a deadline leaves none of them running. */
+    itest_own_tree();
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_daemonize_detaches_from_session_and_stdio_then_reports_ready),

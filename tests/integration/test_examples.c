@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/itest.h"
+
 #define DEADLINE_MS 10000 /* generous: a loaded CI machine must not flake */
 #define POLL_MS     10
 #define CLIENTS     300
@@ -107,6 +109,7 @@ start(struct run *r, const char *name, const char *const *args)
     assert_true(r->pid >= 0);
     if (r->pid == 0) {
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a killed test process */
         int fd = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
         int null = open("/dev/null", O_RDONLY);
         if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
@@ -439,7 +442,7 @@ main(int argc, char **argv)
     snprintf(examples_dir, sizeof examples_dir, "%s/../examples", dirname(self));
     (void)argv;
     signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    itest_own_tree(); /* a failure or a deadline leaves no example running */
     const struct CMUnitTest tests[] = {
         EXAMPLE(ex_simple),
         EXAMPLE(ex_multiprocess),

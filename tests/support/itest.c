@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -397,10 +398,123 @@ child_exec(const char *dir, char **argv, pid_t parent)
     _exit(97);
 }
 
+/* ======================================================================== */
+/* The test process owns its process tree: whatever way it ends (a failed  */
+/* assertion, exit, a deadline's TERM, Ctrl-C), nothing it started outlives */
+/* it. It is a child subreaper, so every orphan of the tree is its child.   */
+/* ======================================================================== */
+
+/* The process that owns the tree; 0 before itest_own_tree. Forked copies
+ * (a worker of test_logger_multiproc) inherit the handlers, not the tree. */
+static pid_t tree_owner;
+
+/* The ppid field of /proc/<name>/stat, or -1; async-signal-safe. */
+static pid_t
+stat_ppid(const char *name)
+{
+    char path[64] = "/proc/";
+    size_t n = strlen(path);
+    for (size_t i = 0; name[i] != '\0' && n < sizeof path - 8; i++)
+        path[n++] = name[i];
+    memcpy(path + n, "/stat", 6);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[512];
+    ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) return -1;
+    buf[len] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold anything */
+    if (p == NULL || p[1] == '\0' || p[2] == '\0' || p[3] != ' ') return -1;
+    pid_t ppid = 0;
+    for (p += 4; *p >= '0' && *p <= '9'; p++)
+        ppid = ppid * 10 + (*p - '0');
+    return ppid;
+}
+
+/* SIGKILLs every child of this process (orphans of the tree included);
+ * returns how many. Async-signal-safe: raw getdents64, no stdio, no malloc. */
+static int
+kill_children(void)
+{
+    int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return 0;
+    pid_t self = getpid();
+    int killed = 0;
+    char buf[4096] __attribute__((aligned(8)));
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct dirent64 *e = (struct dirent64 *)(void *)(buf + off);
+            off += e->d_reclen;
+            pid_t pid = (pid_t)atoi(e->d_name);
+            if (pid > 0 && stat_ppid(e->d_name) == self && kill(pid, SIGKILL) == 0) killed++;
+        }
+    }
+    close(dir);
+    return killed;
+}
+
+/* Ends the whole tree: kills the children, reaps them, and again for the
+ * orphans they leave (a killed server's workers), until there is no child. */
+static int
+end_tree(void)
+{
+    int ended = 0;
+    for (int round = 0; round < 1000; round++) {
+        ended += kill_children();
+        int st;
+        pid_t r;
+        while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+        }
+        if (r < 0 && errno == ECHILD) break;
+        struct timespec ts = {0, POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return ended;
+}
+
+static void
+end_tree_on_signal(int sig)
+{
+    if (getpid() == tree_owner) {
+        int saved = errno;
+        end_tree();
+        errno = saved;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void
+end_tree_at_exit(void)
+{
+    if (getpid() != tree_owner) return;
+    int ended = end_tree();
+    if (ended > 0) fprintf(stderr, "itest: ended %d process(es) left at exit\n", ended);
+}
+
+void
+itest_own_tree(void)
+{
+    if (tree_owner == getpid()) return;
+    tree_owner = getpid();
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1UL, 0UL, 0UL, 0UL) != 0)
+        fprintf(stderr, "itest: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
+    atexit(end_tree_at_exit);
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGQUIT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa = {.sa_handler = end_tree_on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 void
 itest_main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], ITEST_CHILD_FLAG) == 0) child_main(argc, argv);
+    itest_own_tree();
     /* the binary the children exec (under valgrind too: not valgrind's own) */
     if (realpath(argv[0], itest_exe) == NULL) {
         fprintf(stderr, "itest: realpath %s: %s\n", argv[0], strerror(errno));

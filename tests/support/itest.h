@@ -92,6 +92,16 @@ struct itest {
  */
 void itest_main(int argc, char **argv);
 
+/*
+ * Makes the calling process own its process tree: a child subreaper whose
+ * exit (atexit) and TERM, INT, HUP, ALRM and QUIT (a deadline, Ctrl-C) first
+ * kill and reap every descendant, orphans included. itest_main calls it;
+ * a test binary that does not use itest_main calls it first in main().
+ * With PR_SET_PDEATHSIG on each engine child, even a SIGKILLed test process
+ * leaves no engine behind.
+ */
+void itest_own_tree(void);
+
 /* cmocka group fixture: makes the test process a child subreaper. */
 int itest_group_setup(void **state);
 int itest_group_teardown(void **state);

@@ -287,6 +287,44 @@ test_kill_failed_kill_is_retried(void **state)
     assert_false(se_kill_sent(&k, SE_SIG_TERM));
 }
 
+/* A failed SIGKILL is retried after the immediate interval, even of 1 ms
+ * (only 0 falls back to one second). */
+static void
+test_kill_failed_kill_retry_follows_a_one_ms_interval(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_kill k;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.immediate_timeout_ms = 0;
+    cfg.immediate_interval_ms = 1;
+    se_kill_init(&k, &cfg, 1, 9, 0);
+    feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
+    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -EPERM, SE_SIG_KILL);
+    assert_int_equal(se_kill_deadline_ms(&k), 1);
+}
+
+/* A retried SIGKILL that goes through is sent once: no more signals after. */
+static void
+test_kill_retried_kill_is_sent_once(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_kill k;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.immediate_timeout_ms = 0;
+    se_kill_init(&k, &cfg, 1, 9, 0);
+    feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
+    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -EPERM, SE_SIG_KILL);
+    feed(&k, &acts, SE_KILL_IN_TICK, S(10), 0, SE_SIG_NONE);
+    assert_int_equal(se_kill_deadline_ms(&k), NEVER);
+    acts.count = 0;
+    feed(&k, &acts, SE_KILL_IN_TICK, S(20), 0, SE_SIG_NONE);
+    assert_int_equal(acts.count, 0);
+}
+
 static void
 test_kill_logs_each_signal_with_attempt_and_reason(void **state)
 {
@@ -343,6 +381,72 @@ test_kill_resume_stopped_follows_each_quit_with_cont(void **state)
     run_table(&cfg, rows, SE_ARRAY_LEN(rows));
 }
 
+/* An interval of 1 ms is a schedule, not "send once": TERM every 1 ms. */
+static void
+test_kill_one_ms_interval_resends_every_ms(void **state)
+{
+    (void)state;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.graceful_interval_ms = 1;
+    cfg.graceful_increment_ms = 0;
+    static const struct row rows[] = {
+        {0, SE_KILL_IN_GRACEFUL, "signal 0 SIGTERM", 1},
+        {1, SE_KILL_IN_TICK, "signal 0 SIGTERM", 2},
+        {2, SE_KILL_IN_TICK, "signal 0 SIGTERM", 3},
+    };
+    run_table(&cfg, rows, SE_ARRAY_LEN(rows));
+}
+
+/* Interval 0 with an increment of 1 ms: the first gap (0 + 1 * 0) is
+ * raised to 1 ms, then 1, 2, 3 ms: TERM at 0, 1, 2, 4, 7. */
+static void
+test_kill_zero_interval_with_increment_grows_from_one_ms(void **state)
+{
+    (void)state;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.graceful_interval_ms = 0;
+    cfg.graceful_increment_ms = 1;
+    static const struct row rows[] = {
+        {0, SE_KILL_IN_GRACEFUL, "signal 0 SIGTERM", 1},
+        {1, SE_KILL_IN_TICK, "signal 0 SIGTERM", 2},
+        {2, SE_KILL_IN_TICK, "signal 0 SIGTERM", 4},
+        {4, SE_KILL_IN_TICK, "signal 0 SIGTERM", 7},
+    };
+    run_table(&cfg, rows, SE_ARRAY_LEN(rows));
+}
+
+/* Woken late exactly on a later slot (40 = 15 + 25): one TERM, and the next
+ * deadline is the slot after it (75), never one already due. */
+static void
+test_kill_late_wakeup_on_a_slot_moves_past_it(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {0, SE_KILL_IN_GRACEFUL, "signal 0 SIGTERM", S(15)},
+        {S(40), SE_KILL_IN_TICK, "signal 0 SIGTERM", S(75)},
+    };
+    run_table(&cfg_default, rows, SE_ARRAY_LEN(rows));
+}
+
+/* se_kill_sent names only what was sent: nothing after init. */
+static void
+test_kill_sent_is_empty_until_a_signal_goes(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_kill k;
+    se_kill_init(&k, &cfg_default, 0, 7, 0);
+    for (int sig = 0; sig < 32; sig++)
+        assert_false(se_kill_sent(&k, (enum se_sig)sig));
+    assert_int_equal(se_kill_deadline_ms(&k), NEVER);
+    struct se_kill_in in = {.kind = SE_KILL_IN_GRACEFUL, .reason = SE_REASON_STOP};
+    se_kill_step(&k, &in, 0, &acts);
+    assert_true(se_kill_sent(&k, SE_SIG_TERM));
+    assert_false(se_kill_sent(&k, SE_SIG_QUIT));
+    assert_false(se_kill_sent(&k, SE_SIG_KILL));
+}
+
 int
 main(void)
 {
@@ -362,6 +466,12 @@ main(void)
         cmocka_unit_test(test_kill_logs_each_signal_with_attempt_and_reason),
         cmocka_unit_test(test_kill_interval_change_applies_to_running_escalation),
         cmocka_unit_test(test_kill_resume_stopped_follows_each_quit_with_cont),
+        cmocka_unit_test(test_kill_one_ms_interval_resends_every_ms),
+        cmocka_unit_test(test_kill_zero_interval_with_increment_grows_from_one_ms),
+        cmocka_unit_test(test_kill_late_wakeup_on_a_slot_moves_past_it),
+        cmocka_unit_test(test_kill_sent_is_empty_until_a_signal_goes),
+        cmocka_unit_test(test_kill_retried_kill_is_sent_once),
+        cmocka_unit_test(test_kill_failed_kill_retry_follows_a_one_ms_interval),
     };
     return cmocka_run_group_tests_name("sm_kill", tests, NULL, NULL);
 }

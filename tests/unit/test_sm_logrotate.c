@@ -570,6 +570,49 @@ test_logrot_config_validation(void **state)
     assert_false(se_logrot_cfg_valid(&c));
 }
 
+/* Each episode of failures is counted from zero: the second one, after a
+ * recovery, reports its own count. */
+static void
+test_logrot_second_failure_episode_counts_from_zero(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {10, W, 100, 0, "lock"},
+        {10, FAIL, ENOLCK, 0, "report lock ENOLCK"},
+        {1010, W, 130, 0, "lock"},
+        {1010, ID, OURS, 0, "check path"},
+        {1010, ID, OURS, 130, "rename path .0"},
+        {1010, OK, 0, 0, "reopen"},
+        {1010, ID, 11, 0, "unlock; recovered 1"},
+        {5000, W, 100, 0, "lock"},
+        {5000, FAIL, ENOLCK, 0, "report lock ENOLCK"},
+        {6000, W, 130, 0, "lock"},
+        {6000, ID, 11, 0, "check path"},
+        {6000, ID, 11, 130, "rename path .0"},
+        {6000, OK, 0, 0, "reopen"},
+        {6000, ID, 12, 0, "unlock; recovered 1"},
+    };
+    run_table(2, 100, rows, SE_ARRAY_LEN(rows));
+}
+
+/* The limits themselves are valid: SE_LOGROT_AGE_MAX generations, a 1-byte
+ * size, a retry of 0 ms. */
+static void
+test_logrot_config_validation_at_the_limits(void **state)
+{
+    (void)state;
+    struct se_logrot_cfg c = {
+        .rotate_age = SE_LOGROT_AGE_MAX, .rotate_size_bytes = 1, .check_interval_ms = 1};
+    assert_true(se_logrot_cfg_valid(&c));
+    c.rotate_age = 1;
+    assert_true(se_logrot_cfg_valid(&c));
+    c.rotate_size_bytes = 0; /* age 1 rotates too: it needs a size */
+    assert_false(se_logrot_cfg_valid(&c));
+    c.rotate_size_bytes = 1;
+    c.retry_ms = -1;
+    assert_false(se_logrot_cfg_valid(&c));
+}
+
 int
 main(void)
 {
@@ -591,6 +634,8 @@ main(void)
         cmocka_unit_test(test_logrot_failure_under_the_lock_always_unlocks),
         cmocka_unit_test(test_logrot_deadline_is_the_next_check_or_retry),
         cmocka_unit_test(test_logrot_config_validation),
+        cmocka_unit_test(test_logrot_second_failure_episode_counts_from_zero),
+        cmocka_unit_test(test_logrot_config_validation_at_the_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,6 +397,27 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
     }
 }
 
+/* The supervisor's end is logged with its status, before it exits. */
+static void
+test_sup_end_is_logged_with_its_status(void **state)
+{
+    (void)state;
+    struct se_act items[64];
+    struct se_acts acts = {.count = 0, .cap = 64, .items = items};
+    struct se_sup_cfg cfg = cfg_default();
+    struct se_sup s;
+    char got[512];
+    se_sup_init(&s, &cfg, 0);
+    se_sup_step(&s, &(struct se_sup_in){.kind = GO}, 0, &acts);
+    se_sup_step(&s, &(struct se_sup_in){.kind = UP}, 0, &acts);
+    se_sup_step(&s, &(struct se_sup_in){.kind = GS}, 10, &acts);
+    acts.count = 0;
+    se_sup_step(&s, &(struct se_sup_in){.kind = EX, .code = 0}, 20, &acts);
+    se_test_acts_str(&acts, 0, got, sizeof got);
+    assert_non_null(strstr(got, "log supervisor-done 0; exit 0"));
+    assert_int_equal(acts.items[acts.count - 2].status, 0);
+}
+
 int
 main(void)
 {
@@ -426,6 +447,7 @@ main(void)
         cmocka_unit_test(
             test_sup_detached_servers_in_every_slot_never_leave_it_waiting_with_no_deadline),
         cmocka_unit_test(test_sup_every_cell_of_the_table_is_handled),
+        cmocka_unit_test(test_sup_end_is_logged_with_its_status),
     };
     return cmocka_run_group_tests_name("sm_supervisor", tests, NULL, NULL);
 }

@@ -494,6 +494,160 @@ test_pool_logs_finished_exited_and_unexpected(void **state)
     free(f);
 }
 
+/* Steps one input and returns the actions, logs included. */
+static const char *
+step_logs(struct fixture *f, struct se_pool_in in, int64_t at_ms, char *got, size_t size)
+{
+    f->acts.count = 0;
+    se_pool_step(&f->pool, &in, at_ms, &f->acts);
+    se_test_acts_str(&f->acts, 0, got, size);
+    return got;
+}
+
+/* A slot is wanted only while the pool runs: a crash or a failed spawn
+ * during a stop schedules no restart (no "restart in" log, no retry time). */
+static void
+test_pool_nothing_is_scheduled_for_a_slot_while_the_pool_stops(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    f->cfg.restart_worker_interval_ms = 5000;
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true}, 5, got,
+              sizeof got);
+    /* slot 0 crashes while stopping; slot 1 was still starting and fails */
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 1}, 6, got,
+                  sizeof got),
+        "log worker-finished 0");
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWN_FAILED, .slot = 1, .err = -EAGAIN}, 7,
+              got, sizeof got);
+    assert_int_equal(f->acts.items[0].event, SE_EVT_WORKER_SPAWN_FAILED);
+    assert_int_equal(f->acts.items[0].ms, -1); /* no retry: the pool stops */
+    assert_int_equal(se_pool_deadline_ms(&f->pool), NEVER);
+    free(f);
+}
+
+/* A slot above `workers` after a scale down is not wanted: its exit (even a
+ * crash) schedules no restart. */
+static void
+test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    f->cfg.restart_worker_interval_ms = 5000;
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1}, 0, got, sizeof got);
+    f->cfg.workers = 1;
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 5, got, sizeof got);
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = 3}, 6, got,
+                  sizeof got),
+        "log worker-finished 1");
+    assert_int_equal(se_pool_deadline_ms(&f->pool), NEVER);
+    free(f);
+}
+
+/* A start spacing of 1 ms is a spacing: with the largest draw it rounds to
+ * 1 ms, so the second worker starts 1 ms after the first. */
+static void
+test_pool_one_ms_start_delay_still_spaces_starts(void **state)
+{
+    (void)state;
+    RUN(2, (f->cfg.start_worker_delay_ms = 1), {0, START, 0, 0, 0xffffffffu, "spawn 0", 1},
+        {0, SPAWNED, 0, 0, 0, "", 1}, {1, TICK, 0, 0, 0, "spawn 1", NEVER});
+}
+
+/* Spacing switched off by a reload: a restart is due at its own time, not
+ * at the next-start time the old spacing had set. */
+static void
+test_pool_next_start_time_counts_only_while_starts_are_spaced(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(1);
+    f->cfg.start_worker_delay_ms = 2000;
+    f->cfg.restart_worker_interval_ms = 100;
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START, .rand = HALF}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    f->cfg.start_worker_delay_ms = 0; /* the reload */
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 5, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 1}, 10, got,
+              sizeof got);
+    assert_int_equal(se_pool_deadline_ms(&f->pool), 110);
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, 110, got, sizeof got),
+        "spawn 0");
+    free(f);
+}
+
+/* init makes the whole state: over a struct full of garbage the pool starts
+ * as over a zeroed one, and logs no scaling (it starts at `workers`). */
+static void
+test_pool_init_over_garbage_starts_clean(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    memset(&f->pool, 0xa5, sizeof f->pool);
+    se_pool_init(&f->pool, &f->cfg, 0);
+    char got[1024];
+    assert_int_equal(se_pool_alive(&f->pool), 0);
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got),
+        "spawn 0; spawn 1");
+    free(f);
+}
+
+/* A backoff ceiling of 1 ms is a ceiling, not "no backoff": the second
+ * crash in a row waits min(0.1 s, 1 ms). */
+static void
+test_pool_one_ms_backoff_ceiling_applies(void **state)
+{
+    (void)state;
+    struct se_pool_cfg cfg = {.restart_worker_interval_ms = 0, .backoff_max_ms = 1};
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 0);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 1);
+}
+
+/* Each code of unrecoverable_exit_codes is itself, at the edges of the
+ * bitmap and of its bytes (0, 15, 17, 255), and no neighbour is. */
+static void
+test_pool_unrecoverable_code_bitmap_edges(void **state)
+{
+    (void)state;
+    static const int codes[] = {0, 15, 17, 255};
+    for (size_t i = 0; i < SE_ARRAY_LEN(codes); i++) {
+        for (int other = codes[i] - 1; other <= codes[i] + 1; other++) {
+            if (other < 0 || other > 255) continue;
+            struct fixture *f = fixture_new(1);
+            set_unrecoverable(f, codes[i]);
+            char got[1024];
+            step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+            step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED}, 0, got, sizeof got);
+            struct se_pool_in ex = {.kind = SE_POOL_IN_EXITED, .code = other};
+            step_logs(f, ex, 10, got, sizeof got);
+            bool ends = strstr(got, "log workers-done") != NULL;
+            if (ends != (other == codes[i]))
+                fail_msg("code %d with %d set: %s", other, codes[i], got);
+            free(f);
+        }
+    }
+}
+
+/* Backoff doubles from an interval of 1 ms (only 0 means "from 0.1 s"). */
+static void
+test_pool_backoff_doubles_from_a_one_ms_interval(void **state)
+{
+    (void)state;
+    struct se_pool_cfg cfg = {.restart_worker_interval_ms = 1, .backoff_max_ms = 1000};
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 2);
+    assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 4);
+}
+
 int
 main(void)
 {
@@ -526,6 +680,14 @@ main(void)
         cmocka_unit_test(test_pool_scale_down_forgets_a_dead_slot),
         cmocka_unit_test(test_pool_restart_delay_formula),
         cmocka_unit_test(test_pool_logs_finished_exited_and_unexpected),
+        cmocka_unit_test(test_pool_nothing_is_scheduled_for_a_slot_while_the_pool_stops),
+        cmocka_unit_test(test_pool_one_ms_start_delay_still_spaces_starts),
+        cmocka_unit_test(test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down),
+        cmocka_unit_test(test_pool_next_start_time_counts_only_while_starts_are_spaced),
+        cmocka_unit_test(test_pool_init_over_garbage_starts_clean),
+        cmocka_unit_test(test_pool_one_ms_backoff_ceiling_applies),
+        cmocka_unit_test(test_pool_unrecoverable_code_bitmap_edges),
+        cmocka_unit_test(test_pool_backoff_doubles_from_a_one_ms_interval),
     };
     return cmocka_run_group_tests_name("sm_workers", tests, NULL, NULL);
 }
