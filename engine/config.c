@@ -864,7 +864,7 @@ port_valid(const char *port)
     return n > 0 && n <= 5 && strspn(port, "0123456789") == n && atoi(port) <= 65535;
 }
 
-/* HOST:PORT with HOST an IPv4 address, [IPv6] or a name, PORT 0..65535. */
+/* HOST:PORT with HOST an IPv4 address, [IPv6], a name or *, PORT 0..65535. */
 static bool
 host_port_valid(const char *s)
 {
@@ -881,6 +881,7 @@ host_port_valid(const char *s)
     const char *colon = strrchr(s, ':');
     if (colon == NULL || !port_valid(colon + 1)) return false;
     size_t n = (size_t)(colon - s);
+    if (n == 1 && s[0] == '*') return true; /* every address */
     if (strspn(s, "0123456789.") < n) return host_name_valid(s, n);
     /* All digits and dots: it has to be a dotted-quad IPv4 address. */
     if (n >= sizeof addr) return false;

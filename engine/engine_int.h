@@ -11,6 +11,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "driver.h"
+#include "listen.h"
 #include "os_posix.h"
 #include "se_int.h"
 
@@ -39,6 +40,7 @@ struct se_engine {
     struct se_server *server; /* the server object of this process */
     bool ran;
     bool ready_reported;
+    struct se_listen_set listen; /* the `listen` sockets, opened once at start */
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
     void *stop_ud;
 };

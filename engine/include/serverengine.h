@@ -437,6 +437,30 @@ SE_API void *se_worker_user_data(const struct se_worker *w);
 SE_API void se_worker_set_user_data(struct se_worker *w, void *user_data);
 
 /*
+ * The `listen` sockets (README, "Listening sockets"): opened once, before any
+ * privilege drop, by the process that outlives restarts (the supervisor when
+ * there is one, else the server), or adopted from the engine's own systemd
+ * socket activation (LISTEN_FDS and LISTEN_PID naming this process). They
+ * stay open through worker restarts, reloads, server restarts and detach, so
+ * no connection is refused while workers change.
+ *
+ * count: how many (0 without `listen`). fd: the i-th socket in the order of
+ * the `listen` list, or -1 when i >= count; a listening TCP or unix stream
+ * socket or a bound UDP socket, non-blocking (poll it, then accept: another
+ * worker may have taken the connection), owned by the engine: never close
+ * it. name: its address as written in `listen` ("tcp://127.0.0.1:8080"), or
+ * the name systemd gave it (LISTEN_FDNAMES), or NULL when i >= count; valid
+ * for the life of the engine. Safe from any thread.
+ */
+SE_API uint32_t se_worker_listen_count(const struct se_worker *w);
+SE_API int se_worker_listen_fd(const struct se_worker *w, uint32_t i);
+SE_API const char *se_worker_listen_name(const struct se_worker *w, uint32_t i);
+/* The same for the server's callbacks (before_run, after_start...). */
+SE_API uint32_t se_server_listen_count(const struct se_server *s);
+SE_API int se_server_listen_fd(const struct se_server *s, uint32_t i);
+SE_API const char *se_server_listen_name(const struct se_server *s, uint32_t i);
+
+/*
  * Manual heartbeat (worker_heartbeat_mode: manual): call from the worker's
  * own loop at least every worker_heartbeat_interval; a loop stuck for
  * worker_heartbeat_timeout is killed and restarted. In auto mode a thread

@@ -18,7 +18,8 @@
  *   manual_beat  call se_worker_heartbeat every 50 ms for beat_stop_after_ms,
  *                then stop beating and run until stop;
  *   crash        abort();
- *   server_stop  call se_server_stop(graceful) from run, then run until stop.
+ *   server_stop  call se_server_stop(graceful) from run, then run until stop;
+ *   serve        answer "OK worker=N" on the first `listen` socket until stopped.
  * A stopped worker lingers stop_delay_ms before run returns (work to
  * finish). exit_code and exit_after_ms may be comma lists: worker N takes
  * item N (the last item when the list is shorter).
