@@ -217,6 +217,8 @@ static const struct key keys[] = {
     /* New keys */
     {"listen", .type = KT_LISTEN, F(listen), .max = SE_LISTEN_MAX, .def = "[]",
      .help = "addresses bound for the workers: tcp://HOST:PORT, udp://HOST:PORT, unix:/path"},
+    {"socket_manager", BOOL(socket_manager), .def = "false",
+     .help = "run a SocketManager in the server: workers ask it for sockets at run time"},
     {"notify", BOOL(notify), .def = "true",
      .help = "tell systemd about readiness, reloads and stops when NOTIFY_SOCKET is set"},
 };

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "driver.h"
 #include "listen.h"
+#include "sockmgr.h"
 #include "os_posix.h"
 #include "se_int.h"
 
@@ -57,6 +58,7 @@ struct se_server {
     struct se_worker *workers[SE_WORKERS_MAX];
     bool supervisor;     /* this object lives in the supervisor process */
     bool ready_notified; /* READY=1 went to systemd */
+    struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
 };
 
 struct se_worker {

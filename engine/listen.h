@@ -91,7 +91,7 @@ int se__net_place_fds(const int32_t *fds, uint32_t n);
  * that other sockets may bind the same port. Returns 0 or -errno. */
 int se__net_inet_open(const struct se_listen_addr *a, bool reuseport, int32_t *out);
 
-/* Opens a listening unix stream socket at a->path (a stale socket file is
+/* Opens a listening unix SOCK_SEQPACKET socket at a->path (a stale socket file is
  * replaced), with a's mode and owner. Returns 0 or -errno. */
 int se__net_unix_listen(const struct se_listen_addr *a, int32_t *out);
 

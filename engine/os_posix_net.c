@@ -20,11 +20,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "listen.h"
 #include "se_fault.h"
+#include "sockmgr.h"
 
 /* ---- the calls, one fault point each ------------------------------------ */
 
@@ -185,7 +187,7 @@ unix_open(const struct se_listen_addr *a, int type, int32_t *out)
     if (rc < 0) return rc;
     rc = net_bind(fd, (struct sockaddr *)&sun, sizeof sun);
     if (rc == 0) rc = net_unix_perms(a);
-    if (rc == 0 && type == SOCK_STREAM) rc = net_listen(fd);
+    if (rc == 0 && type != SOCK_DGRAM) rc = net_listen(fd);
     if (rc < 0) {
         close(fd);
         return rc;
@@ -197,7 +199,7 @@ unix_open(const struct se_listen_addr *a, int type, int32_t *out)
 int
 se__net_unix_listen(const struct se_listen_addr *a, int32_t *out)
 {
-    return unix_open(a, SOCK_STREAM, out);
+    return unix_open(a, SOCK_SEQPACKET, out); /* one message per line, never merged */
 }
 
 /* ---- the set: opened, or adopted from our own activation ---------------- */
@@ -322,4 +324,129 @@ se__net_place_fds(const int32_t *fds, uint32_t n)
         close(tmp[i]);
     }
     return 0;
+}
+
+/* ---- the SocketManager's calls ------------------------------------------ */
+
+int
+se__net_local_port(int32_t fd, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    if (ss.ss_family == AF_INET6)
+        *port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    else if (ss.ss_family == AF_INET)
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else
+        return -EAFNOSUPPORT;
+    return 0;
+}
+
+int
+se__net_accept(int32_t lfd, int32_t *out)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_ACCEPT);
+    int c;
+    do {
+        c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    } while (c < 0 && errno == EINTR);
+    if (c < 0) return -errno;
+    /* one request per connection: a peer that does not send it within a
+     * second is dropped, the loop is never held longer */
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    *out = c;
+    return 0;
+}
+
+int
+se__net_peer_allowed(int32_t fd, uint32_t *uid)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_PEERCRED);
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
+    *uid = (uint32_t)cred.uid;
+    return cred.uid == 0 || cred.uid == getuid() ? 1 : 0;
+}
+
+int
+se__net_unix_connect(const char *path, int32_t *out)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_CONNECT);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path) return -ENAMETOOLONG;
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    *out = fd;
+    return 0;
+}
+
+int
+se__net_send_line(int32_t fd, const char *line, int32_t pass_fd)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_SENDMSG);
+    struct iovec iov = {.iov_base = (void *)line, .iov_len = strlen(line)};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (pass_fd >= 0) {
+        memset(&ctl, 0, sizeof ctl);
+        msg.msg_control = ctl.buf;
+        msg.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
+    ssize_t n;
+    do {
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    return (size_t)n == iov.iov_len ? 0 : -EIO;
+}
+
+/* One message: a line and its descriptor (a SOCK_SEQPACKET socket keeps
+ * each message whole and apart). */
+int
+se__net_recv_line(int32_t fd, char *buf, size_t size, int32_t *got_fd)
+{
+    *got_fd = -1;
+    SE_FAULT_CHECK(SE_FAULT_NET_RECVMSG);
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = size - 1};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(got_fd, CMSG_DATA(c), sizeof(int));
+    }
+    buf[n] = '\0';
+    return n == 0 ? -EPIPE : (int)n;
 }

@@ -96,6 +96,10 @@ w_run(struct se_worker *w)
     uint32_t id = se_worker_id(w) % WORKERS;
     sh->pids[id] = (int32_t)getpid();
     __atomic_add_fetch(&sh->runs[id], 1, __ATOMIC_ACQ_REL);
+    int fd = -1; /* socket_manager: true: one request to the SocketManager */
+    if (se_server_socket_manager_path(se_worker_server(w)) != NULL &&
+        se_socket_manager_listen_tcp("127.0.0.1", 0, &fd) == 0)
+        close(fd);
     struct se_blocking_flag *f = se_worker_user_data(w);
     for (int i = 0; f != NULL && !se_blocking_flag_wait_for_set(f, 50); i++)
         se_log_info(se_worker_logger(w), "worker %u line %d", se_worker_id(w), i);
@@ -277,12 +281,12 @@ static const struct scenario scenarios[] = {
       "worker_restart_backoff_max=0.2", "listen=[tcp://127.0.0.1:0, udp://localhost:0]", NULL},
      drive_lifecycle},
     {"thread",
-     {"worker_type=thread", "workers=2", "log=LOG", "worker_restart_backoff_max=0.2", NULL},
+     {"worker_type=thread", "workers=2", "log=LOG", "worker_restart_backoff_max=0.2",
+      "socket_manager=true", NULL},
      drive_threads},
     {"supervisor",
      {"worker_type=process", "workers=2", "log=LOG", "supervisor=true", "server_restart_wait=0.1",
-      "listen=UNIX",
-      "worker_restart_backoff_max=0.2", "worker_graceful_kill_interval=0.5",
+      "listen=UNIX", "worker_restart_backoff_max=0.2", "worker_graceful_kill_interval=0.5",
       "worker_graceful_kill_timeout=2", "worker_immediate_kill_timeout=1", NULL},
      drive_lifecycle},
     {"daemon",
@@ -326,11 +330,6 @@ static const char *const unreachable[] = {
     "se/os/proc/exec",           /* spawn workers (worker_type spawn) have their own issue */
     "se/os/fs/pidfile_truncate", /* se__pidfile_update: the engine writes it after the fork */
     "se/os/net/dup",             /* se__net_place_fds: for spawn workers (their own issue) */
-    "se/os/net/accept",          /* the SocketManager: not built yet */
-    "se/os/net/connect",         /* the SocketManager: not built yet */
-    "se/os/net/sendmsg",         /* the SocketManager: not built yet */
-    "se/os/net/recvmsg",         /* the SocketManager: not built yet */
-    "se/os/net/peercred",        /* the SocketManager: not built yet */
 };
 
 static size_t

@@ -461,6 +461,35 @@ SE_API int se_server_listen_fd(const struct se_server *s, uint32_t i);
 SE_API const char *se_server_listen_name(const struct se_server *s, uint32_t i);
 
 /*
+ * The SocketManager (README, "The SocketManager"; socket_manager: true runs
+ * it in the server, on a 0600 unix socket in
+ * SERVERENGINE_SOCKETMANAGER_SOCK_DIR or /tmp whose path every worker finds
+ * in SERVERENGINE_SOCKETMANAGER_PATH; only processes of the server's uid or
+ * root are served, others are refused and logged).
+ *
+ * se_socket_manager_listen_tcp / _udp: from any worker, forked or spawned
+ * (any process that has SERVERENGINE_SOCKETMANAGER_PATH): a listening TCP or
+ * a bound UDP socket on host (an IPv4 or IPv6 literal, or "*" for every
+ * address) and port, received by descriptor passing into *fd (close-on-exec,
+ * non-blocking; the caller owns this descriptor). Every worker asking for
+ * the same address gets the same underlying socket, so connections wait in
+ * its queue while workers restart. With SERVERENGINE_USE_SOCKET_REUSEPORT=1
+ * each request gets a socket of its own with SO_REUSEPORT, and the kernel
+ * balances connections between them. Returns 0, -ENOENT when no
+ * SocketManager runs, or -errno (the server's bind error, a connection
+ * error).
+ */
+SE_API int se_socket_manager_listen_tcp(const char *host, uint16_t port, int *fd);
+SE_API int se_socket_manager_listen_udp(const char *host, uint16_t port, int *fd);
+/* The path of this server's SocketManager, or NULL when none runs. */
+SE_API const char *se_server_socket_manager_path(const struct se_server *s);
+/* A new server takes over every socket the SocketManager at path (a running
+ * server's) holds, so that its workers get the very same sockets and no
+ * connection is refused while the old server goes (call from before_run).
+ * Returns 0, SE_ESTATE without socket_manager: true, or -errno. */
+SE_API int se_server_share_sockets_with_another_server(struct se_server *s, const char *path);
+
+/*
  * Manual heartbeat (worker_heartbeat_mode: manual): call from the worker's
  * own loop at least every worker_heartbeat_interval; a loop stuck for
  * worker_heartbeat_timeout is killed and restarted. In auto mode a thread

@@ -187,6 +187,7 @@ static const struct {
     {"log_stderr", "true"},
     {"listen", "[]"},
     {"notify", "true"},
+    {"socket_manager", "false"},
 };
 
 static void
