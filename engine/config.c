@@ -98,6 +98,7 @@ static const char *const log_level_names[] = {"trace", "debug", "info", "warn",
                                               "error", "fatal", NULL};
 static const char *const heartbeat_mode_names[] = {"auto", "manual", NULL};
 static const char *const command_sender_names[] = {"signal", "pipe", NULL};
+static const char *const restart_mode_names[] = {"all", "rolling", NULL};
 
 #define F(field)                                                                                   \
     .offset = offsetof(struct se_config, field), .size = sizeof(((struct se_config *)0)->field)
@@ -217,6 +218,9 @@ static const struct key keys[] = {
     /* New keys */
     {"listen", .type = KT_LISTEN, F(listen), .max = SE_LISTEN_MAX, .def = "[]",
      .help = "addresses bound for the workers: tcp://HOST:PORT, udp://HOST:PORT, unix:/path"},
+    {"restart_mode", .type = KT_ENUM, .flags = KF_DYNAMIC, F(restart_rolling),
+     .names = restart_mode_names, .def = "all",
+     .help = "graceful restart: all workers at once, or rolling: one at a time"},
     {"socket_manager", BOOL(socket_manager), .def = "false",
      .help = "run a SocketManager in the server: workers ask it for sockets at run time"},
     {"notify", BOOL(notify), .def = "true",

@@ -56,8 +56,8 @@ struct se_server {
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor;     /* this object lives in the supervisor process */
-    bool ready_notified; /* READY=1 went to systemd */
+    bool supervisor;            /* this object lives in the supervisor process */
+    bool ready_notified;        /* READY=1 went to systemd */
     struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
 };
 

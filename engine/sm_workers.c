@@ -131,6 +131,22 @@ reconcile_surplus(struct se_pool *p, struct se_acts *out)
     }
 }
 
+/* The rolling restart's next step: only when every wanted worker runs (the
+ * one replaced last included), the lowest marked one is stopped, so that
+ * never more than one is down by the roll's doing. */
+static void
+reconcile_rolling(struct se_pool *p, struct se_acts *out)
+{
+    uint32_t next = SE_WORKERS_MAX;
+    for (uint32_t i = 0; i < p->cfg->workers; i++) {
+        if (p->slots[i].state != SE_SLOT_UP) return;
+        if (p->slots[i].roll && next == SE_WORKERS_MAX) next = i;
+    }
+    if (next == SE_WORKERS_MAX) return;
+    p->slots[next].roll = false;
+    stop_slot(p, next, true, SE_REASON_RESTART, out);
+}
+
 static bool
 all_wanted_dead(const struct se_pool *p)
 {
@@ -161,6 +177,7 @@ reconcile(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
     if (p->phase == SE_POOL_RUN) {
         reconcile_surplus(p, out);
         reconcile_starts(p, in, now_ms, out);
+        reconcile_rolling(p, out);
         if (all_wanted_dead(p) && se_pool_alive(p) == 0) finish(p, out);
         return;
     }
@@ -184,9 +201,14 @@ static void
 restart_all(struct se_pool *p, bool graceful, int64_t now_ms, struct se_acts *out)
 {
     if (p->phase != SE_POOL_RUN) return;
+    /* rolling: every running worker is marked; reconcile_rolling replaces
+     * them one at a time */
+    bool rolling = graceful && p->cfg->rolling_restart;
     for (uint32_t i = 0; i < p->slots_count; i++) {
         struct se_slot *s = &p->slots[i];
-        if (s->state == SE_SLOT_UP || s->state == SE_SLOT_STOPPING)
+        if (rolling && s->state == SE_SLOT_UP)
+            s->roll = true;
+        else if (s->state == SE_SLOT_UP || s->state == SE_SLOT_STOPPING)
             stop_slot(p, i, graceful, SE_REASON_RESTART, out);
         /* an operator's restart cuts a crash-loop wait short */
         if (s->state == SE_SLOT_DOWN && s->start_at_ms > now_ms) {
@@ -296,6 +318,7 @@ on_exited(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
     SE_ASSERT(prev == SE_SLOT_UP || prev == SE_SLOT_STOPPING);
     log_exit(in, prev, out);
     s->state = SE_SLOT_DOWN;
+    s->roll = false; /* it comes back new: a rolling restart has nothing left to do to it */
     if (is_unrecoverable(p->cfg, in->code)) {
         on_unrecoverable(p, in, out);
         return;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `listen` sockets, end to end: a client on 127.0.0.1 connects without
- * pause while workers are killed, restarted (USR1, HUP), reloaded, while
+ * pause while workers are killed, restarted (USR1, rolling, HUP), reloaded, while
  * the server crashes under a supervisor and while the supervisor detaches
  * one server for another. Every connection must get its answer: 0 refused,
  * 0 reset. The counts of each case are printed.
@@ -117,7 +117,7 @@ free_port(void)
     return ntohs(sa.sin_port);
 }
 
-enum event { EV_KILL_WORKER, EV_USR1, EV_HUP, EV_RELOAD, EV_SERVER_CRASH, EV_DETACH };
+enum event { EV_KILL_WORKER, EV_USR1, EV_ROLLING, EV_HUP, EV_RELOAD, EV_SERVER_CRASH, EV_DETACH };
 
 struct sockcase {
     const char *name;
@@ -135,7 +135,8 @@ provoke(struct itest *t, pid_t top, enum event ev)
         itest_kill(itest_worker_pid(t, 1), SIGKILL);
         itest_wait_log(t, "TEST listen worker=", runs + 1, DL);
         return;
-    case EV_USR1: itest_kill(top, SIGUSR1); break;
+    case EV_USR1:
+    case EV_ROLLING: itest_kill(top, SIGUSR1); break;
     case EV_HUP: itest_kill(top, SIGHUP); break;
     case EV_RELOAD:
         itest_kill(top, SIGUSR2);
@@ -168,6 +169,7 @@ test_no_connection_is_refused(void **state)
     struct client cl = {.port = free_port()};
     itest_set(t, "listen=tcp://127.0.0.1:%u", cl.port);
     itest_set(t, "mode=serve");
+    itest_set(t, "restart_mode=%s", c->ev == EV_ROLLING ? "rolling" : "all");
     pid_t top = itest_start(t, NULL, "worker_type=process", "workers=4",
                             c->supervisor ? "supervisor=true" : "supervisor=false",
                             "enable_detach=true", "server_restart_wait=0.1", NULL);
@@ -187,6 +189,15 @@ test_no_connection_is_refused(void **state)
            "%u refused, %u reset, %u unanswered\n",
            c->name, cl.done, cl.done - before - CONNS_AROUND, (long long)ms, cl.c.ok, cl.c.refused,
            cl.c.reset, cl.c.lost);
+    if (c->ev == EV_ROLLING) {
+        /* one at a time: worker i is stopped only once worker i-1 started again */
+        for (unsigned i = 1; i < WORKERS; i++) {
+            char stop[64], run[64];
+            snprintf(stop, sizeof stop, "Stopping worker %u gracefully", i);
+            snprintf(run, sizeof run, "Worker %u started", i - 1);
+            assert_true(itest_log_line_no(t, stop, 1) > itest_log_line_no(t, run, 2));
+        }
+    }
     itest_kill(top, SIGTERM);
     assert_int_equal(itest_wait_exit(t, top, DL), 0);
     assert_int_equal(cl.c.refused, 0);
@@ -197,6 +208,7 @@ test_no_connection_is_refused(void **state)
 
 static const struct sockcase kill_worker = {"worker-kill", EV_KILL_WORKER, false};
 static const struct sockcase usr1 = {"USR1", EV_USR1, false};
+static const struct sockcase rolling = {"rolling", EV_ROLLING, false};
 static const struct sockcase hup = {"HUP", EV_HUP, false};
 static const struct sockcase reload = {"reload", EV_RELOAD, false};
 static const struct sockcase usr1_sup = {"USR1-sup", EV_USR1, true};
@@ -215,6 +227,7 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         CASE(test_no_connection_is_refused, &kill_worker, "worker SIGKILL"),
         CASE(test_no_connection_is_refused, &usr1, "USR1"),
+        CASE(test_no_connection_is_refused, &rolling, "rolling restart"),
         CASE(test_no_connection_is_refused, &hup, "HUP"),
         CASE(test_no_connection_is_refused, &reload, "reload"),
         CASE(test_no_connection_is_refused, &usr1_sup, "USR1 under a supervisor"),

@@ -187,6 +187,7 @@ static const struct {
     {"log_stderr", "true"},
     {"listen", "[]"},
     {"notify", "true"},
+    {"restart_mode", "all"},
     {"socket_manager", "false"},
 };
 
@@ -261,6 +262,7 @@ test_config_key_table_has_unique_names_help_and_the_seeds_dynamic_marks(void **s
         "worker_immediate_kill_timeout",
         "log",
         "log_level",
+        "restart_mode", /* new: read when a restart comes */
     };
     size_t n = se_config_key_count();
     for (size_t i = 0; i < n; i++) {
