@@ -196,6 +196,9 @@ test_a_peer_of_another_uid_is_refused_and_logged(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(geteuid(), 0); /* the test needs to become another user */
+    /* the 0600 path keeps nobody out before it connects; opened up here to
+     * see the credential check itself refuse it */
+    assert_int_equal(chmod(f->sm.path, 0666), 0);
     pid_t p = fork();
     assert_true(p >= 0);
     if (p == 0) {
@@ -204,9 +207,6 @@ test_a_peer_of_another_uid_is_refused_and_logged(void **state)
         int rc = se_socket_manager_listen_tcp("127.0.0.1", 0, &fd);
         _exit(rc == 0 ? 11 : 0);
     }
-    /* the 0600 path keeps nobody out before it connects; chmod to see the
-     * credential check itself refuse it */
-    chmod(f->sm.path, 0666);
     int status = -1;
     for (int waited = 0; waitpid(p, &status, WNOHANG) == 0; waited += 10) {
         if (waited > DEADLINE_MS) fail_msg("the child did not finish");
