@@ -308,22 +308,25 @@ se__net_place_fds(const int32_t *fds, uint32_t n)
     SE_ASSERT(n <= SE_LISTEN_MAX);
     int32_t tmp[SE_LISTEN_MAX];
     int32_t above = SE_LISTEN_FD_FIRST + (int32_t)n;
+    int rc = 0;
+    uint32_t made = 0;
     /* first every socket goes above the targets, so that placing one never
      * overwrites another still waiting to move */
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = net_dup_above(fds[i], above, &tmp[i]);
-        if (rc < 0) return rc;
+    for (; rc == 0 && made < n; made++) {
+        tmp[made] = -1;
+        rc = net_dup_above(fds[made], above, &tmp[made]);
     }
-    for (uint32_t i = 0; i < n; i++) {
-        int target = SE_LISTEN_FD_FIRST + (int)i;
-        int rc;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        int r;
         do {
-            rc = dup2(tmp[i], target); /* the copy has no close-on-exec */
-        } while (rc < 0 && errno == EINTR);
-        if (rc < 0) return -errno;
-        close(tmp[i]);
+            r = dup2(tmp[i], SE_LISTEN_FD_FIRST + (int)i); /* the copy has no close-on-exec */
+        } while (r < 0 && errno == EINTR);
+        if (r < 0) rc = -errno;
     }
-    return 0;
+    for (uint32_t i = 0; i < made; i++) {
+        if (tmp[i] >= 0) close(tmp[i]);
+    }
+    return rc;
 }
 
 /* ---- the SocketManager's calls ------------------------------------------ */
@@ -331,7 +334,7 @@ se__net_place_fds(const int32_t *fds, uint32_t n)
 int
 se__net_local_port(int32_t fd, uint16_t *port)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
     if (ss.ss_family == AF_INET6)
