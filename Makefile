@@ -72,7 +72,7 @@ SIM    := $(B)/se-sim
 MAN_SRC := $(sort $(wildcard doc/*.scd))
 MAN     := $(MAN_SRC:doc/%.scd=$(B)/man/%)
 
-.PHONY: uninstall fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: uninstall fuzz-config fuzz-sockmgr demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc $(MAN)
 
@@ -156,6 +156,7 @@ check-faults:
 	$(MAKE) B=build/fiu FIU=1 build/fiu/se-fault-sweep
 	build/fiu/se-fault-sweep
 	$(MAKE) fuzz-config FUZZ_SECONDS=30
+	$(MAKE) fuzz-sockmgr FUZZ_SECONDS=30
 
 # The config parser under libFuzzer (clang): YAML text and KEY=VALUE strings.
 FUZZ_SECONDS ?= 30
@@ -166,6 +167,15 @@ fuzz-config:
 	    engine/os_posix_fs.c \
 	    engine/faults.c -lyaml -o build/fuzz/fuzz_config
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
+
+# The SocketManager's request parser under libFuzzer (clang).
+fuzz-sockmgr:
+	@mkdir -p build/fuzz/corpus_sockmgr
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_sockmgr.c engine/sockmgr_proto.c \
+	    engine/common.c engine/faults.c -o build/fuzz/fuzz_sockmgr
+	build/fuzz/fuzz_sockmgr -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus_sockmgr \
+	    tests/fuzz/corpus_sockmgr
 
 $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
 	$(LINK) -o $@ $^ $(LDLIBS_CORE)

@@ -101,6 +101,7 @@ static const char *const log_level_names[] = {"trace", "debug", "info", "warn",
                                               "error", "fatal", NULL};
 static const char *const heartbeat_mode_names[] = {"auto", "manual", NULL};
 static const char *const command_sender_names[] = {"signal", "pipe", NULL};
+static const char *const restart_mode_names[] = {"all", "rolling", NULL};
 
 #define F(field)                                                                                   \
     .offset = offsetof(struct se_config, field), .size = sizeof(((struct se_config *)0)->field)
@@ -224,6 +225,11 @@ static const struct key keys[] = {
     /* New keys */
     {"listen", .type = KT_LISTEN, F(listen), .max = SE_LISTEN_MAX, .def = "[]",
      .help = "addresses bound for the workers: tcp://HOST:PORT, udp://HOST:PORT, unix:/path"},
+    {"restart_mode", .type = KT_ENUM, .flags = KF_DYNAMIC, F(restart_rolling),
+     .names = restart_mode_names, .def = "all",
+     .help = "graceful restart: all workers at once, or rolling: one at a time"},
+    {"socket_manager", BOOL(socket_manager), .def = "false",
+     .help = "run a SocketManager in the server: workers ask it for sockets at run time"},
     {"notify", BOOL(notify), .def = "true",
      .help = "tell systemd about readiness, reloads and stops when NOTIFY_SOCKET is set"},
 };
@@ -871,7 +877,7 @@ port_valid(const char *port)
     return n > 0 && n <= 5 && strspn(port, "0123456789") == n && atoi(port) <= 65535;
 }
 
-/* HOST:PORT with HOST an IPv4 address, [IPv6] or a name, PORT 0..65535. */
+/* HOST:PORT with HOST an IPv4 address, [IPv6], a name or *, PORT 0..65535. */
 static bool
 host_port_valid(const char *s)
 {
@@ -888,6 +894,7 @@ host_port_valid(const char *s)
     const char *colon = strrchr(s, ':');
     if (colon == NULL || !port_valid(colon + 1)) return false;
     size_t n = (size_t)(colon - s);
+    if (n == 1 && s[0] == '*') return true; /* every address */
     if (strspn(s, "0123456789.") < n) return host_name_valid(s, n);
     /* All digits and dots: it has to be a dotted-quad IPv4 address. */
     if (n >= sizeof addr) return false;

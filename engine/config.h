@@ -89,7 +89,9 @@ struct se_config {
     /* New keys */
     char listen[SE_LISTEN_MAX][SE_PATH_MAX]; /* tcp://h:p, udp://h:p, unix:/path */
     uint32_t listen_count;
-    bool notify; /* systemd notification, default true */
+    bool notify;          /* systemd notification, default true */
+    bool socket_manager;  /* run a SocketManager in the server */
+    bool restart_rolling; /* restart_mode: all|rolling; dynamic */
 
     /* Keys the engine does not know, kept for user code (message, sleep...). */
     struct se_user_kv *user; /* owned array */

@@ -44,6 +44,7 @@ se__driver_derive(const struct se_config *cfg, struct se_pool_cfg *pool, struct 
         .restart_worker_interval_ms = cfg->restart_worker_interval_ms,
         .backoff_max_ms = cfg->worker_restart_backoff_max_ms,
         .stop_immediately_at_unrecoverable_exit = cfg->stop_immediately_at_unrecoverable_exit,
+        .rolling_restart = cfg->restart_rolling,
     };
     memcpy(pool->unrecoverable, cfg->unrecoverable_exit_codes, sizeof pool->unrecoverable);
     *kill = (struct se_kill_cfg){

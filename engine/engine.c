@@ -47,6 +47,7 @@ se_engine_free(struct se_engine *e)
 {
     if (e == NULL) return;
     se__server_free(e->server);
+    se__listen_close(&e->listen);
     se_logger_free(e->logger);
     se_config_free(e->cfg);
     se_config_free(e->defaults);
@@ -223,12 +224,6 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
     if (rc == 0) rc = se__config_check_whole(cfg, err, err_size);
     if (rc == 0) rc = absolutize_paths(e, cfg, err, err_size);
-    if (rc == 0 && cfg->listen_count > 0) {
-        snprintf(err, err_size,
-                 "listen: handing sockets to workers is not implemented yet in "
-                 "this version (open them in before_run, as examples/tcp_server.c)");
-        rc = SE_ENOTSUP;
-    }
     if (rc == 0 && cfg->command_sender_pipe) {
         snprintf(err, err_size,
                  "command_sender: \"pipe\" is not implemented yet in this version "
@@ -413,7 +408,10 @@ prepare_process(struct se_engine *e)
         if (err[0] != '\0') se__engine_log(e, SE_LOG_WARN, "%s", err);
     }
     hand_over_log(e);
-    int rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
+    /* the sockets are bound while the process may still bind low ports */
+    int rc = se__listen_open(&e->listen, c, err, sizeof err);
+    if (rc < 0) return start_failed(e, code, NULL, err); /* "listen ADDRESS: ..." */
+    rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
     if (rc < 0) return start_failed(e, code, "privileges", err);
     if (c->daemon_process_name[0] != '\0')
         se__proctitle_set(&e->title, "%s", c->daemon_process_name);

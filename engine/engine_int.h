@@ -11,6 +11,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "driver.h"
+#include "listen.h"
+#include "sockmgr.h"
 #include "os_posix.h"
 #include "se_int.h"
 
@@ -51,6 +53,7 @@ struct se_engine {
     bool log_created; /* the log file did not exist before this process opened it */
     bool ready_reported;
     struct se_notify notify;
+    struct se_listen_set listen; /* the `listen` sockets, opened once at start */
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
     void *stop_ud;
 };
@@ -65,8 +68,9 @@ struct se_server {
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor;     /* this object lives in the supervisor process */
-    bool ready_notified; /* READY=1 went to systemd */
+    bool supervisor;            /* this object lives in the supervisor process */
+    bool ready_notified;        /* READY=1 went to systemd */
+    struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
 };
 
 struct se_worker {

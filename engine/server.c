@@ -256,6 +256,10 @@ static void
 hook_readable(void *ud, int32_t fd)
 {
     struct se_server *s = ud;
+    if (s->sockmgr != NULL && fd == s->sockmgr->lfd) {
+        se__sockmgr_serve(s->sockmgr, s->e->logger);
+        return;
+    }
     if (fd == s->cmd_pipe[0]) {
         unsigned char buf[64];
         ssize_t n = read(fd, buf, sizeof buf);
@@ -326,6 +330,8 @@ se__server_free(struct se_server *s)
 {
     if (s == NULL) return;
     se__driver_free(s->driver);
+    if (s->sockmgr != NULL) se__sockmgr_stop(s->sockmgr);
+    free(s->sockmgr);
     for (int i = 0; i < 2; i++) {
         if (s->cmd_pipe[i] >= 0) close(s->cmd_pipe[i]);
         if (s->capture_fds[i] >= 0) close(s->capture_fds[i]);
@@ -364,6 +370,17 @@ self_beat_interval_ms(const struct se_config *cfg)
     return se_max_ms(cfg->worker_heartbeat_interval_ms, cfg->worker_heartbeat_timeout_ms / 4);
 }
 
+/* Before the workers: they inherit its path in their environment. */
+static int
+start_sockmgr(struct se_server *s)
+{
+    s->sockmgr = calloc(1, sizeof *s->sockmgr);
+    if (s->sockmgr == NULL) return -ENOMEM;
+    int rc = se__sockmgr_start(s->sockmgr);
+    if (rc == 0) rc = s->os.watch(s->os.ctx, s->sockmgr->lfd);
+    return rc;
+}
+
 static int
 server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
 {
@@ -378,6 +395,8 @@ server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
     rc = open_cmd_pipe(s);
     if (rc < 0) return rc;
     if (parent_hb_fd < 0) capture_output(s, e->cfg);
+    if (e->cfg->socket_manager) rc = start_sockmgr(s);
+    if (rc < 0) return rc;
     struct se_config *cfg = se_config_dup(e->cfg);
     if (cfg == NULL) return -ENOMEM;
     struct se_driver_hooks hooks = server_hooks;

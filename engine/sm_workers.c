@@ -133,6 +133,35 @@ reconcile_surplus(struct se_pool *p, struct se_acts *out)
     }
 }
 
+/* The rolling restart's next worker to replace: the lowest marked one, once
+ * every wanted worker runs (the one replaced last included); SE_WORKERS_MAX
+ * when none is due. */
+static uint32_t
+rolling_next(const struct se_pool *p)
+{
+    uint32_t next = SE_WORKERS_MAX;
+    for (uint32_t i = 0; i < p->cfg->workers; i++) {
+        if (p->slots[i].state != SE_SLOT_UP) return SE_WORKERS_MAX;
+        if (p->slots[i].roll && next == SE_WORKERS_MAX) next = i;
+    }
+    return next;
+}
+
+/* The rolling restart's step, so that never more than one worker is down by
+ * the roll's doing. Taken on a tick only, which the driver gives after every
+ * event of its wake-up: exits reaped in the same batch are all known before
+ * the next worker is stopped (a step taken at one reap, before the next one,
+ * went below N - 1). */
+static void
+reconcile_rolling(struct se_pool *p, const struct se_pool_in *in, struct se_acts *out)
+{
+    if (in->kind != SE_POOL_IN_TICK) return;
+    uint32_t next = rolling_next(p);
+    if (next == SE_WORKERS_MAX) return;
+    p->slots[next].roll = false;
+    stop_slot(p, next, true, SE_REASON_RESTART, out);
+}
+
 static bool
 all_wanted_dead(const struct se_pool *p)
 {
@@ -163,6 +192,7 @@ reconcile(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
     if (p->phase == SE_POOL_RUN) {
         reconcile_surplus(p, out);
         reconcile_starts(p, in, now_ms, out);
+        reconcile_rolling(p, in, out);
         if (all_wanted_dead(p) && se_pool_alive(p) == 0) finish(p, out);
         return;
     }
@@ -186,9 +216,14 @@ static void
 restart_all(struct se_pool *p, bool graceful, int64_t now_ms, struct se_acts *out)
 {
     if (p->phase != SE_POOL_RUN) return;
+    /* rolling: every running worker is marked; reconcile_rolling replaces
+     * them one at a time */
+    bool rolling = graceful && p->cfg->rolling_restart;
     for (uint32_t i = 0; i < p->slots_count; i++) {
         struct se_slot *s = &p->slots[i];
-        if (s->state == SE_SLOT_UP || s->state == SE_SLOT_STOPPING)
+        if (rolling && s->state == SE_SLOT_UP)
+            s->roll = true;
+        else if (s->state == SE_SLOT_UP || s->state == SE_SLOT_STOPPING)
             stop_slot(p, i, graceful, SE_REASON_RESTART, out);
         /* an operator's restart cuts a crash-loop wait short */
         if (s->state == SE_SLOT_DOWN && s->start_at_ms > now_ms) {
@@ -298,6 +333,7 @@ on_exited(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
     SE_ASSERT(prev == SE_SLOT_UP || prev == SE_SLOT_STOPPING);
     log_exit(in, prev, out);
     s->state = SE_SLOT_DOWN;
+    s->roll = false; /* it comes back new: a rolling restart has nothing left to do to it */
     if (is_unrecoverable(p->cfg, in->code)) {
         on_unrecoverable(p, in, out);
         return;
@@ -358,5 +394,6 @@ se_pool_deadline_ms(const struct se_pool *p)
     }
     if (deadline != SE_INT64_NEVER && p->cfg->start_worker_delay_ms > 0)
         deadline = se_max_ms(deadline, p->next_start_ms);
+    if (rolling_next(p) != SE_WORKERS_MAX) deadline = p->now_ms_last; /* a roll step is due */
     return deadline;
 }

@@ -40,6 +40,7 @@ struct se_pool_cfg {
     int64_t backoff_max_ms;                    /* crash-loop ceiling; 0 = no backoff */
     uint8_t unrecoverable[32];                 /* exit codes (bitset) never restarted */
     bool stop_immediately_at_unrecoverable_exit;
+    bool rolling_restart; /* a graceful restart replaces one worker at a time */
 };
 
 enum se_slot_state {
@@ -58,6 +59,7 @@ struct se_slot {
     int64_t up_since_ms;        /* UP/STOPPING: when it started */
     uint32_t crashes;           /* unexpected ends in a row (backoff) */
     int32_t exit_code;          /* DEAD: the unrecoverable code */
+    bool roll;                  /* UP: still to be replaced by the rolling restart */
 };
 
 enum se_pool_phase {

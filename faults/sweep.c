@@ -96,6 +96,10 @@ w_run(struct se_worker *w)
     uint32_t id = se_worker_id(w) % WORKERS;
     sh->pids[id] = (int32_t)getpid();
     __atomic_add_fetch(&sh->runs[id], 1, __ATOMIC_ACQ_REL);
+    int fd = -1; /* socket_manager: true: one request to the SocketManager */
+    if (se_server_socket_manager_path(se_worker_server(w)) != NULL &&
+        se_socket_manager_listen_tcp("127.0.0.1", 0, &fd) == 0)
+        close(fd);
     struct se_blocking_flag *f = se_worker_user_data(w);
     for (int i = 0; f != NULL && !se_blocking_flag_wait_for_set(f, 50); i++)
         se_log_info(se_worker_logger(w), "worker %u line %d", se_worker_id(w), i);
@@ -274,14 +278,15 @@ static const struct scenario scenarios[] = {
      {"worker_type=process", "workers=2", "log=LOG", "log_rotate_size=1024", "log_rotate_age=3",
       "worker_heartbeat_interval=0.05", "worker_graceful_kill_interval=0.5",
       "worker_graceful_kill_timeout=2", "worker_immediate_kill_timeout=1",
-      "worker_restart_backoff_max=0.2", NULL},
+      "worker_restart_backoff_max=0.2", "listen=[tcp://127.0.0.1:0, udp://localhost:0]", NULL},
      drive_lifecycle},
     {"thread",
-     {"worker_type=thread", "workers=2", "log=LOG", "worker_restart_backoff_max=0.2", NULL},
+     {"worker_type=thread", "workers=2", "log=LOG", "worker_restart_backoff_max=0.2",
+      "socket_manager=true", NULL},
      drive_threads},
     {"supervisor",
      {"worker_type=process", "workers=2", "log=LOG", "supervisor=true", "server_restart_wait=0.1",
-      "worker_restart_backoff_max=0.2", "worker_graceful_kill_interval=0.5",
+      "listen=UNIX", "worker_restart_backoff_max=0.2", "worker_graceful_kill_interval=0.5",
       "worker_graceful_kill_timeout=2", "worker_immediate_kill_timeout=1", NULL},
      drive_lifecycle},
     {"daemon",
@@ -324,6 +329,7 @@ allowed(const char *point, enum verdict v, bool persistent)
 static const char *const unreachable[] = {
     "se/os/proc/exec",           /* spawn workers (worker_type spawn) have their own issue */
     "se/os/fs/pidfile_truncate", /* se__pidfile_update: the engine writes it after the fork */
+    "se/os/net/dup",             /* se__net_place_fds: for spawn workers (their own issue) */
 };
 
 static size_t
@@ -339,6 +345,11 @@ build_sets(const struct scenario *sc, const char **sets, char *log, char *pid, s
         sets[n] = sc->sets[n];
         if (strcmp(sc->sets[n], "log=LOG") == 0) sets[n] = log;
         if (strcmp(sc->sets[n], "pid_path=PID") == 0) sets[n] = pid;
+        if (strcmp(sc->sets[n], "listen=UNIX") == 0) { /* a unix socket with a mode */
+            static char listen[300];
+            snprintf(listen, sizeof listen, "listen=unix:%s/s.sock?mode=0600", tmpdir);
+            sets[n] = listen;
+        }
         if (strcmp(sc->sets[n], "pid_path=STALE") == 0) {
             /* a stale file, left by a dead instance: replaced (rename) */
             FILE *f = fopen(path, "we");

@@ -27,7 +27,9 @@
  *  - every worker exit is logged once, as what it was (finished, exited with
  *    0, exited unexpectedly), and a signal the engine never sent is called
  *    external, as one it sent never is;
- *  - the driver's action backlog stays within half its queue.
+ *  - the driver's action backlog stays within half its queue;
+ *  - during a rolling restart, live workers never drop below N-1: a worker
+ *    is stopped for it only while every other wanted worker serves.
  */
 #include <stdio.h>
 
@@ -142,10 +144,38 @@ sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
         check_kill(w, p);
 }
 
+/* A worker the engine may count on: a live process with no stop asked (an
+ * exit it has not been told of yet is not its to know). */
+static bool
+serving(const struct sim_world *w, uint32_t id)
+{
+    const struct sim_proc *q = sim_proc_by_handle((struct sim_world *)w, w->live_handle[id]);
+    if (q == NULL || (q->state != SIM_P_RUNNING && !(q->state == SIM_P_ZOMBIE && !q->notified)))
+        return false;
+    return q->g_start_ms == SE_INT64_NEVER && q->imm_req_ms == SE_INT64_NEVER;
+}
+
+/* restart_mode: rolling: a graceful restart stops a worker only while every
+ * other wanted worker serves, so that live workers never drop below N - 1
+ * by the restart's doing. */
+static void
+check_rolling(struct sim_world *w, const struct se_act *a)
+{
+    if (w->opts.supervisor || !w->cfg->restart_rolling) return;
+    if (!a->graceful || a->reason != SE_REASON_RESTART) return;
+    for (uint32_t id = 0; id < w->cfg->workers; id++) {
+        if (id == a->slot || w->dead[id] || serving(w, id)) continue;
+        sim_fail(w, "rolling restart: w%u is stopped while w%u does not serve (below N-1)", a->slot,
+                 id);
+        return;
+    }
+}
+
 static void
 on_stop_event(struct sim_world *w, struct sim_proc *p, const struct se_act *a)
 {
     if (p == NULL) return;
+    check_rolling(w, a);
     if (a->graceful && p->g_start_ms == SE_INT64_NEVER) {
         p->g_start_ms = p->g_next_ms = w->now_ms;
         p->kill_epoch = w->kill_epoch;

@@ -314,6 +314,8 @@ sim_config_draw(struct sim_world *w, struct se_config *cfg)
         if (sim_chance(w, 200)) set(w, cfg, "unrecoverable_exit_codes=[5, 6]");
         set(w, cfg, "stop_immediately_at_unrecoverable_exit=%s",
             sim_chance(w, 300) ? "true" : "false");
+        /* odd seeds restart rolling: no draw, the other seeds' runs are unchanged */
+        if (w->opts.seed % 2 == 1) set(w, cfg, "restart_mode=rolling");
     }
     for (const char *const *o = w->opts.overrides; o != NULL && *o != NULL; o++)
         set(w, cfg, "%s", *o);

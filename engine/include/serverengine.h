@@ -437,6 +437,59 @@ SE_API void *se_worker_user_data(const struct se_worker *w);
 SE_API void se_worker_set_user_data(struct se_worker *w, void *user_data);
 
 /*
+ * The `listen` sockets (README, "Listening sockets"): opened once, before any
+ * privilege drop, by the process that outlives restarts (the supervisor when
+ * there is one, else the server), or adopted from the engine's own systemd
+ * socket activation (LISTEN_FDS and LISTEN_PID naming this process). They
+ * stay open through worker restarts, reloads, server restarts and detach, so
+ * no connection is refused while workers change.
+ *
+ * count: how many (0 without `listen`). fd: the i-th socket in the order of
+ * the `listen` list, or -1 when i >= count; a listening TCP or unix stream
+ * socket or a bound UDP socket, non-blocking (poll it, then accept: another
+ * worker may have taken the connection), owned by the engine: never close
+ * it. name: its address as written in `listen` ("tcp://127.0.0.1:8080"), or
+ * the name systemd gave it (LISTEN_FDNAMES), or NULL when i >= count; valid
+ * for the life of the engine. Safe from any thread.
+ */
+SE_API uint32_t se_worker_listen_count(const struct se_worker *w);
+SE_API int se_worker_listen_fd(const struct se_worker *w, uint32_t i);
+SE_API const char *se_worker_listen_name(const struct se_worker *w, uint32_t i);
+/* The same for the server's callbacks (before_run, after_start...). */
+SE_API uint32_t se_server_listen_count(const struct se_server *s);
+SE_API int se_server_listen_fd(const struct se_server *s, uint32_t i);
+SE_API const char *se_server_listen_name(const struct se_server *s, uint32_t i);
+
+/*
+ * The SocketManager (README, "The SocketManager"; socket_manager: true runs
+ * it in the server, on a 0600 unix socket in
+ * SERVERENGINE_SOCKETMANAGER_SOCK_DIR or /tmp whose path every worker finds
+ * in SERVERENGINE_SOCKETMANAGER_PATH; only processes of the server's uid or
+ * root are served, others are refused and logged).
+ *
+ * se_socket_manager_listen_tcp / _udp: from any worker, forked or spawned
+ * (any process that has SERVERENGINE_SOCKETMANAGER_PATH): a listening TCP or
+ * a bound UDP socket on host (an IPv4 or IPv6 literal, or "*" for every
+ * address) and port, received by descriptor passing into *fd (close-on-exec,
+ * non-blocking; the caller owns this descriptor). Every worker asking for
+ * the same address gets the same underlying socket, so connections wait in
+ * its queue while workers restart. With SERVERENGINE_USE_SOCKET_REUSEPORT=1
+ * each request gets a socket of its own with SO_REUSEPORT, and the kernel
+ * balances connections between them. Returns 0, -ENOENT when no
+ * SocketManager runs, or -errno (the server's bind error, a connection
+ * error).
+ */
+SE_API int se_socket_manager_listen_tcp(const char *host, uint16_t port, int *fd);
+SE_API int se_socket_manager_listen_udp(const char *host, uint16_t port, int *fd);
+/* The path of this server's SocketManager, or NULL when none runs. */
+SE_API const char *se_server_socket_manager_path(const struct se_server *s);
+/* A new server takes over every socket the SocketManager at path (a running
+ * server's) holds, so that its workers get the very same sockets and no
+ * connection is refused while the old server goes (call from before_run).
+ * Returns 0, SE_ESTATE without socket_manager: true, or -errno. */
+SE_API int se_server_share_sockets_with_another_server(struct se_server *s, const char *path);
+
+/*
  * Manual heartbeat (worker_heartbeat_mode: manual): call from the worker's
  * own loop at least every worker_heartbeat_interval; a loop stuck for
  * worker_heartbeat_timeout is killed and restarted. In auto mode a thread

@@ -239,6 +239,7 @@ static const struct example ex_reload = {"reload", 2};
 static const struct example ex_live_restart = {"live_restart", 2};
 static const struct example ex_blocking_flag = {"blocking_flag", 2};
 static const struct example ex_tcp_server = {"tcp_server", 4};
+static const struct example ex_socket_manager = {"socket_manager", 4};
 
 static void
 test_example_starts_its_workers_and_stops_on_term(void **state)
@@ -352,12 +353,12 @@ ask(int port, char *reply, size_t size)
 }
 
 static void
-start_tcp_server(struct run *r, int port)
+start_server_named(struct run *r, const char *name, int port)
 {
     char port_arg[32];
     snprintf(port_arg, sizeof port_arg, "port=%d", port);
     const char *const args[] = {"-s", port_arg, "-s", "bind=127.0.0.1", "-s", "log=-", NULL};
-    start(r, "tcp_server", args);
+    start(r, name, args);
     wait_started(r, TCP_WORKERS);
     char reply[64];
     int64_t until = now_ms() + DEADLINE_MS;
@@ -366,6 +367,12 @@ start_tcp_server(struct run *r, int port)
         nap();
     }
     assert_string_equal(reply, REPLY);
+}
+
+static void
+start_tcp_server(struct run *r, int port)
+{
+    start_server_named(r, "tcp_server", port);
 }
 
 static void
@@ -419,6 +426,28 @@ test_tcp_server_restarts_its_workers_on_usr1_between_clients(void **state)
     term_and_wait_gone(r);
 }
 
+/* Workers that ask the SocketManager for their socket at run time. */
+static void
+test_socket_manager_example_answers_many_clients_then_stops_on_term(void **state)
+{
+    struct run *r = *state;
+    int port = free_port();
+    start_server_named(r, "socket_manager", port);
+    ask_many(r, port, CLIENTS);
+    static char out[OUT_MAX];
+    read_out(r, out, sizeof out);
+    for (unsigned id = 0; id < 4; id++) {
+        char text[64];
+        snprintf(text, sizeof text, "Worker %u listens on 127.0.0.1:%d", id, port);
+        int64_t until = now_ms() + DEADLINE_MS;
+        while (read_out(r, out, sizeof out), strstr(out, text) == NULL) {
+            if (now_ms() >= until) fail_with_output(r, "a worker got no socket");
+            nap();
+        }
+    }
+    term_and_wait_gone(r);
+}
+
 #define EXAMPLE(row)                                                                               \
     {                                                                                              \
         "test_example_starts_its_workers_and_stops_on_term(" #row ")",                             \
@@ -451,6 +480,10 @@ main(int argc, char **argv)
         EXAMPLE(ex_blocking_flag),
         REFUSES(ex_simple),
         REFUSES(ex_tcp_server),
+        EXAMPLE(ex_socket_manager),
+        REFUSES(ex_socket_manager),
+        cmocka_unit_test_setup_teardown(
+            test_socket_manager_example_answers_many_clients_then_stops_on_term, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reload_example_refuses_a_bad_edit_and_keeps_its_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_answers_many_clients_then_stops_on_term,

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -204,6 +206,36 @@ spawn_sleep(struct se_logger *lg, unsigned id, bool ignore_term)
     se_log_info(lg, "TEST grandchild worker=%u pid=%d", id, (int)pid);
 }
 
+/* mode serve: answers "OK worker=N\n" to every connection on the first
+ * `listen` socket (one datagram back for UDP) until stopped; a connection
+ * accepted is always answered, stop or not. */
+static void
+serve(struct se_worker *w, struct se_blocking_flag *stop)
+{
+    int lfd = se_worker_listen_fd(w, 0);
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (lfd < 0 || getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return;
+    char reply[64];
+    int n = snprintf(reply, sizeof reply, "OK worker=%u\n", se_worker_id(w));
+    while (!se_blocking_flag_is_set(stop)) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN};
+        if (poll(&p, 1, 20) <= 0) continue;
+        if (type == SOCK_DGRAM) {
+            struct sockaddr_storage from;
+            socklen_t flen = sizeof from;
+            char buf[512];
+            if (recvfrom(lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen) >= 0)
+                (void)!sendto(lfd, reply, (size_t)n, 0, (struct sockaddr *)&from, flen);
+            continue;
+        }
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) continue; /* EAGAIN: another worker took it */
+        (void)!send(c, reply, (size_t)n, MSG_NOSIGNAL);
+        close(c);
+    }
+}
+
 static int
 tw_run(struct se_worker *w)
 {
@@ -235,6 +267,10 @@ tw_run(struct se_worker *w)
     } else if (strcmp(mode, "spawn_sleep") == 0) {
         spawn_sleep(lg, id, cfg_is(cfg, "grandchild_ignores_term", "true"));
         se_blocking_flag_wait_for_set(stop, -1);
+    } else if (strcmp(mode, "serve") == 0) {
+        se_log_info(lg, "TEST listen worker=%u count=%u name=%s", id, se_worker_listen_count(w),
+                    se_worker_listen_count(w) > 0 ? se_worker_listen_name(w, 0) : "-");
+        serve(w, stop);
     } else {
         /* sleep, ignore_term (stop never sets the flag), server_stop */
         if (strcmp(mode, "ignore_term") == 0 && process) signal(SIGQUIT, SIG_IGN);

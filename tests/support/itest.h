@@ -23,6 +23,7 @@
  *                log "TEST grandchild worker=N pid=G", then run until stop;
  *                with grandchild_ignores_term=true the program ignores TERM.
  * The server's before_run returns the key before_run_status (default 0).
+ *   serve        answer "OK worker=N" on the first `listen` socket until stopped.
  * A stopped worker lingers stop_delay_ms before run returns (work to
  * finish). exit_code and exit_after_ms may be comma lists: worker N takes
  * item N (the last item when the list is shorter).

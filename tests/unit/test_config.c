@@ -190,6 +190,8 @@ static const struct {
     {"log_stderr", "true"},
     {"listen", "[]"},
     {"notify", "true"},
+    {"restart_mode", "all"},
+    {"socket_manager", "false"},
 };
 
 static void
@@ -264,6 +266,7 @@ test_config_key_table_has_unique_names_help_and_the_seeds_dynamic_marks(void **s
         "worker_kill_process_group",
         "log",
         "log_level",
+        "restart_mode", /* new: read when a restart comes */
     };
     size_t n = se_config_key_count();
     for (size_t i = 0; i < n; i++) {

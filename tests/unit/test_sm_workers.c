@@ -648,6 +648,92 @@ test_pool_backoff_doubles_from_a_one_ms_interval(void **state)
     assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 4);
 }
 
+/* ---- rolling restart (restart_mode: rolling) -------------------------------- */
+
+#define UP3                                                                                        \
+    {0, START, 0, 0, 0, "spawn 0; spawn 1; spawn 2", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},     \
+        {0, SPAWNED, 1, 0, 0, "", NEVER},                                                          \
+    {                                                                                              \
+        0, SPAWNED, 2, 0, 0, "", NEVER                                                             \
+    }
+
+/* One worker at a time, the next only once the new one runs: never fewer
+ * than N - 1 up. Each step is taken on the tick the driver gives after the
+ * events of its wake-up (the deadline says one is due). */
+static void
+test_pool_rolling_restart_replaces_one_worker_at_a_time(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.rolling_restart = true), UP3, {100, RESTART, 0, 0, 0, "", 100},
+        {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER}, {200, EXITED, 0, 0, 0, "spawn 0", NEVER},
+        {250, TICK, 0, 0, 0, "", NEVER}, {300, SPAWNED, 0, 0, 0, "", 300},
+        {300, TICK, 0, 0, 0, "stop 1 graceful", NEVER}, {400, EXITED, 1, 0, 0, "spawn 1", NEVER},
+        {500, SPAWNED, 1, 0, 0, "", 500}, {500, TICK, 0, 0, 0, "stop 2 graceful", NEVER},
+        {600, EXITED, 2, 0, 0, "spawn 2", NEVER}, {700, SPAWNED, 2, 0, 0, "", NEVER},
+        {800, TICK, 0, 0, 0, "", NEVER});
+}
+
+/* Two exits reaped in one wake-up: the replaced worker's and a crash. The
+ * roll's next step waits for the tick after both, so it sees the crash and
+ * stops nobody until the crashed worker runs again (a step taken at the
+ * first exit's spawn went below N - 1: simulator seed 175). */
+static void
+test_pool_rolling_restart_sees_every_exit_of_a_wake_up_before_its_next_step(void **state)
+{
+    (void)state;
+    RUN(4, (f->cfg.rolling_restart = true),
+        {0, START, 0, 0, 0, "spawn 0; spawn 1; spawn 2; spawn 3", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {0, SPAWNED, 1, 0, 0, "", NEVER},
+        {0, SPAWNED, 2, 0, 0, "", NEVER}, {0, SPAWNED, 3, 0, 0, "", NEVER},
+        {100, RESTART, 0, 0, 0, "", 100}, {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER},
+        /* one wake-up: 0 ends (replaced at once), then 2 crashes */
+        {200, EXITED, 0, 0, 0, "spawn 0", NEVER}, {200, SPAWNED, 0, 0, 0, "", 200},
+        {200, EXITED, 2, 1, 0, "spawn 2", NEVER}, {200, TICK, 0, 0, 0, "", NEVER},
+        /* 2 runs again: now 1 is replaced */
+        {300, SPAWNED, 2, 0, 0, "", 300}, {300, TICK, 0, 0, 0, "stop 1 graceful", NEVER});
+}
+
+/* A worker that crashed during the roll is new already: it is not replaced
+ * again, and the roll waits until it runs. */
+static void
+test_pool_rolling_restart_waits_for_a_crashed_worker_and_skips_it(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.rolling_restart = true), UP3, {100, RESTART, 0, 0, 0, "", 100},
+        {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER}, {200, EXITED, 0, 0, 0, "spawn 0", NEVER},
+        {210, EXITED, 2, 1, 0, "spawn 2", NEVER},
+        {300, SPAWNED, 0, 0, 0, "", NEVER}, /* 2 is not up yet */
+        {400, SPAWNED, 2, 0, 0, "", 400}, {400, TICK, 0, 0, 0, "stop 1 graceful", NEVER},
+        {500, EXITED, 1, 0, 0, "spawn 1", NEVER}, {600, SPAWNED, 1, 0, 0, "", NEVER});
+}
+
+/* A stop ends the roll; an immediate restart (HUP) is never rolling. */
+static void
+test_pool_rolling_restart_ends_at_a_stop_and_hup_restarts_all(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.rolling_restart = true), UP3, {100, RESTART, 0, 0, 0, "", 100},
+        {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER},
+        {150, STOP, 0, 0, 0, "stop 1 graceful; stop 2 graceful", NEVER},
+        {200, EXITED, 0, 0, 0, "", NEVER}, {210, EXITED, 1, 0, 0, "", NEVER},
+        {220, EXITED, 2, 0, 0, "exit 0", NEVER});
+    RUN(3, (f->cfg.rolling_restart = true), UP3,
+        {100, RESTARTNOW, 0, 0, 0, "stop 0 immediate; stop 1 immediate; stop 2 immediate", NEVER});
+}
+
+/* A scale down during the roll: the surplus is stopped, not rolled. */
+static void
+test_pool_rolling_restart_forgets_workers_scaled_away(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.rolling_restart = true), UP3, {100, RESTART, 0, 0, 0, "", 100},
+        {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER},
+        {150, CONFIG, 0, 2, 0, "stop 2 graceful", NEVER}, {200, EXITED, 2, 0, 0, "", NEVER},
+        {210, EXITED, 0, 0, 0, "spawn 0", NEVER}, {300, SPAWNED, 0, 0, 0, "", 300},
+        {300, TICK, 0, 0, 0, "stop 1 graceful", NEVER}, {400, EXITED, 1, 0, 0, "spawn 1", NEVER},
+        {500, SPAWNED, 1, 0, 0, "", NEVER});
+}
+
 int
 main(void)
 {
@@ -677,6 +763,12 @@ main(void)
         cmocka_unit_test(test_pool_stop_before_start_exits_at_once),
         cmocka_unit_test(test_pool_zero_workers_idles_without_exiting),
         cmocka_unit_test(test_pool_restart_request_cuts_a_backoff_wait),
+        cmocka_unit_test(test_pool_rolling_restart_replaces_one_worker_at_a_time),
+        cmocka_unit_test(
+            test_pool_rolling_restart_sees_every_exit_of_a_wake_up_before_its_next_step),
+        cmocka_unit_test(test_pool_rolling_restart_waits_for_a_crashed_worker_and_skips_it),
+        cmocka_unit_test(test_pool_rolling_restart_ends_at_a_stop_and_hup_restarts_all),
+        cmocka_unit_test(test_pool_rolling_restart_forgets_workers_scaled_away),
         cmocka_unit_test(test_pool_scale_down_forgets_a_dead_slot),
         cmocka_unit_test(test_pool_restart_delay_formula),
         cmocka_unit_test(test_pool_logs_finished_exited_and_unexpected),
