@@ -163,7 +163,7 @@ check_rolling(struct sim_world *w, const struct se_act *a)
 {
     if (w->opts.supervisor || !w->cfg->restart_rolling) return;
     if (!a->graceful || a->reason != SE_REASON_RESTART) return;
-    for (uint32_t id = 0; id < w->cfg->workers; id++) {
+    for (uint32_t id = 0; id < sim_pool_size(w); id++) { /* embedded: one, whatever workers says */
         if (id == a->slot || w->dead[id] || serving(w, id)) continue;
         sim_fail(w, "rolling restart: w%u is stopped while w%u does not serve (below N-1)", a->slot,
                  id);
