@@ -61,7 +61,7 @@ LIB_SO := $(B)/libserverengine.so.$(VERSION)
 TOOL   := $(B)/serverengine
 SIM    := $(B)/se-sim
 
-.PHONY: fuzz-config demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: fuzz-config fuzz-cmdpipe demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
 
@@ -129,6 +129,7 @@ check-faults:
 	$(MAKE) B=build/fiu FIU=1 build/fiu/se-fault-sweep
 	build/fiu/se-fault-sweep
 	$(MAKE) fuzz-config FUZZ_SECONDS=30
+	$(MAKE) fuzz-cmdpipe FUZZ_SECONDS=30
 
 # The config parser under libFuzzer (clang): YAML text and KEY=VALUE strings.
 FUZZ_SECONDS ?= 30
@@ -138,6 +139,15 @@ fuzz-config:
 	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_config.c engine/config.c engine/common.c \
 	    engine/faults.c -lyaml -o build/fuzz/fuzz_config
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
+
+# The command pipe's line reader under libFuzzer: any bytes, any split into reads.
+fuzz-cmdpipe:
+	@mkdir -p build/fuzz/corpus_cmdpipe
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_cmdpipe.c engine/cmdpipe.c engine/common.c \
+	    engine/faults.c -o build/fuzz/fuzz_cmdpipe
+	build/fuzz/fuzz_cmdpipe -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus_cmdpipe \
+	    tests/fuzz/corpus_cmdpipe
 
 $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
