@@ -183,23 +183,10 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
                  "this version (open them in before_run, as examples/tcp_server.c)");
         rc = SE_ENOTSUP;
     }
-    if (rc == 0 && cfg->command_sender_pipe) {
-        snprintf(err, err_size,
-                 "command_sender: \"pipe\" is not implemented yet in this version "
-                 "(signals are)");
-        rc = SE_ENOTSUP;
-    }
-    if (rc == 0 && cfg->worker_type == SE_WORKER_SPAWN) {
-        /* honest about what is missing: not a process worker in disguise */
-        snprintf(err, err_size,
-                 "worker_type: \"spawn\" is not implemented yet in this version "
-                 "(use process, thread or embedded)");
-        rc = SE_ENOTSUP;
-    }
-    if (rc == 0 && (e->wcb.run == NULL) != (cfg->worker_type == SE_WORKER_SPAWN)) {
+    bool spawn = cfg->worker_type == SE_WORKER_SPAWN;
+    if (rc == 0 && (spawn ? e->wcb.spawn == NULL : e->wcb.run == NULL)) {
         snprintf(err, err_size, "worker_type %s: the worker callbacks lack %s",
-                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "embedded/thread/process",
-                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "run");
+                 spawn ? "spawn" : "embedded/thread/process", spawn ? "spawn" : "run");
         rc = SE_ECONFIG;
     }
     if (rc < 0) {

@@ -43,6 +43,8 @@ struct se_engine {
     void *stop_ud;
 };
 
+struct se_cmdpipe;
+
 struct se_server {
     struct se_engine *e;
     void *user_data;
@@ -55,6 +57,9 @@ struct se_server {
     struct se_worker *workers[SE_WORKERS_MAX];
     bool supervisor;     /* this object lives in the supervisor process */
     bool ready_notified; /* READY=1 went to systemd */
+    /* command_sender pipe: the parent's pipe (was stdin) and its reader */
+    int32_t cmdin_fd;
+    struct se_cmdpipe *cmdin;
 };
 
 struct se_worker {
@@ -71,6 +76,8 @@ struct se_worker {
     bool in_child;      /* this copy is the forked child's */
     int stopping;       /* stop was called (atomic) */
     int running;        /* run has not returned yet (atomic) */
+    /* spawn worker: the program last started (for its log lines) */
+    char spawn_what[SE_NAME_MAX];
 };
 
 /* engine.c */
@@ -95,6 +102,19 @@ struct se_worker *se__worker_new(struct se_server *s, uint32_t id);
 void se__worker_free(struct se_worker *w);
 int se__worker_process_entry(void *arg, const struct se_child_ctx *cc);
 int se__worker_thread_entry(void *arg, const struct se_child_ctx *cc);
+
+/* spawn.c: a spawn worker's exec request from the spawn callback (kind
+ * left 0 when it gives no command), and the log line of a failed start. */
+void se__spawn_prepare(struct se_worker *w, const struct se_config *cfg, struct se_spawn_req *req);
+void se__spawn_failed(struct se_worker *w, int err);
+
+/* cmdpipe_in.c: a server's stdin as its command pipe (command_sender:
+ * pipe). open: takes stdin when the configuration says so (0 or -errno);
+ * readable: true when fd was the pipe (its words are handled, EOF is a
+ * graceful stop); close: releases it. */
+int se__cmdin_open(struct se_server *s, const struct se_config *cfg, bool supervised);
+bool se__cmdin_readable(struct se_server *s, int32_t fd);
+void se__cmdin_close(struct se_server *s);
 
 /* supervisor.c */
 int se__supervisor_main(struct se_engine *e);

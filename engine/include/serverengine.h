@@ -322,10 +322,19 @@ struct se_engine; /* what se_engine_new makes: the program's server engine */
 struct se_server; /* the server process (or the only process) */
 struct se_worker; /* one worker: a forked child, a thread, or a spawned command */
 
-/* The command a spawn worker runs (worker_type spawn): filled by `spawn`. */
+/*
+ * The command a spawn worker runs (worker_type spawn): filled by `spawn`.
+ * The strings are borrowed: they must stay valid until `spawn` is called
+ * again for the same worker or the engine ends (static storage or the
+ * worker's user data). The program starts with default signal handling, an
+ * empty signal mask, in a process group of its own, with no descriptor of
+ * the engine's but 0-2, and in its environment SERVERENGINE_WORKER_ID and
+ * SERVERENGINE_HEARTBEAT_PIPE (README: "Spawn workers").
+ */
 struct se_spawn_cmd {
     const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
     const char *const *envp; /* extra "K=V" entries, NULL-terminated, or NULL */
+    const char *cwd;         /* its working directory, or NULL: the server's */
 };
 
 /*
@@ -355,8 +364,10 @@ struct se_worker_callbacks {
     int (*init)(struct se_worker *w);         /* before each start, in the server */
     void (*before_fork)(struct se_worker *w); /* right before the start, in the server */
     int (*run)(struct se_worker *w);          /* the work; returns the exit status */
-    int (*spawn)(struct se_worker *w, struct se_spawn_cmd *cmd); /* spawn workers */
-    void (*stop)(struct se_worker *w);                           /* make run return soon */
+    /* spawn workers: fill cmd; return 0, or nonzero when no command can be
+     * given now (counted as a failed start, retried after a delay) */
+    int (*spawn)(struct se_worker *w, struct se_spawn_cmd *cmd);
+    void (*stop)(struct se_worker *w);        /* make run return soon */
     void (*reload)(struct se_worker *w);      /* the configuration was reloaded */
     void (*after_start)(struct se_worker *w); /* after the start, in the server */
     void (*finalize)(struct se_worker *w);    /* after the worker ended, in the server */
@@ -517,7 +528,7 @@ struct se_spawn_req {
     enum se_spawn_kind kind;
     uint32_t worker_id; /* slot number, passed to the child */
     bool heartbeat;     /* create a heartbeat channel for the child */
-    bool command_pipe;  /* EXEC: a pipe on the child's stdin for commands */
+    bool command_pipe;  /* EXEC and FORK: a pipe on the child's stdin for commands */
     /* FORK and THREAD: runs in the child (or thread); its value is the status. */
     int (*entry)(void *arg, const struct se_child_ctx *cc);
     void *arg;
@@ -534,6 +545,8 @@ struct se_spawn_req {
     void (*fork_prepare)(void *fork_arg);
     void (*fork_after)(void *fork_arg);
     void *fork_arg;
+    /* EXEC: the working directory of the program, or NULL (unchanged). */
+    const char *cwd;
 };
 
 struct se_spawn_res {

@@ -440,9 +440,7 @@ test_settings_not_built_yet_are_refused_by_name(void **state)
 {
     struct itest *t = *state;
     static const char *const cases[][2] = {
-        {"worker_type=spawn", "worker_type"},
         {"listen=tcp://127.0.0.1:9", "listen"},
-        {"command_sender=pipe", "command_sender"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pid_t p = itest_start(t, NULL, "workers=1", cases[i][0], NULL);
