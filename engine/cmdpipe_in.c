@@ -16,8 +16,11 @@
 #include "cmdpipe.h"
 #include "engine_int.h"
 
-#define CMDIN_READ_BYTES 512u
-#define CMDIN_SHOW_BYTES 64 /* of an unknown line, in the log */
+#define CMDIN_READ_BYTES     512u
+#define CMDIN_SHOW_BYTES     64  /* of an unknown line, in the log */
+#define CMDIN_FILE_READS_MAX 128 /* a file as stdin: the first 64 KiB of it */
+
+static bool read_once(struct se_server *s, int32_t fd);
 
 int
 se__cmdin_open(struct se_server *s, const struct se_config *cfg, bool supervised)
@@ -41,7 +44,14 @@ se__cmdin_open(struct se_server *s, const struct se_config *cfg, bool supervised
     }
     s->cmdin_fd = fd;
     se__os_posix_private_fd(s->posix, fd);
-    return s->os.watch(s->os.ctx, fd);
+    int rc = s->os.watch(s->os.ctx, fd);
+    if (rc != -EPERM) return rc;
+    /* a file (/dev/null, `server < words.txt`) cannot be watched: it is
+     * always readable and ends; it is read to its end now */
+    for (int i = 0; i < CMDIN_FILE_READS_MAX && read_once(s, fd); i++) {
+    }
+    if (s->cmdin_fd >= 0) se__cmdin_close(s);
+    return 0;
 }
 
 void
@@ -62,10 +72,16 @@ on_event(struct se_server *s, struct se_cmdpipe_ev ev)
     struct se_logger *lg = s->e->logger;
     switch (ev.kind) {
     case SE_CMDPIPE_NOTHING: return;
-    case SE_CMDPIPE_COMMAND:
+    case SE_CMDPIPE_COMMAND: {
         se_log(lg, SE_LOG_DEBUG, "Read %s on the command pipe", se_cmd_name(ev.cmd));
-        se__driver_command(s->driver, ev.cmd);
+        /* through the server's own command byte pipe, as se_server_stop:
+         * the loop takes it in its next turn, also before it first runs */
+        unsigned char b = (unsigned char)ev.cmd;
+        if (write(s->cmd_pipe[1], &b, 1) != 1)
+            se_log(lg, SE_LOG_ERROR, "Command pipe: %s lost (%s)", se_cmd_name(ev.cmd),
+                   se_strerror(-errno));
         return;
+    }
     case SE_CMDPIPE_UNKNOWN:
         se_log(lg, SE_LOG_WARN, "Command pipe: unknown command \"%.*s\"%s ignored",
                (int)(ev.len < CMDIN_SHOW_BYTES ? ev.len : CMDIN_SHOW_BYTES), ev.text,
@@ -78,10 +94,11 @@ on_event(struct se_server *s, struct se_cmdpipe_ev ev)
     }
 }
 
-bool
-se__cmdin_readable(struct se_server *s, int32_t fd)
+/* Reads once; at EOF or on an error the pipe is closed and the stop asked
+ * for. Returns false once it is closed. */
+static bool
+read_once(struct se_server *s, int32_t fd)
 {
-    if (s->cmdin_fd < 0 || fd != s->cmdin_fd) return false;
     char buf[CMDIN_READ_BYTES];
     size_t got = 0;
     /* one read per readiness: the descriptor may be blocking (a terminal,
@@ -93,14 +110,23 @@ se__cmdin_readable(struct se_server *s, int32_t fd)
         se_log(s->e->logger, SE_LOG_WARN,
                "The command pipe (stdin) closed: %s; the parent is gone, stopping gracefully",
                rc < 0 ? se_strerror(rc) : "end of file");
+        on_event(s,
+                 (struct se_cmdpipe_ev){.kind = SE_CMDPIPE_COMMAND, .cmd = SE_CMD_GRACEFUL_STOP});
         se__cmdin_close(s);
-        se__driver_command(s->driver, SE_CMD_GRACEFUL_STOP);
-        return true;
+        return false;
     }
     for (size_t off = 0; off < got;) {
         size_t used = 0;
         on_event(s, se__cmdpipe_feed(s->cmdin, buf + off, got - off, &used));
         off += used;
     }
+    return true;
+}
+
+bool
+se__cmdin_readable(struct se_server *s, int32_t fd)
+{
+    if (s->cmdin_fd < 0 || fd != s->cmdin_fd) return false;
+    read_once(s, fd);
     return true;
 }

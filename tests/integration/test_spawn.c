@@ -352,6 +352,56 @@ test_program_gets_its_id_a_heartbeat_pipe_and_no_engine_descriptor(void **state)
     stop_and_expect(t, server, 0);
 }
 
+/* ---- the command pipe ------------------------------------------------------------ */
+
+/* A server with command_sender pipe reads its commands on stdin; the
+ * harness gives it /dev/null: EOF at once, which is a graceful stop. */
+static void
+test_server_whose_command_pipe_is_at_eof_stops_gracefully(void **state)
+{
+    struct itest *t = *state;
+    itest_set(t, "command_sender=pipe");
+    pid_t server = start_spawn(t, 1);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    assert_int_equal(itest_count_log(t, "The command pipe (stdin) closed: end of file"), 1);
+    assert_int_equal(itest_count_log(t, "Received graceful stop"), 1);
+    assert_int_equal(itest_count_log(t, "TEST after_run"), 1);
+}
+
+/* The supervisor commands its server with words on the server's stdin,
+ * and the server its programs with words on theirs, not with signals. */
+static void
+test_supervisor_server_and_programs_are_commanded_through_pipes(void **state)
+{
+    struct itest *t = *state;
+    itest_set(t, "command_sender=pipe");
+    itest_set(t, "supervisor=true");
+    pid_t sup = start_spawn(t, 2);
+    wait_runs(t, 2, 1);
+
+    itest_kill(sup, SIGUSR2);
+    itest_wait_log(t, "TEST word worker=0 RELOAD", 1, DL);
+    itest_wait_log(t, "TEST word worker=1 RELOAD", 1, DL);
+    assert_int_equal(itest_count_log(t, "Read RELOAD on the command pipe"), 1);
+    assert_int_equal(itest_count_log(t, "TEST reload worker=0"), 1);
+
+    itest_kill(sup, SIGUSR1);
+    wait_runs(t, 2, 2);
+    assert_int_equal(itest_count_log(t, "Read GRACEFUL_RESTART on the command pipe"), 1);
+    assert_int_equal(itest_count_log(t, "TEST word worker=0 GRACEFUL_STOP"), 1);
+    assert_int_equal(itest_count_log(t, "TEST word worker=1 GRACEFUL_STOP"), 1);
+
+    stop_and_expect(t, sup, 0);
+    assert_true(itest_count_log(t, "Read GRACEFUL_STOP on the command pipe") >= 1);
+    assert_int_equal(itest_count_log(t, "TEST word worker=0 GRACEFUL_STOP"), 2);
+    assert_int_equal(itest_count_log(t, "TEST stop worker="), 4);
+    assert_int_equal(itest_count_log(t, "Worker 0 finished with status 0"), 2);
+    assert_int_equal(itest_count_log(t, "Could not write"), 0);
+    assert_int_equal(itest_count_log(t, "Sending GRACEFUL_STOP to worker 0 on its command pipe"),
+                     2);
+    assert_int_equal(itest_count_log(t, "Sending SIGTERM to worker"), 0);
+}
+
 /* ---- registration ---------------------------------------------------------------- */
 
 #define ONE(fn) cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)
@@ -377,6 +427,8 @@ main(int argc, char **argv)
         ONE(test_exec_failure_names_the_path_and_errno_and_backs_off),
         ONE(test_programs_do_not_outlive_a_killed_server),
         ONE(test_program_gets_its_id_a_heartbeat_pipe_and_no_engine_descriptor),
+        ONE(test_server_whose_command_pipe_is_at_eof_stops_gracefully),
+        ONE(test_supervisor_server_and_programs_are_commanded_through_pipes),
     };
     if (getenv("ITEST_FILTER") != NULL) cmocka_set_test_filter(getenv("ITEST_FILTER"));
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
