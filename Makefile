@@ -63,9 +63,9 @@ SIM    := $(B)/se-sim
 
 .PHONY: fuzz-config fuzz-cmdpipe demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
-all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc
+all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL) $(EX_BIN) $(B)/serverengine.pc
 
-tests: $(TEST_BIN) $(SIM)
+tests: $(TEST_BIN) $(SIM) $(TOOL)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -102,6 +102,10 @@ $(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
 $(HOST_BIN): $(B)/tests/%: $(B)/obj/tests/hostile/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+# the command-line tool: tools/serverengine.c
+$(TOOL): $(B)/obj/tools/serverengine.o $(LIB_A)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 $(EX_BIN): $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -179,6 +183,7 @@ install: all
 	ln -sf libserverengine.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libserverengine.so
 	install -m 644 engine/include/serverengine.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/serverengine.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/
 
 clean:
 	rm -rf build
