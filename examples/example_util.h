@@ -12,7 +12,7 @@
 #include "serverengine.h"
 
 /* Each worker gets a stop flag in init; stop (another thread) sets it. */
-static int
+static inline int
 example_worker_init(struct se_worker *w)
 {
     struct se_blocking_flag *stop = se_blocking_flag_new();
@@ -21,13 +21,13 @@ example_worker_init(struct se_worker *w)
     return 0;
 }
 
-static void
+static inline void
 example_worker_stop(struct se_worker *w)
 {
     se_blocking_flag_set(se_worker_user_data(w));
 }
 
-static void
+static inline void
 example_worker_finalize(struct se_worker *w)
 {
     se_blocking_flag_free(se_worker_user_data(w));
