@@ -138,8 +138,9 @@ static const char *
 option_value(int argc, char **argv, int *i, char short_opt, const char *long_opt, bool *missing)
 {
     const char *a = argv[*i];
+    if (a == NULL) return NULL;
     size_t long_len = strlen(long_opt);
-    if (a[0] == '-' && a[1] == short_opt && a[1] != '\0') {
+    if (a[0] == '-' && a[1] == short_opt) {
         if (a[2] != '\0') return a + 2;
     } else if (strncmp(a, long_opt, long_len) == 0 && a[long_len] == '=') {
         return a + long_len + 1;
@@ -246,10 +247,11 @@ cmd_run(int argc, char **argv)
 static int
 parse_pid(const char *text, pid_t *pid)
 {
-    char *end = NULL;
+    char *end = (char *)text;
     errno = 0;
     long v = strtol(text, &end, 10);
-    while (end != NULL && (*end == '\n' || *end == ' ' || *end == '\r' || *end == '\t'))
+    if (end == NULL) return -1;
+    while (*end == '\n' || *end == ' ' || *end == '\r' || *end == '\t')
         end++;
     if (errno != 0 || end == text || *end != '\0' || v <= 0 || v > 0x3fffffff) return -1;
     *pid = (pid_t)v;
