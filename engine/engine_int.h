@@ -41,6 +41,8 @@ struct se_engine {
     bool ready_reported;
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
     void *stop_ud;
+    const char *usage; /* se_engine_set_usage: the program's --help lines */
+    bool own_options;  /* ... and whether it takes options of its own */
 };
 
 struct se_cmdpipe;
@@ -102,6 +104,20 @@ struct se_worker *se__worker_new(struct se_server *s, uint32_t id);
 void se__worker_free(struct se_worker *w);
 int se__worker_process_entry(void *arg, const struct se_child_ctx *cc);
 int se__worker_thread_entry(void *arg, const struct se_child_ctx *cc);
+
+/* args.c: the command line (se_engine_parse_args). */
+struct se_args {
+    bool own_options;        /* options the engine does not know are the program's */
+    const char *config_path; /* -c, or NULL */
+    const char *sets[SE_OVERRIDES_MAX];
+    size_t sets_count;
+};
+/* Takes the engine's options out of argv (argc updated; operands and the
+ * program's own options stay). Returns 0, 1 for --help, or SE_EUSAGE with a
+ * message in err. */
+int se__args_take(struct se_args *a, int *argc, char **argv, char *err, size_t err_size);
+/* Prints --help: the options, the program's usage lines, every key. */
+void se__args_usage(const char *prog, const char *usage, const struct se_config *defaults);
 
 /* spawn.c: a spawn worker's exec request from the spawn callback (kind
  * left 0 when it gives no command), and the log line of a failed start. */

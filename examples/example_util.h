@@ -55,7 +55,8 @@ example_main_checked(int argc, char **argv, const struct se_server_callbacks *se
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], err);
         se_engine_free(e);
-        return rc == 1 ? 0 : 78; /* 78: EX_CONFIG */
+        if (rc == 1) return 0;            /* --help */
+        return rc == SE_EUSAGE ? 64 : 78; /* EX_USAGE, EX_CONFIG */
     }
     if (argc > 1) { /* parse_args leaves what it does not know; these programs take nothing else */
         fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", argv[0], argv[1]);

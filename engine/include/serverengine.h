@@ -47,6 +47,7 @@ extern "C" {
 #define SE_EPARSE   (-1004) /* a file or string could not be parsed */
 #define SE_ESTATE   (-1005) /* the call is not valid in the object's current state */
 #define SE_ENOTSUP  (-1006) /* not supported for this worker type or platform */
+#define SE_EUSAGE   (-1007) /* a command-line usage error (exit with 64, EX_USAGE) */
 
 /*
  * Returns a static description of err, which is 0, -errno or an SE_E* code.
@@ -394,14 +395,26 @@ SE_API int se_engine_configure(struct se_engine *e, const struct se_config *defa
                                size_t overrides_count, char *err, size_t err_size);
 
 /*
- * Reads the program's arguments: -c FILE / --config FILE, -s KEY=VALUE /
- * --set KEY=VALUE (repeatable), -h / --help. Consumed arguments are removed
- * from argv (argc updated); others are left for the program. Also remembers
- * argv for process names. Returns 0; 1 when help was printed (exit 0);
- * SE_ECONFIG with a message in err for a bad argument or value.
+ * Reads the program's arguments the way GNU tools do: -c FILE, -cFILE,
+ * --config FILE, --config=FILE; -s KEY=VALUE, -sKEY=VALUE, --set KEY=VALUE,
+ * --set=KEY=VALUE (repeatable); -h, --help (the options, the program's
+ * usage lines and every key with its default); `--` ends the options.
+ * Consumed arguments are removed from argv (argc updated); operands are left
+ * for the program. Also remembers argv for process names. Returns 0; 1 when
+ * help was printed (exit 0); SE_EUSAGE with a message in err for an option
+ * the engine does not know (unless se_engine_set_usage said the program
+ * takes its own) or without its value (exit 64, EX_USAGE); SE_ECONFIG,
+ * SE_EPARSE or -errno for a bad value or file (exit 78, EX_CONFIG).
  */
 SE_API int se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int *argc,
                                 char **argv, char *err, size_t err_size);
+
+/*
+ * For se_engine_parse_args: usage, lines the program adds to --help (its own
+ * options; borrowed, NULL for none), and own_options: options the engine
+ * does not know are left in argv for the program instead of refused.
+ */
+SE_API void se_engine_set_usage(struct se_engine *e, const char *usage, bool own_options);
 
 /*
  * A configuration built by code (the seed's block form): called now and on
