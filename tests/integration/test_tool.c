@@ -270,6 +270,29 @@ test_run_under_a_supervisor_with_a_pid_file(void **state)
 }
 
 static void
+test_run_as_a_daemon_is_stopped_through_its_pid_file(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    char pid_path[ITEST_PATH_MAX + 32], log_kv[ITEST_PATH_MAX + 16], pid_kv[ITEST_PATH_MAX + 48];
+    snprintf(pid_path, sizeof pid_path, "%s/run.pid", t->dir);
+    snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
+    snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
+    /* the launcher returns once the daemon is ready */
+    assert_int_equal(tool_run(t, out, err, "run", "-s", "daemonize=true", "-s", log_kv, "-s",
+                              pid_kv, "-s", "workers=2", "--", "sleep", "1000", NULL),
+                     0);
+    itest_wait_log(t, "Worker 1 started", 1, DL);
+    char pid_text[32];
+    assert_true(itest_read_file(pid_path, pid_text, sizeof pid_text) > 0);
+    signal_by_pid_file(t, pid_path, "stop", NULL);
+    int status = -1;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), atoi(pid_text));
+    assert_int_equal(status, 0);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 2);
+}
+
+static void
 test_run_of_a_program_that_is_not_there_says_why(void **state)
 {
     struct itest *t = *state;
@@ -403,6 +426,7 @@ main(int argc, char **argv)
         ONE(test_kill_by_pid_stops_at_once),
         ONE(test_detach_without_a_supervisor_stops_gracefully),
         ONE(test_run_under_a_supervisor_with_a_pid_file),
+        ONE(test_run_as_a_daemon_is_stopped_through_its_pid_file),
         ONE(test_run_of_a_program_that_is_not_there_says_why),
         ONE(test_check_config_prints_every_key_and_where_it_came_from),
         ONE(test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof),
