@@ -39,7 +39,11 @@ se__spawn_failed(struct se_worker *w, int err)
 {
     /* err is the exec's errno when the program could not be run: its path
      * and the reason, once per failed start (the pool delays the next) */
+    if (w->spawn_what[0] == '(') { /* no command: nothing was tried */
+        se__engine_log(w->server->e, SE_LOG_ERROR, "Worker %u: not started %s", w->id,
+                       w->spawn_what);
+        return;
+    }
     se__engine_log(w->server->e, SE_LOG_ERROR, "Worker %u: cannot run %s: %s (errno %d)", w->id,
-                   w->spawn_what[0] != '\0' ? w->spawn_what : "its command", se_strerror(err),
-                   err < 0 && err > -4096 ? -err : 0);
+                   w->spawn_what, se_strerror(err), err < 0 && err > -4096 ? -err : 0);
 }

@@ -304,6 +304,18 @@ test_exec_failure_names_the_path_and_errno_and_backs_off(void **state)
     assert_int_equal(itest_count_log(t, "TEST run worker="), 0);
 }
 
+static void
+test_spawn_callback_that_fails_is_a_failed_start_retried_later(void **state)
+{
+    struct itest *t = *state;
+    itest_set(t, "spawn_program=-");
+    pid_t server = start_spawn(t, 1);
+    itest_wait_log(t, "Worker 0: not started (the spawn callback failed)", 2, DL);
+    assert_true(itest_count_log(t, "could not be started") >= 2);
+    stop_and_expect(t, server, 0);
+    assert_int_equal(itest_count_log(t, "TEST run worker="), 0);
+}
+
 /* ---- the server is gone ---------------------------------------------------------- */
 
 static void
@@ -425,6 +437,7 @@ main(int argc, char **argv)
         ONE(test_unrecoverable_exit_of_a_program_ends_the_server_with_its_status),
         ONE(test_program_that_exits_is_restarted),
         ONE(test_exec_failure_names_the_path_and_errno_and_backs_off),
+        ONE(test_spawn_callback_that_fails_is_a_failed_start_retried_later),
         ONE(test_programs_do_not_outlive_a_killed_server),
         ONE(test_program_gets_its_id_a_heartbeat_pipe_and_no_engine_descriptor),
         ONE(test_server_whose_command_pipe_is_at_eof_stops_gracefully),

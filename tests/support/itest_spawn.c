@@ -12,7 +12,8 @@
  *   manual_beat  write one byte on SERVERENGINE_HEARTBEAT_PIPE every 50 ms for
  *                beat_stop_after_ms (< 0: for ever), then stop beating;
  *   crash        abort().
- * Keys of its own: spawn_program (argv[0] instead of the test binary),
+ * Keys of its own: spawn_program (argv[0] instead of the test binary; "-":
+ * the callback fails),
  * spawn_cwd (its working directory). Extra lines: "TEST env worker=N hb=H" (H: the heartbeat fd, or
  * "none"), "TEST fds worker=N count=C: FD:TARGET..." (descriptors it was given), "TEST cwd worker=N
  * dir=D", "TEST word worker=N W" (a command read on stdin), "TEST stdin eof
@@ -93,7 +94,8 @@ itest_spawn_callback(struct se_worker *w, struct se_spawn_cmd *cmd)
     s->argv[0] = s->exe;
     if (se_config_get(cfg, "spawn_program", s->program, sizeof s->program) >= 0 &&
         s->program[0] != '\0')
-        s->argv[0] = s->program; /* a program that is not there, for exec failures */
+        s->argv[0] = s->program;                /* a program that is not there, for exec failures */
+    if (strcmp(s->program, "-") == 0) return 1; /* the callback fails */
     s->argv[1] = ITEST_SPAWN_FLAG;
     s->argv[2] = NULL;
     cmd->argv = s->argv;
