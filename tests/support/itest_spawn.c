@@ -237,6 +237,14 @@ tick(struct prog *p, bool watch_stdin)
 void
 itest_spawn_prog_main(void)
 {
+    /* Signals first: a test that saw "TEST run" may signal at once (the
+     * program's own window between exec and this, as any program has). */
+    const char *mode = getenv("ITEST_MODE");
+    if (mode != NULL && strcmp(mode, "ignore_term") == 0) signal(SIGQUIT, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     int err = 0;
     /* its own log descriptor, opened here so that it is known */
     int log_fd = open(getenv("ITEST_LOG") ? getenv("ITEST_LOG") : "/dev/null",
@@ -263,11 +271,6 @@ itest_spawn_prog_main(void)
     se_log_info(p.lg, "TEST cwd worker=%s dir=%s", p.id, cwd);
     if (strcmp(p.mode, "exit") == 0) prog_exit(&p, p.code, false);
     if (strcmp(p.mode, "crash") == 0) abort();
-    if (strcmp(p.mode, "ignore_term") == 0) signal(SIGQUIT, SIG_IGN);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR2, &sa, NULL);
     /* stdin is a command pipe when it is a pipe (command_sender: pipe) */
     struct stat st;
     bool watch_stdin = fstat(0, &st) == 0 && S_ISFIFO(st.st_mode);
