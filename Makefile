@@ -72,11 +72,11 @@ SIM    := $(B)/se-sim
 MAN_SRC := $(sort $(wildcard doc/*.scd))
 MAN     := $(MAN_SRC:doc/%.scd=$(B)/man/%)
 
-.PHONY: uninstall fuzz-config fuzz-sockmgr demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
+.PHONY: uninstall fuzz-config fuzz-sockmgr fuzz-cmdpipe demo-sim all check check-valgrind check-faults check-mutants sim bench lint asan install clean tests demo
 
-all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL_IF_ANY) $(EX_BIN) $(B)/serverengine.pc $(MAN)
+all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL) $(EX_BIN) $(B)/serverengine.pc $(MAN)
 
-tests: $(TEST_BIN) $(SIM) $(B)/tests/test_install.sh
+tests: $(TEST_BIN) $(SIM) $(TOOL) $(B)/tests/test_install.sh
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -113,6 +113,10 @@ $(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
 $(HOST_BIN): $(B)/tests/%: $(B)/obj/tests/hostile/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
+
+# the command-line tool: tools/serverengine.c
+$(TOOL): $(B)/obj/tools/serverengine.o $(LIB_A)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
 $(EX_BIN): $(B)/examples/%: $(B)/obj/examples/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -157,6 +161,7 @@ check-faults:
 	build/fiu/se-fault-sweep
 	$(MAKE) fuzz-config FUZZ_SECONDS=30
 	$(MAKE) fuzz-sockmgr FUZZ_SECONDS=30
+	$(MAKE) fuzz-cmdpipe FUZZ_SECONDS=30
 
 # The config parser under libFuzzer (clang): YAML text and KEY=VALUE strings.
 FUZZ_SECONDS ?= 30
@@ -176,6 +181,15 @@ fuzz-sockmgr:
 	    engine/common.c engine/faults.c -o build/fuzz/fuzz_sockmgr
 	build/fuzz/fuzz_sockmgr -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus_sockmgr \
 	    tests/fuzz/corpus_sockmgr
+
+# The command pipe's line reader under libFuzzer: any bytes, any split into reads.
+fuzz-cmdpipe:
+	@mkdir -p build/fuzz/corpus_cmdpipe
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_cmdpipe.c engine/cmdpipe.c engine/common.c \
+	    engine/faults.c -o build/fuzz/fuzz_cmdpipe
+	build/fuzz/fuzz_cmdpipe -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus_cmdpipe \
+	    tests/fuzz/corpus_cmdpipe
 
 $(B)/se-fault-sweep: $(B)/obj/faults/sweep.o $(LIB_A)
 	$(LINK) -o $@ $^ $(LDLIBS_CORE)
@@ -212,6 +226,7 @@ install: all
 	install -m 644 engine/include/serverengine.h $(DESTDIR)$(INCLUDEDIR)/
 	$(PC_SED) engine/serverengine.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
+	install -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/
 	for m in $(MAN); do sec=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sec; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$sec/; done
 
@@ -219,7 +234,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libserverengine.a $(DESTDIR)$(LIBDIR)/libserverengine.so \
 	    $(DESTDIR)$(LIBDIR)/libserverengine.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR)/libserverengine.so.$(VERSION) \
-	    $(DESTDIR)$(INCLUDEDIR)/serverengine.h $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc
+	    $(DESTDIR)$(INCLUDEDIR)/serverengine.h $(DESTDIR)$(PKGCONFIGDIR)/serverengine.pc \
+	    $(DESTDIR)$(BINDIR)/serverengine
 	for m in $(MAN); do sec=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$sec/$${m##*/}; done
 
 clean:

@@ -31,6 +31,7 @@ se_strerror(int err)
     case SE_EPARSE: return "parse error";
     case SE_ESTATE: return "invalid in the current state";
     case SE_ENOTSUP: return "not supported";
+    case SE_EUSAGE: return "usage error";
     default: break;
     }
     if (err < 0 && err > -4096) return strerror(-err);

@@ -279,7 +279,36 @@ reload_config(struct se_driver *d, int64_t now_ms)
     return true;
 }
 
-/* USR2 to every process worker (worker_reload_signal for spawn workers). */
+/* ---- the command pipe (command_sender: pipe) ------------------------------ */
+
+/* The word a kill machine's signal stands for on a command pipe. */
+static enum se_cmd
+cmd_of_stop_sig(const struct se_driver *d, enum se_sig sig)
+{
+    if (sig == d->kill_cfg.graceful_sig) return SE_CMD_GRACEFUL_STOP;
+    if (sig == d->kill_cfg.immediate_sig) return SE_CMD_IMMEDIATE_STOP;
+    return SE_CMD_NONE; /* KILL, CONT: only a signal does it */
+}
+
+/* Writes cmd's word on the slot's command pipe. false when there is no pipe
+ * or the word could not go whole (full, closed): the caller signals instead. */
+static bool
+send_word(struct se_driver *d, struct se_drv_slot *s, enum se_cmd cmd)
+{
+    if (cmd == SE_CMD_NONE || s->cmd_fd < 0) return false;
+    char line[32];
+    int len = snprintf(line, sizeof line, "%s\n", se_cmd_name(cmd));
+    size_t written = 0;
+    /* a line under PIPE_BUF is written whole or not at all */
+    int rc = d->os->write(d->os->ctx, s->cmd_fd, line, (size_t)len, &written);
+    if (rc == 0 && written == (size_t)len) return true;
+    logf_(d, SE_LOG_WARN, "Could not write %s on the command pipe of pid %d (%s): signalling",
+          se_cmd_name(cmd), (int)s->pid, rc < 0 ? se_strerror(rc) : "short write");
+    return false;
+}
+
+/* USR2 to every process worker (worker_reload_signal for spawn workers;
+ * RELOAD on the command pipe when there is one). */
 static void
 notify_workers_reload(struct se_driver *d)
 {
@@ -291,7 +320,7 @@ notify_workers_reload(struct se_driver *d)
             if (d->hooks.reload_worker != NULL) d->hooks.reload_worker(d->hooks.ud, i);
             continue;
         }
-        if (sig == SE_SIG_NONE) continue;
+        if (send_word(d, &d->slots[i], SE_CMD_RELOAD) || sig == SE_SIG_NONE) continue;
         int rc = d->os->signal(d->os->ctx, d->slots[i].child, sig);
         if (rc < 0 && rc != -ESRCH)
             logf_(d, SE_LOG_WARN, "Could not send %s to worker %u: %s", se_sig_name(sig), i,
@@ -547,12 +576,18 @@ on_hb_readable(struct se_driver *d, uint32_t slot, int64_t now_ms)
         if (got == 0) {
             /* EOF: no more beats from this child. Its exit is usually about
              * to be reaped; the heartbeat machine waits a grace period
-             * before judging it lost. */
+             * before judging it lost. (A spawned program that never beat is
+             * not judged by heartbeat: it may close what it does not use.) */
             close_hb_fd(d, s);
-            hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_EOF}, now_ms);
+            if (s->hb_on) hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_EOF}, now_ms);
             return;
         }
         total += got;
+    }
+    if (total > 0 && !s->hb_on) {
+        /* a spawn worker in auto mode beats: from now on it must keep on */
+        s->hb_on = true;
+        se_hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
     }
     if (total > 0)
         hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = now_ms}, now_ms);
@@ -722,7 +757,7 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
     struct se_spawn_req req = {.worker_id = slot, .heartbeat = !d->stop_by_hook};
     d->hooks.prepare_spawn(d->hooks.ud, slot, &req);
     struct se_spawn_res res = {.heartbeat_fd = -1, .command_fd = -1};
-    int rc = d->os->spawn(d->os->ctx, &req, &res);
+    int rc = req.kind == 0 ? SE_ECONFIG : d->os->spawn(d->os->ctx, &req, &res);
     if (rc == 0) {
         SE_ASSERT(res.child != 0);
         if (slot >= d->slots_used) d->slots_used = slot + 1;
@@ -730,7 +765,10 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
         s->pid = res.pid;
         s->hb_fd = res.heartbeat_fd;
         s->cmd_fd = res.command_fd;
-        s->hb_on = req.heartbeat;
+        /* a spawned program in auto mode is judged by heartbeat once it
+         * has written its first beat; any program can be run (README) */
+        s->hb_on =
+            req.heartbeat && !(req.kind == SE_SPAWN_EXEC && !d->cfg->worker_heartbeat_manual);
         se_kill_init(&s->kill, &d->kill_cfg, slot, res.child, now_ms);
         se_hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
         if (s->hb_fd >= 0 && d->os->watch(d->os->ctx, s->hb_fd) < 0) {
@@ -740,6 +778,7 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
         }
         if (d->hooks.spawned != NULL) d->hooks.spawned(d->hooks.ud, slot, &res);
     }
+    if (rc < 0 && d->hooks.spawn_failed != NULL) d->hooks.spawn_failed(d->hooks.ud, slot, rc);
     spawn_result(d, slot, rc, now_ms);
 }
 
@@ -769,6 +808,7 @@ act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
      * the machine was made for; a reaped handle is never signalled. */
     SE_ASSERT(s->child != 0);
     SE_ASSERT(s->child == a->child);
+    if (send_word(d, s, cmd_of_stop_sig(d, a->sig))) return;
     int rc = a->group ? d->os->signal_group(d->os->ctx, a->child, a->sig)
                       : d->os->signal(d->os->ctx, a->child, a->sig);
     if (rc == 0) return;
@@ -781,7 +821,7 @@ static void
 act_forward(struct se_driver *d, const struct se_act *a)
 {
     struct se_drv_slot *s = &d->slots[a->slot];
-    if (s->child == 0) return;
+    if (s->child == 0 || send_word(d, s, a->cmd)) return;
     enum se_sig sig = se__config_cmd_signal(d->cfg, a->cmd);
     if (sig == SE_SIG_NONE) return;
     int rc = d->os->signal(d->os->ctx, s->child, sig);

@@ -34,7 +34,8 @@ struct se_driver_hooks {
     /* One engine log line (no newline). Required. */
     void (*log)(void *ud, enum se_log_level level, const char *msg);
     /* Fills the spawn request for slot (kind, entry, argv...). The driver has
-     * set worker_id and heartbeat. Required. */
+     * set worker_id and heartbeat. Leaving kind 0 refuses this start (a
+     * failed start, SE_ECONFIG, retried after a delay). Required. */
     void (*prepare_spawn)(void *ud, uint32_t slot, struct se_spawn_req *req);
     /* The child of slot started (after_start callbacks). */
     void (*spawned)(void *ud, uint32_t slot, const struct se_spawn_res *res);
@@ -63,6 +64,9 @@ struct se_driver_hooks {
     /* Every machine event as a record, before it is logged (metrics, the
      * simulator's checks). The record is borrowed for the call. */
     void (*event)(void *ud, const struct se_act *event);
+    /* The start of slot failed with err (-errno of fork or exec, SE_ECONFIG):
+     * the runtime names what it tried to start. */
+    void (*spawn_failed)(void *ud, uint32_t slot, int err);
 };
 
 /* One child slot: a worker (server role) or a server process (supervisor). */
@@ -71,7 +75,7 @@ struct se_drv_slot {
     int32_t pid;    /* for logs */
     int32_t hb_fd;  /* heartbeat pipe read end we watch, or -1 */
     int32_t cmd_fd; /* command pipe write end, or -1 */
-    bool hb_on;     /* heartbeat tracked */
+    bool hb_on;     /* heartbeat tracked (a spawn worker in auto mode: from its first beat) */
     struct se_kill kill;
     struct se_hb hb;
     /* What is left of the process group of the slot's previous child (its

@@ -123,10 +123,19 @@ stopping(const struct line *l, const struct se_act *a, char *buf, size_t n)
 }
 
 static enum se_log_level
-kill_signal(const struct line *l, const struct se_act *a, char *buf, size_t n)
+kill_signal(const struct se_driver *d, const struct line *l, const struct se_act *a, char *buf,
+            size_t n)
 {
-    snprintf(buf, n, "Sending %s to %s (attempt %u, %s)", se_sig_name(a->sig), l->whol, a->count,
-             se__reason_text(a->reason));
+    /* command_sender pipe: the stop signals go as words on the child's stdin */
+    bool word = a->slot < d->slots_max && d->slots[a->slot].cmd_fd >= 0 &&
+                (a->sig == d->kill_cfg.graceful_sig || a->sig == d->kill_cfg.immediate_sig);
+    if (word)
+        snprintf(buf, n, "Sending %s to %s on its command pipe (attempt %u, %s)",
+                 a->sig == d->kill_cfg.graceful_sig ? "GRACEFUL_STOP" : "IMMEDIATE_STOP", l->whol,
+                 a->count, se__reason_text(a->reason));
+    else
+        snprintf(buf, n, "Sending %s to %s (attempt %u, %s)", se_sig_name(a->sig), l->whol,
+                 a->count, se__reason_text(a->reason));
     return a->count > 1 ? SE_LOG_WARN : SE_LOG_INFO;
 }
 
@@ -215,7 +224,7 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
                     "%s closed its heartbeat pipe but is still running; "
                     "stopping it immediately",
                     l.who);
-    case SE_EVT_KILL_SIGNAL: return kill_signal(&l, a, b, n);
+    case SE_EVT_KILL_SIGNAL: return kill_signal(d, &l, a, b, n);
     case SE_EVT_KILL_ESCALATE: return kill_escalate(&l, a, b, n, false);
     case SE_EVT_KILL_FINAL: return kill_escalate(&l, a, b, n, true);
     case SE_EVT_KILL_SIGNAL_FAILED:

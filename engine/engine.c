@@ -132,46 +132,11 @@ se_engine_configure(struct se_engine *e, const struct se_config *defaults, const
     return 0;
 }
 
-static void
-print_usage(const char *prog)
+void
+se_engine_set_usage(struct se_engine *e, const char *usage, bool own_options)
 {
-    printf("usage: %s [-c FILE.yml] [-s KEY=VALUE]...\n"
-           "  -c, --config FILE     read the configuration from a YAML file\n"
-           "  -s, --set KEY=VALUE   set one key (repeatable; wins over the file)\n"
-           "  -h, --help            this text\n"
-           "Keys: %zu, e.g. workers, worker_type, log, supervisor, daemonize (SPEC section 6).\n",
-           prog, se_config_key_count());
-}
-
-/* Takes -c/-s out of argv; returns 1 for --help. */
-static int
-take_args(int *argc, char **argv, const char **path, const char **sets, size_t *n, char *err,
-          size_t err_size)
-{
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = argv[i];
-        bool c = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0;
-        bool s = strcmp(a, "-s") == 0 || strcmp(a, "--set") == 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
-        if (!c && !s) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        if (i + 1 >= *argc) {
-            snprintf(err, err_size, "%s: expected an argument", a);
-            return SE_ECONFIG;
-        }
-        if (s && *n == SE_OVERRIDES_MAX) {
-            snprintf(err, err_size, "too many -s options (at most %u)", SE_OVERRIDES_MAX);
-            return SE_ECONFIG;
-        }
-        if (c) *path = argv[++i];
-        if (s) sets[(*n)++] = argv[++i];
-    }
-    argv[out] = NULL;
-    *argc = out;
-    return 0;
+    e->usage = usage;
+    e->own_options = own_options;
 }
 
 int
@@ -179,16 +144,16 @@ se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int 
                      char *err, size_t err_size)
 {
     se__proctitle_init(&e->title, *argc, argv);
-    const char *path = NULL;
-    const char *sets[SE_OVERRIDES_MAX];
-    size_t n = 0;
-    int rc = take_args(argc, argv, &path, sets, &n, err, err_size);
+    struct se_args a = {.own_options = e->own_options};
+    int rc = se__args_take(&a, argc, argv, err, err_size);
     if (rc == 1) {
-        print_usage(argv[0]);
+        struct se_config *shown = defaults != NULL ? NULL : se_config_new();
+        se__args_usage(argv[0], e->usage, defaults != NULL ? defaults : shown);
+        se_config_free(shown);
         return 1;
     }
     if (rc < 0) return rc;
-    return se_engine_configure(e, defaults, path, sets, n, err, err_size);
+    return se_engine_configure(e, defaults, a.config_path, a.sets, a.sets_count, err, err_size);
 }
 
 /* The path keys, resolved once against the starting directory, so that a
@@ -224,23 +189,10 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
     if (rc == 0) rc = se__config_check_whole(cfg, err, err_size);
     if (rc == 0) rc = absolutize_paths(e, cfg, err, err_size);
-    if (rc == 0 && cfg->command_sender_pipe) {
-        snprintf(err, err_size,
-                 "command_sender: \"pipe\" is not implemented yet in this version "
-                 "(signals are)");
-        rc = SE_ENOTSUP;
-    }
-    if (rc == 0 && cfg->worker_type == SE_WORKER_SPAWN) {
-        /* honest about what is missing: not a process worker in disguise */
-        snprintf(err, err_size,
-                 "worker_type: \"spawn\" is not implemented yet in this version "
-                 "(use process, thread or embedded)");
-        rc = SE_ENOTSUP;
-    }
-    if (rc == 0 && (e->wcb.run == NULL) != (cfg->worker_type == SE_WORKER_SPAWN)) {
+    bool spawn = cfg->worker_type == SE_WORKER_SPAWN;
+    if (rc == 0 && (spawn ? e->wcb.spawn == NULL : e->wcb.run == NULL)) {
         snprintf(err, err_size, "worker_type %s: the worker callbacks lack %s",
-                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "embedded/thread/process",
-                 cfg->worker_type == SE_WORKER_SPAWN ? "spawn" : "run");
+                 spawn ? "spawn" : "embedded/thread/process", spawn ? "spawn" : "run");
         rc = SE_ECONFIG;
     }
     if (rc < 0) {

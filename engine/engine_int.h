@@ -56,7 +56,11 @@ struct se_engine {
     struct se_listen_set listen; /* the `listen` sockets, opened once at start */
     void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
     void *stop_ud;
+    const char *usage; /* se_engine_set_usage: the program's --help lines */
+    bool own_options;  /* ... and whether it takes options of its own */
 };
+
+struct se_cmdpipe;
 
 struct se_server {
     struct se_engine *e;
@@ -71,6 +75,9 @@ struct se_server {
     bool supervisor;            /* this object lives in the supervisor process */
     bool ready_notified;        /* READY=1 went to systemd */
     struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
+    /* command_sender pipe: the parent's pipe (was stdin) and its reader */
+    int32_t cmdin_fd;
+    struct se_cmdpipe *cmdin;
 };
 
 struct se_worker {
@@ -87,6 +94,8 @@ struct se_worker {
     bool in_child;      /* this copy is the forked child's */
     int stopping;       /* stop was called (atomic) */
     int running;        /* run has not returned yet (atomic) */
+    /* spawn worker: the program last started (for its log lines) */
+    char spawn_what[SE_NAME_MAX];
 };
 
 /* engine.c */
@@ -111,6 +120,33 @@ struct se_worker *se__worker_new(struct se_server *s, uint32_t id);
 void se__worker_free(struct se_worker *w);
 int se__worker_process_entry(void *arg, const struct se_child_ctx *cc);
 int se__worker_thread_entry(void *arg, const struct se_child_ctx *cc);
+
+/* args.c: the command line (se_engine_parse_args). */
+struct se_args {
+    bool own_options;        /* options the engine does not know are the program's */
+    const char *config_path; /* -c, or NULL */
+    const char *sets[SE_OVERRIDES_MAX];
+    size_t sets_count;
+};
+/* Takes the engine's options out of argv (argc updated; operands and the
+ * program's own options stay). Returns 0, 1 for --help, or SE_EUSAGE with a
+ * message in err. */
+int se__args_take(struct se_args *a, int *argc, char **argv, char *err, size_t err_size);
+/* Prints --help: the options, the program's usage lines, every key. */
+void se__args_usage(const char *prog, const char *usage, const struct se_config *defaults);
+
+/* spawn.c: a spawn worker's exec request from the spawn callback (kind
+ * left 0 when it gives no command), and the log line of a failed start. */
+void se__spawn_prepare(struct se_worker *w, const struct se_config *cfg, struct se_spawn_req *req);
+void se__spawn_failed(struct se_worker *w, int err);
+
+/* cmdpipe_in.c: a server's stdin as its command pipe (command_sender:
+ * pipe). open: takes stdin when the configuration says so (0 or -errno);
+ * readable: true when fd was the pipe (its words are handled, EOF is a
+ * graceful stop); close: releases it. */
+int se__cmdin_open(struct se_server *s, const struct se_config *cfg, bool supervised);
+bool se__cmdin_readable(struct se_server *s, int32_t fd);
+void se__cmdin_close(struct se_server *s);
 
 /* supervisor.c */
 int se__supervisor_main(struct se_engine *e);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -612,10 +613,11 @@ fork_blocked(const struct se_spawn_req *req, sigset_t *saved)
 static int
 spawn_fork(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spawn_res *res)
 {
-    int hb[2] = {-1, -1};
+    int hb[2] = {-1, -1}, cmd[2] = {-1, -1};
     struct se_posix_child *c = child_alloc(p);
     if (c == NULL) return -EAGAIN;
     int rc = req->heartbeat ? pipe_pair(hb, 0) : 0;
+    if (rc == 0 && req->command_pipe) rc = pipe_pair(cmd, 0);
     if (rc < 0) goto fail;
     c->stamp = req->heartbeat ? stamp_of(p, c) : NULL;
     if (c->stamp != NULL) se__beat_stamp_write(c->stamp); /* the start counts as a beat */
@@ -627,6 +629,10 @@ spawn_fork(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spaw
                                   .heartbeat_ms = c->stamp,
                                   .parent_pid = (int32_t)getppid()};
         if (hb[0] >= 0) close(hb[0]);
+        if (cmd[0] >= 0) { /* the command pipe is the child's stdin */
+            close(cmd[1]);
+            if (dup2(cmd[0], 0) == 0) close(cmd[0]);
+        }
         child_prepare(p, false);
         int status = req->entry(req->arg, &cc);
         fflush(NULL);
@@ -637,14 +643,18 @@ spawn_fork(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spaw
     if (hb[1] >= 0) close(hb[1]);
     hb[0] = fd_high(hb[0]);
     if (hb[0] >= 0) fcntl(hb[0], F_SETFL, O_NONBLOCK);
+    if (cmd[0] >= 0) close(cmd[0]);
+    if (cmd[1] >= 0) fcntl(cmd[1], F_SETFL, O_NONBLOCK); /* the loop never blocks on it */
     child_track(p, c, pid);
     c->hb_fd = hb[0];
     *res = (struct se_spawn_res){
-        .child = c->handle, .pid = pid, .heartbeat_fd = hb[0], .command_fd = -1};
+        .child = c->handle, .pid = pid, .heartbeat_fd = hb[0], .command_fd = cmd[1]};
     return 0;
 fail:
     if (hb[0] >= 0) close(hb[0]);
     if (hb[1] >= 0) close(hb[1]);
+    if (cmd[0] >= 0) close(cmd[0]);
+    if (cmd[1] >= 0) close(cmd[1]);
     *c = (struct se_posix_child){0};
     return rc;
 }
@@ -657,6 +667,7 @@ struct exec_plan {
     int err_pipe[2];
     int hb[2];
     int cmd[2];
+    pid_t parent; /* the process that forks */
 };
 
 static void
@@ -707,7 +718,8 @@ plan_env(struct exec_plan *x, const struct se_spawn_req *req)
 static int
 plan_make(struct exec_plan *x, const struct se_spawn_req *req)
 {
-    *x = (struct exec_plan){.err_pipe = {-1, -1}, .hb = {-1, -1}, .cmd = {-1, -1}};
+    *x = (struct exec_plan){
+        .err_pipe = {-1, -1}, .hb = {-1, -1}, .cmd = {-1, -1}, .parent = getpid()};
     int rc = pipe_pair(x->err_pipe, 0);
     if (rc == 0 && req->heartbeat) rc = pipe_pair(x->hb, 0);
     if (rc == 0 && req->command_pipe) rc = pipe_pair(x->cmd, 0);
@@ -716,12 +728,37 @@ plan_make(struct exec_plan *x, const struct se_spawn_req *req)
     return rc;
 }
 
+/* Marks every descriptor from 3 up close-on-exec: the program gets none of
+ * the engine's, not even those opened without O_CLOEXEC (by user code, by a
+ * library, inherited from the engine's own parent). Without close_range
+ * (before Linux 5.11) each possible descriptor is marked in turn. */
+static void
+cloexec_from_3(void)
+{
+    if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0) return;
+    struct rlimit rl;
+    int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+    for (int fd = 3; fd < max; fd++)
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 static SE_NORETURN void
 exec_child(struct se_os_posix *p, const struct se_spawn_req *req, struct exec_plan *x)
 {
     child_prepare(p, true);
     int err = 0;
-    if (x->cmd[0] >= 0 && dup2(x->cmd[0], 0) < 0) err = errno;
+    /* A group of its own (a terminal's ^C goes to the server, which stops
+     * it in order), and ended by the kernel if the server dies: nobody
+     * would stop it then (README: "Spawn workers"). The parent may have
+     * died before prctl: then it is not started at all. */
+    (void)setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        err = errno;
+    else if (getppid() != x->parent)
+        err = ESRCH;
+    if (err == 0 && req->cwd != NULL && chdir(req->cwd) < 0) err = errno;
+    if (err == 0 && x->cmd[0] >= 0 && dup2(x->cmd[0], 0) < 0) err = errno;
+    cloexec_from_3();
     /* descriptors the program keeps: the heartbeat pipe, the listen sockets */
     if (x->hb[1] >= 0) fcntl(x->hb[1], F_SETFD, 0);
     for (uint32_t i = 0; i < req->keep_fds_count; i++)
@@ -787,7 +824,8 @@ spawn_exec(struct se_os_posix *p, const struct se_spawn_req *req, struct se_spaw
         .child = c->handle, .pid = pid, .heartbeat_fd = x.hb[0], .command_fd = x.cmd[1]};
     c->hb_fd = x.hb[0];
     if (x.hb[0] >= 0) fcntl(x.hb[0], F_SETFL, O_NONBLOCK);
-    x.hb[0] = x.cmd[1] = -1; /* handed to the caller */
+    if (x.cmd[1] >= 0) fcntl(x.cmd[1], F_SETFL, O_NONBLOCK); /* the loop never blocks on it */
+    x.hb[0] = x.cmd[1] = -1;                                 /* handed to the caller */
     plan_free(&x);
     return 0;
 }

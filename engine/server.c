@@ -120,7 +120,7 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->fork_after = se__logger_fork_unlock;
     req->fork_arg = s->e->logger;
     switch (cfg->worker_type) {
-    case SE_WORKER_SPAWN: /* refused when the configuration is loaded: not built yet */
+    case SE_WORKER_SPAWN: se__spawn_prepare(w, cfg, req); break;
     case SE_WORKER_PROCESS:
         req->kind = SE_SPAWN_FORK;
         req->entry = se__worker_process_entry;
@@ -145,6 +145,14 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
         s->ready_notified = true;
         se__notify(&s->e->notify, se__driver_config(s->driver), "READY=1");
     }
+}
+
+static void
+hook_spawn_failed(void *ud, uint32_t slot, int err)
+{
+    struct se_server *s = ud;
+    if (s->workers[slot] != NULL && se__driver_config(s->driver)->worker_type == SE_WORKER_SPAWN)
+        se__spawn_failed(s->workers[slot], err);
 }
 
 static void
@@ -260,6 +268,7 @@ hook_readable(void *ud, int32_t fd)
         se__sockmgr_serve(s->sockmgr, s->e->logger);
         return;
     }
+    if (se__cmdin_readable(s, fd)) return;
     if (fd == s->cmd_pipe[0]) {
         unsigned char buf[64];
         ssize_t n = read(fd, buf, sizeof buf);
@@ -322,6 +331,7 @@ server_new(struct se_engine *e)
     s->user_data = e->user_data;
     s->cmd_pipe[0] = s->cmd_pipe[1] = -1;
     s->capture_fds[0] = s->capture_fds[1] = -1;
+    s->cmdin_fd = -1;
     return s;
 }
 
@@ -329,6 +339,7 @@ void
 se__server_free(struct se_server *s)
 {
     if (s == NULL) return;
+    se__cmdin_close(s);
     se__driver_free(s->driver);
     if (s->sockmgr != NULL) se__sockmgr_stop(s->sockmgr);
     free(s->sockmgr);
@@ -358,6 +369,7 @@ static const struct se_driver_hooks server_hooks = {
     .command = hook_command,
     .readable = hook_readable,
     .periodic = hook_periodic,
+    .spawn_failed = hook_spawn_failed,
 };
 
 /* How often the server stamps its beat for the supervisor: often enough to
@@ -403,6 +415,8 @@ server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
     hooks.ud = s;
     s->driver = se__driver_new(&s->os, SE_ROLE_SERVER, cfg, &hooks, &rc);
     if (s->driver == NULL) return rc;
+    rc = se__cmdin_open(s, e->cfg, parent_hb_fd >= 0);
+    if (rc < 0) return rc;
     if (parent_hb_fd >= 0)
         se__driver_set_self_beat(s->driver, self_beat_interval_ms(e->cfg));
     else

@@ -136,6 +136,8 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->entry = server_process_entry;
     req->arg = ud;
     req->heartbeat = true;
+    /* command_sender pipe: the server's stdin carries the commands */
+    req->command_pipe = se__driver_config(sp->driver)->command_sender_pipe;
     req->fork_prepare = se__engine_fork_prepare;
     req->fork_after = se__logger_fork_unlock;
     req->fork_arg = sp->e->logger;

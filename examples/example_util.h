@@ -12,7 +12,7 @@
 #include "serverengine.h"
 
 /* Each worker gets a stop flag in init; stop (another thread) sets it. */
-static int
+static inline int
 example_worker_init(struct se_worker *w)
 {
     struct se_blocking_flag *stop = se_blocking_flag_new();
@@ -21,13 +21,13 @@ example_worker_init(struct se_worker *w)
     return 0;
 }
 
-static void
+static inline void
 example_worker_stop(struct se_worker *w)
 {
     se_blocking_flag_set(se_worker_user_data(w));
 }
 
-static void
+static inline void
 example_worker_finalize(struct se_worker *w)
 {
     se_blocking_flag_free(se_worker_user_data(w));
@@ -55,7 +55,8 @@ example_main_checked(int argc, char **argv, const struct se_server_callbacks *se
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], err);
         se_engine_free(e);
-        return rc == 1 ? 0 : 78; /* 78: EX_CONFIG */
+        if (rc == 1) return 0;            /* --help */
+        return rc == SE_EUSAGE ? 64 : 78; /* EX_USAGE, EX_CONFIG */
     }
     if (argc > 1) { /* parse_args leaves what it does not know; these programs take nothing else */
         fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", argv[0], argv[1]);

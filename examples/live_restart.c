@@ -26,7 +26,7 @@ run(struct se_worker *w)
         struct se_blocking_flag *never = se_blocking_flag_new();
         if (never != NULL) se_blocking_flag_wait_for_set(never, task_ms);
         se_blocking_flag_free(never);
-        se_log_info(se_worker_logger(w), "Awesome work! (worker %u)", se_worker_id(w));
+        se_log_info(se_worker_logger(w), "Awesome work!");
     }
     return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * multiprocess: the seed's multiprocess server. Four forked workers, each
- * logging "Awesome work!" (with its id) every second. A worker that dies is
+ * logging "Awesome work!" every second. A worker that dies is
  * restarted; one that stops beating for worker_heartbeat_timeout is killed
  * and restarted; TERM stops them gracefully, QUIT at once, USR1 restarts
  * them one by one without stopping the server.
@@ -15,7 +15,7 @@ run(struct se_worker *w)
 {
     struct se_blocking_flag *stop = se_worker_user_data(w);
     while (!se_blocking_flag_wait_for_set(stop, 1000))
-        se_log_info(se_worker_logger(w), "Awesome work! (worker %u)", se_worker_id(w));
+        se_log_info(se_worker_logger(w), "Awesome work!");
     return 0;
 }
 

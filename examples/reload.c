@@ -30,7 +30,8 @@ read_settings(const struct se_config *cfg, struct settings *s)
     s->sleep_ms = (int64_t)(sleep_s * 1000);
 }
 
-/* The program's own keys are checked here, at the start and on every
+/* The program's own keys are checked here (sleep: 0 logs as fast as it
+ * can, as the seed's example does), at the start and on every
  * reload (the engine checks its own): a bad edit is refused as a whole and
  * the running settings stay. */
 static int
@@ -38,11 +39,10 @@ check(void *ud, struct se_config *cfg, char *err, size_t err_size)
 {
     (void)ud;
     double sleep_s = 0;
-    if (se_config_get_double(cfg, "sleep", &sleep_s) != 0 || !(sleep_s > 0 && sleep_s <= 3600)) {
+    if (se_config_get_double(cfg, "sleep", &sleep_s) != 0 || !(sleep_s >= 0 && sleep_s <= 3600)) {
         char text[64] = "";
         se_config_get(cfg, "sleep", text, sizeof text);
-        snprintf(err, err_size, "sleep: \"%s\" is not a number of seconds from 0.001 to 3600",
-                 text);
+        snprintf(err, err_size, "sleep: \"%s\" is not a number of seconds from 0 to 3600", text);
         return SE_ECONFIG;
     }
     return 0;

@@ -47,6 +47,7 @@ extern "C" {
 #define SE_EPARSE   (-1004) /* a file or string could not be parsed */
 #define SE_ESTATE   (-1005) /* the call is not valid in the object's current state */
 #define SE_ENOTSUP  (-1006) /* not supported for this worker type or platform */
+#define SE_EUSAGE   (-1007) /* a command-line usage error (exit with 64, EX_USAGE) */
 
 /*
  * Returns a static description of err, which is 0, -errno or an SE_E* code.
@@ -322,10 +323,19 @@ struct se_engine; /* what se_engine_new makes: the program's server engine */
 struct se_server; /* the server process (or the only process) */
 struct se_worker; /* one worker: a forked child, a thread, or a spawned command */
 
-/* The command a spawn worker runs (worker_type spawn): filled by `spawn`. */
+/*
+ * The command a spawn worker runs (worker_type spawn): filled by `spawn`.
+ * The strings are borrowed: they must stay valid until `spawn` is called
+ * again for the same worker or the engine ends (static storage or the
+ * worker's user data). The program starts with default signal handling, an
+ * empty signal mask, in a process group of its own, with no descriptor of
+ * the engine's but 0-2, and in its environment SERVERENGINE_WORKER_ID and
+ * SERVERENGINE_HEARTBEAT_PIPE (README: "Spawn workers").
+ */
 struct se_spawn_cmd {
     const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
     const char *const *envp; /* extra "K=V" entries, NULL-terminated, or NULL */
+    const char *cwd;         /* its working directory, or NULL: the server's */
 };
 
 /*
@@ -355,8 +365,10 @@ struct se_worker_callbacks {
     int (*init)(struct se_worker *w);         /* before each start, in the server */
     void (*before_fork)(struct se_worker *w); /* right before the start, in the server */
     int (*run)(struct se_worker *w);          /* the work; returns the exit status */
-    int (*spawn)(struct se_worker *w, struct se_spawn_cmd *cmd); /* spawn workers */
-    void (*stop)(struct se_worker *w);                           /* make run return soon */
+    /* spawn workers: fill cmd; return 0, or nonzero when no command can be
+     * given now (counted as a failed start, retried after a delay) */
+    int (*spawn)(struct se_worker *w, struct se_spawn_cmd *cmd);
+    void (*stop)(struct se_worker *w);        /* make run return soon */
     void (*reload)(struct se_worker *w);      /* the configuration was reloaded */
     void (*after_start)(struct se_worker *w); /* after the start, in the server */
     void (*finalize)(struct se_worker *w);    /* after the worker ended, in the server */
@@ -383,14 +395,26 @@ SE_API int se_engine_configure(struct se_engine *e, const struct se_config *defa
                                size_t overrides_count, char *err, size_t err_size);
 
 /*
- * Reads the program's arguments: -c FILE / --config FILE, -s KEY=VALUE /
- * --set KEY=VALUE (repeatable), -h / --help. Consumed arguments are removed
- * from argv (argc updated); others are left for the program. Also remembers
- * argv for process names. Returns 0; 1 when help was printed (exit 0);
- * SE_ECONFIG with a message in err for a bad argument or value.
+ * Reads the program's arguments the way GNU tools do: -c FILE, -cFILE,
+ * --config FILE, --config=FILE; -s KEY=VALUE, -sKEY=VALUE, --set KEY=VALUE,
+ * --set=KEY=VALUE (repeatable); -h, --help (the options, the program's
+ * usage lines and every key with its default); `--` ends the options.
+ * Consumed arguments are removed from argv (argc updated); operands are left
+ * for the program. Also remembers argv for process names. Returns 0; 1 when
+ * help was printed (exit 0); SE_EUSAGE with a message in err for an option
+ * the engine does not know (unless se_engine_set_usage said the program
+ * takes its own) or without its value (exit 64, EX_USAGE); SE_ECONFIG,
+ * SE_EPARSE or -errno for a bad value or file (exit 78, EX_CONFIG).
  */
 SE_API int se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int *argc,
                                 char **argv, char *err, size_t err_size);
+
+/*
+ * For se_engine_parse_args: usage, lines the program adds to --help (its own
+ * options; borrowed, NULL for none), and own_options: options the engine
+ * does not know are left in argv for the program instead of refused.
+ */
+SE_API void se_engine_set_usage(struct se_engine *e, const char *usage, bool own_options);
 
 /*
  * A configuration built by code (the seed's block form): called now and on
@@ -571,7 +595,7 @@ struct se_spawn_req {
     enum se_spawn_kind kind;
     uint32_t worker_id; /* slot number, passed to the child */
     bool heartbeat;     /* create a heartbeat channel for the child */
-    bool command_pipe;  /* EXEC: a pipe on the child's stdin for commands */
+    bool command_pipe;  /* EXEC and FORK: a pipe on the child's stdin for commands */
     /* FORK and THREAD: runs in the child (or thread); its value is the status. */
     int (*entry)(void *arg, const struct se_child_ctx *cc);
     void *arg;
@@ -588,6 +612,8 @@ struct se_spawn_req {
     void (*fork_prepare)(void *fork_arg);
     void (*fork_after)(void *fork_arg);
     void *fork_arg;
+    /* EXEC: the working directory of the program, or NULL (unchanged). */
+    const char *cwd;
 };
 
 struct se_spawn_res {

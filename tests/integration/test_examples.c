@@ -240,6 +240,7 @@ static const struct example ex_live_restart = {"live_restart", 2};
 static const struct example ex_blocking_flag = {"blocking_flag", 2};
 static const struct example ex_tcp_server = {"tcp_server", 4};
 static const struct example ex_socket_manager = {"socket_manager", 4};
+static const struct example ex_spawn = {"spawn", 2};
 
 static void
 test_example_starts_its_workers_and_stops_on_term(void **state)
@@ -249,6 +250,34 @@ test_example_starts_its_workers_and_stops_on_term(void **state)
     const char *const args[] = {NULL};
     start(r, ex->name, args);
     wait_started(r, ex->workers);
+    term_and_wait_gone(r);
+}
+
+/* The seed's periodic line, exactly: "Awesome work!" and nothing after it. */
+static void
+test_example_logs_exactly_awesome_work(void **state)
+{
+    struct run *r = *state;
+    const struct example *ex = r->param;
+    const char *const args[] = {NULL};
+    start(r, ex->name, args);
+    wait_started(r, ex->workers);
+    wait_output(r, "Awesome work!\n", 2);
+    static char out[OUT_MAX];
+    read_out(r, out, sizeof out);
+    if (strstr(out, "Awesome work! ") != NULL) fail_with_output(r, "more than \"Awesome work!\"");
+    term_and_wait_gone(r);
+}
+
+/* The seed's reload example takes sleep: 0 (as fast as it can). */
+static void
+test_reload_example_accepts_sleep_0(void **state)
+{
+    struct run *r = *state;
+    const char *const args[] = {"-s", "sleep=0", "-s", "workers=1", NULL};
+    start(r, "reload", args);
+    wait_started(r, 1);
+    wait_output(r, "INFO -- : Awesome work!\n", 3);
     term_and_wait_gone(r);
 }
 
@@ -269,7 +298,7 @@ test_example_refuses_an_unknown_argument_with_64(void **state)
         fail_with_output(r, "the example did not exit with 64 (EX_USAGE)");
     static char out[OUT_MAX];
     read_out(r, out, sizeof out);
-    if (strstr(out, "unexpected argument \"--bogus\"") == NULL || strstr(out, "started") != NULL)
+    if (strstr(out, "unknown option --bogus") == NULL || strstr(out, "started") != NULL)
         fail_with_output(r, "the message does not name the argument, or something started");
 }
 
@@ -448,6 +477,11 @@ test_socket_manager_example_answers_many_clients_then_stops_on_term(void **state
     term_and_wait_gone(r);
 }
 
+#define AWESOME(row)                                                                               \
+    {                                                                                              \
+        "test_example_logs_exactly_awesome_work(" #row ")",                                        \
+            test_example_logs_exactly_awesome_work, setup, teardown, (void *)&(row)                \
+    }
 #define EXAMPLE(row)                                                                               \
     {                                                                                              \
         "test_example_starts_its_workers_and_stops_on_term(" #row ")",                             \
@@ -478,6 +512,11 @@ main(int argc, char **argv)
         EXAMPLE(ex_reload),
         EXAMPLE(ex_live_restart),
         EXAMPLE(ex_blocking_flag),
+        EXAMPLE(ex_spawn),
+        AWESOME(ex_simple),
+        AWESOME(ex_multiprocess),
+        AWESOME(ex_live_restart),
+        AWESOME(ex_spawn),
         REFUSES(ex_simple),
         REFUSES(ex_tcp_server),
         EXAMPLE(ex_socket_manager),
@@ -486,6 +525,7 @@ main(int argc, char **argv)
             test_socket_manager_example_answers_many_clients_then_stops_on_term, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_reload_example_refuses_a_bad_edit_and_keeps_its_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_example_accepts_sleep_0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_server_answers_many_clients_then_stops_on_term,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -436,25 +436,6 @@ test_config_error_at_start_exits_78_naming_the_key(void **state)
 /* What this version does not build yet is refused by name, never run as
  * something else. */
 static void
-test_settings_not_built_yet_are_refused_by_name(void **state)
-{
-    struct itest *t = *state;
-    static const char *const cases[][2] = {
-        {"worker_type=spawn", "worker_type"},
-        {"command_sender=pipe", "command_sender"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pid_t p = itest_start(t, NULL, "workers=1", cases[i][0], NULL);
-        assert_int_equal(itest_wait_exit(t, p, DL), EX_CONFIG_RC);
-        char err[TEXT_MAX];
-        itest_stderr(t, p, err, sizeof err);
-        if (strstr(err, cases[i][1]) == NULL || strstr(err, "not implemented") == NULL)
-            fail_msg("%s: stderr does not say so: \"%s\"", cases[i][0], err);
-    }
-    assert_int_equal(itest_count_log(t, "TEST"), 0);
-}
-
-static void
 test_run_after_a_failed_configure_starts_nothing(void **state)
 {
     struct itest *t = *state;
@@ -506,7 +487,6 @@ main(int argc, char **argv)
         CASE(test_chuser_to_a_missing_user_fails_with_the_daemon_error_code, &daemonized,
              "daemonized"),
         ONE(test_config_error_at_start_exits_78_naming_the_key),
-        ONE(test_settings_not_built_yet_are_refused_by_name),
         ONE(test_run_after_a_failed_configure_starts_nothing),
     };
     if (getenv("ITEST_FILTER") != NULL) cmocka_set_test_filter(getenv("ITEST_FILTER"));

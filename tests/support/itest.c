@@ -290,6 +290,7 @@ static const char *const user_keys[][2] = {
     {"mode", "sleep"},      {"exit_code", "0"},          {"exit_after_ms", "0"},
     {"stop_delay_ms", "0"}, {"beat_stop_after_ms", "0"}, {"message", "none"},
     {"print_lines", "0"},   {"before_run_status", "0"},  {"grandchild_ignores_term", "false"},
+    {"spawn_cwd", ""},      {"spawn_program", ""},
 };
 
 /* Short timings, set as the program's defaults so a config file can
@@ -385,6 +386,7 @@ child_main(int argc, char **argv)
     static const struct se_worker_callbacks wcb = {
         .init = tw_init,
         .run = tw_run,
+        .spawn = itest_spawn_callback, /* worker_type spawn: itest_spawn.c */
         .stop = tw_stop,
         .reload = tw_reload,
         .finalize = tw_finalize,
@@ -550,6 +552,7 @@ void
 itest_main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], ITEST_CHILD_FLAG) == 0) child_main(argc, argv);
+    if (argc == 2 && strcmp(argv[1], ITEST_SPAWN_FLAG) == 0) itest_spawn_prog_main();
     itest_own_tree();
     /* the binary the children exec (under valgrind too: not valgrind's own) */
     if (realpath(argv[0], itest_exe) == NULL) {

@@ -83,6 +83,14 @@ struct itest {
  * se_engine_run even when se_engine_configure failed. */
 #define ITEST_RUN_AFTER_CONFIG_ERROR "itest:run_after_config_error"
 
+/* The harness's spawn worker (tests/support/itest_spawn.c): the test
+ * binary run again with this flag is the program a spawn worker runs. */
+#define ITEST_SPAWN_FLAG "--itest-spawn-program"
+struct se_worker;
+struct se_spawn_cmd;
+int itest_spawn_callback(struct se_worker *w, struct se_spawn_cmd *cmd);
+__attribute__((noreturn)) void itest_spawn_prog_main(void);
+
 /*
  * The first call of a test program's main(). In the test process it
  * remembers the program's path and returns. In an engine child (the test

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The serverengine tool (tools/serverengine.c) as a user runs it: help and
+ * version, usage errors (64) apart from bad values (78), `run` with three
+ * workers of a shell command driven by every signal subcommand through its
+ * pid file, the same under a supervisor, a program that cannot be run,
+ * `check-config`, and the command pipe on `run`'s stdin (words, unknown
+ * lines, an overlong line, EOF). The harness (tests/support/itest.h) gives
+ * each test a directory and checks that nothing survives or leaks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "serverengine.h"
+#include "support/itest.h"
+
+#define DL       ITEST_DEADLINE_MS
+#define TEXT_MAX 16384
+#define ARGS_MAX 24
+
+/* build/serverengine, next to build/tests/ where this binary is */
+static char tool_path[PATH_MAX];
+
+/* Forks the tool with args (NULL-terminated), stdin from in_fd (-1:
+ * /dev/null), stdout and stderr to <dir>/NAME.out and NAME.err. */
+static pid_t
+tool_spawn(struct itest *t, const char *name, int in_fd, const char *const *args, bool track)
+{
+    char out[ITEST_PATH_MAX + 64], err[ITEST_PATH_MAX + 64];
+    snprintf(out, sizeof out, "%s/%s.out", t->dir, name);
+    snprintf(err, sizeof err, "%s/%s.err", t->dir, name);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || o < 0 || e < 0) _exit(97);
+        dup2(in, 0), dup2(o, 1), dup2(e, 2);
+        const char *argv[ARGS_MAX + 2] = {tool_path};
+        for (size_t i = 0; args[i] != NULL && i < ARGS_MAX; i++)
+            argv[i + 1] = args[i];
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(tool_path, (char *const *)argv);
+        _exit(96);
+    }
+    setpgid(pid, pid);
+    if (track) itest_track_pgid(t, pid); /* a server: nothing of it may survive */
+    return pid;
+}
+
+/* Runs the tool to its end; returns its status, its output in out/err. */
+static int
+tool_run(struct itest *t, char *out, char *err, const char *first, ...)
+{
+    const char *args[ARGS_MAX + 1];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a != NULL && n < ARGS_MAX; a = va_arg(ap, const char *))
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    pid_t pid = tool_spawn(t, "cmd", -1, args, false);
+    int status = itest_wait_exit(t, pid, DL);
+    char path[ITEST_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/cmd.out", t->dir);
+    if (itest_read_file(path, out, TEXT_MAX) < 0) out[0] = '\0';
+    snprintf(path, sizeof path, "%s/cmd.err", t->dir);
+    if (itest_read_file(path, err, TEXT_MAX) < 0) err[0] = '\0';
+    return status;
+}
+
+static void
+expect_in(const char *text, const char *want, const char *what)
+{
+    if (strstr(text, want) == NULL) fail_msg("%s: no \"%s\" in \"%s\"", what, want, text);
+}
+
+/* ---- help, version, usage --------------------------------------------------- */
+
+static void
+test_help_and_version_on_the_tool_and_every_subcommand(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    assert_int_equal(tool_run(t, out, err, "--help", NULL), 0);
+    expect_in(out, "usage: serverengine COMMAND", "--help");
+    assert_int_equal(tool_run(t, out, err, "--version", NULL), 0);
+    expect_in(out, "serverengine " SE_VERSION_STRING, "--version");
+    static const char *const subs[] = {"run",    "stop",   "kill", "restart",
+                                       "reload", "detach", "dump", "check-config"};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "usage: serverengine %s", subs[i]);
+        assert_int_equal(tool_run(t, out, err, subs[i], "--help", NULL), 0);
+        expect_in(out, want, subs[i]);
+    }
+}
+
+static void
+test_usage_errors_exit_64_and_bad_values_78(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    static const char *const usage[][4] = {
+        {"frobnicate", NULL},
+        {"--bogus", NULL},
+        {"run", "--bogus", "true", NULL},
+        {"run", NULL},
+        {"stop", NULL},
+        {"stop", "abc", NULL},
+        {"kill", "--immediate", "1", NULL},
+        {"check-config", NULL},
+        {"run", "-s", NULL},
+    };
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        int rc = tool_run(t, out, err, usage[i][0], usage[i][1], usage[i][2], usage[i][3], NULL);
+        if (rc != 64) fail_msg("%s %s: status %d, want 64", usage[i][0], usage[i][1], rc);
+        expect_in(err, "serverengine: ", usage[i][0]);
+    }
+    assert_int_equal(tool_run(t, out, err, "run", "-s", "workers=-1", "--", "true", NULL), 78);
+    expect_in(err, "serverengine: workers", "a bad value");
+    assert_int_equal(tool_run(t, out, err, "run", "-s", "worker_type=process", "true", NULL), 78);
+    expect_in(err, "worker_type", "a worker type the tool cannot run");
+}
+
+/* ---- run and the signal subcommands ---------------------------------------- */
+
+static const char *const shell_cmd = "echo worker=$SERVERENGINE_WORKER_ID; exec sleep 1000";
+
+/* The README's example: three workers of a shell command. */
+static pid_t
+run_three(struct itest *t, char *pid_path, size_t size, const char *extra)
+{
+    snprintf(pid_path, size, "%s/run.pid", t->dir);
+    char log_kv[ITEST_PATH_MAX + 16], pid_kv[ITEST_PATH_MAX + 16];
+    snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
+    snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
+    const char *args[] = {"run", "-s",  "workers=3", "-s", log_kv, "-s",      pid_kv,
+                          "-s",  extra, "--",        "sh", "-c",   shell_cmd, NULL};
+    pid_t pid = tool_spawn(t, "run", -1, args, true);
+    for (unsigned id = 0; id < 3; id++) {
+        char text[64];
+        snprintf(text, sizeof text, "stdout: worker=%u", id);
+        itest_wait_log(t, text, 1, DL);
+    }
+    return pid;
+}
+
+static void
+signal_by_pid_file(struct itest *t, const char *pid_path, const char *sub, const char *opt)
+{
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    int rc = opt != NULL ? tool_run(t, out, err, sub, opt, "-p", pid_path, NULL)
+                         : tool_run(t, out, err, sub, "-p", pid_path, NULL);
+    if (rc != 0) fail_msg("%s: status %d: %s", sub, rc, err);
+}
+
+static void
+remove_dump(struct itest *t)
+{
+    char line[1024];
+    if (!itest_log_line(t, "sigdump: wrote ", 1, line, sizeof line)) return;
+    unlink(strstr(line, "sigdump: wrote ") + strlen("sigdump: wrote "));
+}
+
+static void
+test_run_three_workers_and_every_signal_subcommand(void **state)
+{
+    struct itest *t = *state;
+    char pid_path[ITEST_PATH_MAX + 32], text[64];
+    pid_t tool = run_three(t, pid_path, sizeof pid_path, "log_level=debug");
+    itest_wait_log(t, "Worker 2 started", 1, DL);
+    char pid_text[64];
+    assert_true(itest_read_file(pid_path, pid_text, sizeof pid_text) > 0);
+    assert_int_equal(atoi(pid_text), tool); /* no supervisor: the tool is the server */
+
+    signal_by_pid_file(t, pid_path, "restart", NULL);
+    itest_wait_log(t, "stdout: worker=", 6, DL);
+    assert_int_equal(itest_count_log(t, "Received graceful restart"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 3);
+
+    signal_by_pid_file(t, pid_path, "restart", "--immediate");
+    itest_wait_log(t, "stdout: worker=", 9, DL);
+    assert_int_equal(itest_count_log(t, "Received immediate restart"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGQUIT"), 3);
+
+    signal_by_pid_file(t, pid_path, "reload", NULL);
+    itest_wait_log(t, "Received reload", 1, DL);
+    signal_by_pid_file(t, pid_path, "dump", NULL);
+    itest_wait_log(t, "sigdump: wrote ", 1, DL);
+    remove_dump(t);
+
+    signal_by_pid_file(t, pid_path, "stop", NULL);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    assert_int_equal(itest_count_log(t, "Received graceful stop"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 6);
+    for (unsigned id = 0; id < 3; id++) {
+        snprintf(text, sizeof text, "stdout: worker=%u", id);
+        assert_int_equal(itest_count_log(t, text), 3);
+    }
+    assert_int_equal(access(pid_path, F_OK), -1); /* the pid file is gone */
+}
+
+static void
+test_kill_by_pid_stops_at_once(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    char pid_path[ITEST_PATH_MAX + 32], pid_text[32];
+    pid_t tool = run_three(t, pid_path, sizeof pid_path, "log_level=info");
+    snprintf(pid_text, sizeof pid_text, "%d", (int)tool);
+    assert_int_equal(tool_run(t, out, err, "kill", pid_text, NULL), 0); /* by PID */
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    assert_int_equal(itest_count_log(t, "Received immediate stop"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGQUIT"), 3);
+    /* the process is gone: the subcommand says so and fails */
+    assert_int_equal(tool_run(t, out, err, "stop", pid_text, NULL), 1);
+    expect_in(err, "serverengine: cannot send SIGTERM", "stop to a gone pid");
+}
+
+static void
+test_detach_without_a_supervisor_stops_gracefully(void **state)
+{
+    struct itest *t = *state;
+    char pid_path[ITEST_PATH_MAX + 32];
+    pid_t tool = run_three(t, pid_path, sizeof pid_path, "log_level=info");
+    struct stat st;
+    int64_t until = itest_now_ms() + DL;
+    while (stat(pid_path, &st) < 0 && itest_now_ms() < until)
+        usleep(5000); /* polls the pid file, bounded */
+    signal_by_pid_file(t, pid_path, "detach", NULL);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    assert_int_equal(itest_count_log(t, "Received detach"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 3);
+}
+
+static void
+test_run_under_a_supervisor_with_a_pid_file(void **state)
+{
+    struct itest *t = *state;
+    char pid_path[ITEST_PATH_MAX + 32], pid_text[64];
+    pid_t tool = run_three(t, pid_path, sizeof pid_path, "supervisor=true");
+    assert_true(itest_read_file(pid_path, pid_text, sizeof pid_text) > 0);
+    assert_int_equal(atoi(pid_text), tool); /* the supervisor's pid */
+    signal_by_pid_file(t, pid_path, "restart", NULL);
+    itest_wait_log(t, "stdout: worker=", 6, DL);
+    assert_int_equal(itest_count_log(t, "Server (pid"), 1); /* the server was kept */
+    signal_by_pid_file(t, pid_path, "stop", NULL);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    assert_int_equal(itest_count_log(t, "Supervisor exits with status 0"), 1);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 6);
+}
+
+static void
+test_run_as_a_daemon_is_stopped_through_its_pid_file(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    char pid_path[ITEST_PATH_MAX + 32], log_kv[ITEST_PATH_MAX + 16], pid_kv[ITEST_PATH_MAX + 48];
+    snprintf(pid_path, sizeof pid_path, "%s/run.pid", t->dir);
+    snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
+    snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
+    /* the launcher returns once the daemon is ready */
+    assert_int_equal(tool_run(t, out, err, "run", "-s", "daemonize=true", "-s", log_kv, "-s",
+                              pid_kv, "-s", "workers=2", "--", "sleep", "1000", NULL),
+                     0);
+    itest_wait_log(t, "Worker 1 started", 1, DL);
+    char pid_text[32];
+    assert_true(itest_read_file(pid_path, pid_text, sizeof pid_text) > 0);
+    signal_by_pid_file(t, pid_path, "stop", NULL);
+    int status = -1;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), atoi(pid_text));
+    assert_int_equal(status, 0);
+    assert_int_equal(itest_count_log(t, "finished with signal SIGTERM"), 2);
+}
+
+static void
+test_run_of_a_program_that_is_not_there_says_why(void **state)
+{
+    struct itest *t = *state;
+    char log_kv[ITEST_PATH_MAX + 16];
+    snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
+    const char *args[] = {"run", "-s", log_kv, "/nonexistent/prog", "arg", NULL};
+    pid_t tool = tool_spawn(t, "run", -1, args, true);
+    itest_wait_log(t, "Worker 0: cannot run /nonexistent/prog: No such file or directory (errno 2)",
+                   2, DL);
+    itest_kill(tool, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+}
+
+/* ---- check-config ---------------------------------------------------------------- */
+
+static void
+test_check_config_prints_every_key_and_where_it_came_from(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], err[TEXT_MAX];
+    char path[ITEST_PATH_MAX + 32];
+    itest_path(t, "c.yml", path, sizeof path);
+    itest_write_file(t, "c.yml",
+                     "workers: 3\nlog: \"a b.log\"\nworker_heartbeat_timeout: 180\n"
+                     "message: hello\n");
+    assert_int_equal(
+        tool_run(t, out, err, "check-config", "-c", path, "--set=log_level=warn", NULL), 0);
+    expect_in(out, "\nworkers: 3  # file\n", "a file value");
+    expect_in(out, "\nlog: a b.log  # file\n", "a plain value with a space");
+    expect_in(out, "\npid_path: \"\"  # default\n", "an empty value, quoted");
+    expect_in(out, "\nworker_heartbeat_timeout: 180", "a file value equal to the default");
+    expect_in(out, "\nlog_level: warn  # set\n", "a -s value");
+    expect_in(out, "\nsupervisor: false  # default\n", "a default");
+    expect_in(out, "\nworker_type: spawn  # run\n", "the tool's own default");
+    expect_in(err, "serverengine: warning: unknown key \"message\"", "the typo guard");
+    char *p = strstr(out, "worker_heartbeat_timeout: ");
+    assert_non_null(p);
+    assert_non_null(strstr(p, "# file"));
+
+    itest_write_file(t, "c.yml", "workers: 3\nworker_heartbeat_mode: sometimes\n");
+    assert_int_equal(tool_run(t, out, err, "check-config", "-c", path, NULL), 78);
+    expect_in(err, "serverengine: ", "the message's start");
+    expect_in(err, "worker_heartbeat_mode", "the bad key named");
+    assert_int_equal(tool_run(t, out, err, "check-config", "-c", path, "-s", "workers=x", NULL),
+                     78);
+}
+
+/* ---- the command pipe on run's stdin ------------------------------------------- */
+
+static void
+write_all(int fd, const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        assert_true(n > 0);
+        text += n, len -= (size_t)n;
+    }
+}
+
+static void
+test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof(void **state)
+{
+    struct itest *t = *state;
+    int fds[2];
+    assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+    char log_kv[ITEST_PATH_MAX + 16];
+    snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
+    /* the workers read their own command pipes too: each word is echoed
+     * (to the log), GRACEFUL_STOP ends them */
+    const char *program = "while read w; do echo \"word=$SERVERENGINE_WORKER_ID $w\"; "
+                          "[ \"$w\" = GRACEFUL_STOP ] && exit 0; done; exit 3";
+    const char *args[] = {"run",
+                          "-s",
+                          log_kv,
+                          "-s",
+                          "command_sender=pipe",
+                          "-s",
+                          "workers=2",
+                          "-s",
+                          "log_level=debug",
+                          "--",
+                          "sh",
+                          "-c",
+                          program,
+                          NULL};
+    pid_t tool = tool_spawn(t, "run", fds[0], args, true);
+    close(fds[0]);
+    itest_wait_log(t, "Worker 1 started", 1, DL);
+
+    write_all(fds[1], "BOGUS words\nRELOAD\n", 19);
+    itest_wait_log(t, "Received reload", 1, DL);
+    assert_int_equal(itest_count_log(t, "Command pipe: unknown command \"BOGUS words\" ignored"),
+                     1);
+
+    static char junk[5001];
+    memset(junk, 'A', 5000);
+    junk[5000] = '\n';
+    write_all(fds[1], junk, sizeof junk);
+    write_all(fds[1], "GRACEFUL_RESTART\n", 17);
+    itest_wait_log(t, "Received graceful restart", 1, DL);
+    assert_int_equal(itest_count_log(t, "Command pipe: a line of 5000 bytes refused"), 1);
+    itest_wait_log(t, "Worker 1 started", 2, DL);
+    /* a worker's output and its end are two events: either may come first */
+    itest_wait_log(t, "stdout: word=0 GRACEFUL_STOP", 1, DL);
+    itest_wait_log(t, "stdout: word=1 GRACEFUL_STOP", 1, DL);
+    assert_int_equal(itest_count_log(t, "Worker 0 finished with status 0"), 1);
+
+    close(fds[1]); /* EOF: the parent is gone */
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    assert_int_equal(itest_count_log(t, "The command pipe (stdin) closed: end of file"), 1);
+    assert_int_equal(itest_count_log(t, "Received graceful stop"), 1);
+    assert_int_equal(itest_count_log(t, "stdout: word=0 GRACEFUL_STOP"), 2);
+    assert_int_equal(itest_count_log(t, "Worker 1 finished with status 0"), 2);
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+#define ONE(fn) cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)
+
+int
+main(int argc, char **argv)
+{
+    itest_main(argc, argv);
+    char self[PATH_MAX];
+    if (realpath(argv[0], self) == NULL) return 1;
+    snprintf(tool_path, sizeof tool_path, "%s/../serverengine", dirname(self));
+    const struct CMUnitTest tests[] = {
+        ONE(test_help_and_version_on_the_tool_and_every_subcommand),
+        ONE(test_usage_errors_exit_64_and_bad_values_78),
+        ONE(test_run_three_workers_and_every_signal_subcommand),
+        ONE(test_kill_by_pid_stops_at_once),
+        ONE(test_detach_without_a_supervisor_stops_gracefully),
+        ONE(test_run_under_a_supervisor_with_a_pid_file),
+        ONE(test_run_as_a_daemon_is_stopped_through_its_pid_file),
+        ONE(test_run_of_a_program_that_is_not_there_says_why),
+        ONE(test_check_config_prints_every_key_and_where_it_came_from),
+        ONE(test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof),
+    };
+    if (getenv("ITEST_FILTER") != NULL) cmocka_set_test_filter(getenv("ITEST_FILTER"));
+    return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
+}
