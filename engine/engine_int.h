@@ -96,6 +96,7 @@ struct se_worker {
     int running;        /* run has not returned yet (atomic) */
     /* spawn worker: the program last started (for its log lines) */
     char spawn_what[SE_NAME_MAX];
+    char listen_fdnames[SE_LISTEN_MAX * SE_LISTEN_NAME_MAX + 32]; /* spawn: LISTEN_FDNAMES=... */
 };
 
 /* engine.c */

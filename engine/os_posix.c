@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/eventfd.h>
@@ -37,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "os_posix.h"
 #include "se_fault.h"
 
@@ -664,6 +666,7 @@ fail:
 struct exec_plan {
     char **envp; /* environ + extras, heap */
     char extra[ENV_EXTRA_MAX][64];
+    char *listen_pid; /* extra's "LISTEN_PID=" entry, completed in the child */
     int err_pipe[2];
     int hb[2];
     int cmd[2];
@@ -709,10 +712,43 @@ plan_env(struct exec_plan *x, const struct se_spawn_req *req)
         snprintf(x->extra[1], sizeof x->extra[1], "SERVERENGINE_HEARTBEAT_PIPE=%d", x->hb[1]);
         x->envp[k++] = x->extra[1];
     }
+    if (req->listen_env) {
+        snprintf(x->extra[2], sizeof x->extra[2], "LISTEN_FDS=%u", req->keep_fds_count);
+        x->envp[k++] = x->extra[2];
+        snprintf(x->extra[3], sizeof x->extra[3], "LISTEN_PID=");
+        x->listen_pid = x->extra[3];
+        x->envp[k++] = x->extra[3];
+        if (req->listen_fdnames != NULL) x->envp[k++] = (char *)req->listen_fdnames;
+    }
     for (size_t i = 0; i < n_env; i++)
         x->envp[k++] = environ[i]; /* extras win: first match */
     x->envp[k] = NULL;
     return 0;
+}
+
+/* Moves *fd above the descriptors socket activation hands over (3..). */
+static void
+above_listen(int *fd)
+{
+    if (*fd < 0 || *fd >= SE_LISTEN_FD_FIRST + (int)SE_LISTEN_MAX) return;
+    int high = fcntl(*fd, F_DUPFD_CLOEXEC, SE_LISTEN_FD_FIRST + (int)SE_LISTEN_MAX);
+    if (high < 0) return; /* the limit is that low: the placing fails and says so */
+    close(*fd);
+    *fd = high;
+}
+
+/* Completes "LISTEN_PID=" with the child's pid (async-signal-safe). */
+static void
+fill_pid(char *entry, size_t size)
+{
+    char digits[16];
+    int n = 0;
+    for (long pid = (long)getpid(); pid > 0 && n < 15; pid /= 10)
+        digits[n++] = (char)('0' + pid % 10);
+    size_t at = strlen(entry);
+    while (n > 0 && at + 1 < size)
+        entry[at++] = digits[--n];
+    entry[at] = '\0';
 }
 
 static int
@@ -723,6 +759,11 @@ plan_make(struct exec_plan *x, const struct se_spawn_req *req)
     int rc = pipe_pair(x->err_pipe, 0);
     if (rc == 0 && req->heartbeat) rc = pipe_pair(x->hb, 0);
     if (rc == 0 && req->command_pipe) rc = pipe_pair(x->cmd, 0);
+    if (rc == 0 && req->listen_env) {
+        /* the child's ends stay clear of 3..3+n, where the sockets go */
+        above_listen(&x->err_pipe[1]);
+        above_listen(&x->hb[1]);
+    }
     if (rc == 0) rc = plan_env(x, req);
     if (rc < 0) plan_free(x);
     return rc;
@@ -761,8 +802,14 @@ exec_child(struct se_os_posix *p, const struct se_spawn_req *req, struct exec_pl
     cloexec_from_3();
     /* descriptors the program keeps: the heartbeat pipe, the listen sockets */
     if (x->hb[1] >= 0) fcntl(x->hb[1], F_SETFD, 0);
-    for (uint32_t i = 0; i < req->keep_fds_count; i++)
-        fcntl(req->keep_fds[i], F_SETFD, 0);
+    if (req->listen_env) {
+        int placed = se__net_place_fds(req->keep_fds, req->keep_fds_count);
+        if (err == 0 && placed < 0) err = -placed;
+        fill_pid(x->listen_pid, sizeof x->extra[3]);
+    } else {
+        for (uint32_t i = 0; i < req->keep_fds_count; i++)
+            fcntl(req->keep_fds[i], F_SETFD, 0);
+    }
     if (err == 0) {
         execvpe(req->argv[0], (char *const *)req->argv, x->envp);
         err = errno;

@@ -32,6 +32,16 @@ se__spawn_prepare(struct se_worker *w, const struct se_config *cfg, struct se_sp
     req->envp = cmd.envp;
     req->cwd = cmd.cwd;
     req->command_pipe = cfg->command_sender_pipe;
+    /* the `listen` sockets, as systemd's socket activation hands them over */
+    struct se_listen_env env;
+    if (e->listen.count > 0 &&
+        se__listen_env(&e->listen, 1, &env) == 0) { /* the pid: the child's own, later */
+        snprintf(w->listen_fdnames, sizeof w->listen_fdnames, "%s", env.names);
+        req->keep_fds = e->listen.fds;
+        req->keep_fds_count = e->listen.count;
+        req->listen_env = true;
+        req->listen_fdnames = w->listen_fdnames;
+    }
 }
 
 void

@@ -614,6 +614,12 @@ struct se_spawn_req {
     void *fork_arg;
     /* EXEC: the working directory of the program, or NULL (unchanged). */
     const char *cwd;
+    /* EXEC: keep_fds are listening sockets handed over the way systemd's
+     * socket activation does: at descriptors 3.., with LISTEN_FDS and
+     * LISTEN_PID set and listen_fdnames ("LISTEN_FDNAMES=...") in the
+     * environment. */
+    bool listen_env;
+    const char *listen_fdnames;
 };
 
 struct se_spawn_res {

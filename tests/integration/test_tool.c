@@ -14,7 +14,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -408,6 +413,94 @@ test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof(void **stat
     assert_int_equal(itest_count_log(t, "Worker 1 finished with status 0"), 2);
 }
 
+/* ---- listen: sockets handed to a program as systemd would ------------------- */
+
+/* The program: this binary with --serve-listen-fds. It takes the sockets
+ * the way a socket-activated daemon does (LISTEN_PID is its own pid,
+ * LISTEN_FDS of them from descriptor 3) and answers every connection with
+ * "OK pid=P names=N"; a wrong hand-over answers "BAD ..." instead. */
+static __attribute__((noreturn)) int
+serve_listen_fds(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    const char *names = getenv("LISTEN_FDNAMES");
+    int type = 0;
+    socklen_t len = sizeof type;
+    bool good = pid != NULL && atol(pid) == (long)getpid() && fds != NULL && atoi(fds) == 1 &&
+                getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+    char reply[512];
+    int n = snprintf(reply, sizeof reply, "%s pid=%d names=%s\n", good ? "OK" : "BAD",
+                     (int)getpid(), names != NULL ? names : "-");
+    for (;;) {
+        struct pollfd p = {.fd = 3, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0) continue;
+        int c = accept(3, NULL, NULL);
+        if (c < 0) continue; /* another worker took it */
+        (void)!write(c, reply, (size_t)n);
+        close(c);
+    }
+}
+
+static int
+free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* One connection's answer into buf; false when refused or silent. */
+static bool
+ask(int port, char *buf, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval limit = {.tv_sec = 5}; /* a socket nobody accepts on must not hang us */
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    ssize_t r = ok ? read(fd, buf, size - 1) : -1;
+    if (fd >= 0) close(fd);
+    buf[r > 0 ? r : 0] = '\0';
+    return r > 0;
+}
+
+/* `run -s listen=tcp://...` hands the socket to each spawned program the way
+ * systemd's socket activation does; every connection is answered, by both
+ * workers in turn, and none is refused once the first is. */
+static void
+test_run_hands_listen_sockets_to_programs_as_socket_activation_does(void **state)
+{
+    struct itest *t = *state;
+    char self[PATH_MAX], listen[64], log[ITEST_PATH_MAX + 32], answer[512];
+    assert_non_null(realpath("/proc/self/exe", self));
+    int port = free_port();
+    snprintf(listen, sizeof listen, "listen=tcp://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "log=%s", t->log_path);
+    const char *args[] = {
+        "run", "-s", log, "-s", listen, "-s", "workers=2", "--", self, "--serve-listen-fds", NULL};
+    pid_t tool = tool_spawn(t, "run", -1, args, true);
+    itest_wait_log(t, "Worker 1 started", 1, DL);
+    int64_t until = itest_now_ms() + DL;
+    while (!ask(port, answer, sizeof answer) && itest_now_ms() < until)
+        usleep(5000); /* the socket is bound before the workers start: bounded */
+    unsigned answered = 0;
+    for (int i = 0; i < 200; i++) {
+        if (!ask(port, answer, sizeof answer)) fail_msg("connection %d refused or silent", i);
+        if (strncmp(answer, "OK pid=", 7) != 0) fail_msg("a wrong hand-over: %s", answer);
+        expect_in(answer, "names=tcp-//127.0.0.1-", "LISTEN_FDNAMES");
+        answered++;
+    }
+    assert_int_equal(answered, 200);
+    itest_kill(tool, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+}
+
 /* ---- registration ------------------------------------------------------------------ */
 
 #define ONE(fn) cmocka_unit_test_setup_teardown(fn, itest_setup, itest_teardown)
@@ -415,6 +508,7 @@ test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof(void **stat
 int
 main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--serve-listen-fds") == 0) return serve_listen_fds();
     itest_main(argc, argv);
     char self[PATH_MAX];
     if (realpath(argv[0], self) == NULL) return 1;
@@ -430,6 +524,7 @@ main(int argc, char **argv)
         ONE(test_run_of_a_program_that_is_not_there_says_why),
         ONE(test_check_config_prints_every_key_and_where_it_came_from),
         ONE(test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof),
+        ONE(test_run_hands_listen_sockets_to_programs_as_socket_activation_does),
     };
     if (getenv("ITEST_FILTER") != NULL) cmocka_set_test_filter(getenv("ITEST_FILTER"));
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
