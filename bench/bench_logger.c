@@ -18,7 +18,7 @@
  *       >= 3x Ruby's rate. Skipped, with a note, without Ruby.
  * Rounds alternate bare and logger runs so that both see the same machine
  * state; the ratio of each round is reported with the median. Not a test:
- * it asserts nothing about time (see TESTING.md).
+ * it asserts nothing about time (see the README).
  *
  *   build/bench/bench_logger [rounds] [lines_single] [lines_per_process]
  * (run from the repository's top directory, where bench/ruby_daemon_logger.rb is)

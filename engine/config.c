@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * config.c: the configuration model of SPEC section 6: the seed's "List of
+ * config.c: the configuration model of serverengine(5): the seed's "List of
  * all configurations" plus the new keys, as one table of typed keys; values
  * parsed from text (-s KEY=VALUE) and from YAML files, formatted back to text,
  * unknown keys kept for user code behind a typo warning, and the cross-key

@@ -2,7 +2,7 @@
 /*
  * config.h: the typed configuration behind the opaque struct se_config.
  *
- * Every key of SPEC section 6 is one field here and one row of the key table
+ * Every key of serverengine(5) is one field here and one row of the key table
  * in config.c (name, type, default, range, unit, dynamic flag). Durations
  * given in seconds (decimals) are stored in milliseconds; "-1 means no
  * timeout" is stored as -1. Engine code reads these fields directly; user
@@ -69,7 +69,7 @@ struct se_config {
     enum se_sig worker_reload_signal; /* SE_SIG_NONE = nil (default) */
     bool command_sender_pipe;         /* command_sender: signal|pipe */
 
-    /* Signals, per action (SPEC section 4) */
+    /* Signals, per action (serverengine(3), SIGNALS) */
     enum se_sig signal_graceful_stop;     /* TERM */
     enum se_sig signal_immediate_stop;    /* QUIT */
     enum se_sig signal_graceful_restart;  /* USR1 */
@@ -121,7 +121,7 @@ size_t se__config_static_changes(const struct se_config *old_cfg, const struct s
 /*
  * Copies every non-dynamic key's value from old_cfg into next, so that a
  * reload changes only what may change while running; the others take
- * effect on the next restart of what they govern (SPEC section 6).
+ * effect on the next restart of what they govern (serverengine(5)).
  */
 /* The checks on the configuration as a whole, once every source is applied
  * (start and reload), not after each key: with keys set one at a time, a

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * daemon.c: becoming a daemon (SPEC section 8): the double fork with its
+ * daemon.c: becoming a daemon (serverengine(5), DAEMON KEYS): the double fork with its
  * start-up handshake, the pid file, dropping privileges, process names.
  *
  * Ruby ServerEngine's Daemon#daemonize_with_double_fork, #write_pid_file and
- * Privilege.change, with the hazards of research/FEATURES.md fixed:
+ * Privilege.change, with the hazards that other daemons get wrong fixed:
  *  - H4: the pid file is not written in place, unlocked, and left behind: it
  *    is written to a temp file, locked, put in place atomically, held locked
  *    for the life of the process (so "stale" is exact: nobody holds the

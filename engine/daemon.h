@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * daemon.h: becoming a daemon (SPEC section 8), internal interface.
+ * daemon.h: becoming a daemon (serverengine(5), DAEMON KEYS), internal interface.
  *
  * Double fork and setsid with a start-up handshake, the pid file (atomic,
  * locked, stale-aware, removed on exit), dropping privileges (group before

@@ -343,7 +343,7 @@ static const char *const cmd_received[SE_CMD_COUNT] = {
 static void
 server_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 {
-    /* Thread and embedded workers have no immediate stop (SPEC section 3). */
+    /* Thread and embedded workers have no immediate stop (serverengine(3), WORKER TYPES). */
     bool graceful_only = d->stop_by_hook;
     switch (cmd) {
     case SE_CMD_GRACEFUL_STOP:

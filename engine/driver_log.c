@@ -2,11 +2,11 @@
 /*
  * driver_log.c: the engine's log lines, one per machine event.
  *
- * The wording is fixed (SPEC section 9); tests and operators rely on it:
+ * The wording is fixed (serverengine(3), LOG); tests and operators rely on it:
  * "Worker 0 finished with status 0", "Worker 0 exited with status 0",
  * "Worker 0 exited unexpectedly with status 5", "... with signal SIGKILL",
  * "Server finished with ...", "Server finished unexpectedly with ...".
- * Every kill and restart names its reason (SPEC section 7).
+ * Every kill and restart names its reason (serverengine(5), TIMING).
  */
 #include <stdio.h>
 

@@ -152,7 +152,7 @@ void se__cmdin_close(struct se_server *s);
 /* supervisor.c */
 int se__supervisor_main(struct se_engine *e);
 
-/* sigdump.c: writes stack and memory figures (SPEC section 10). */
+/* sigdump.c: writes stack and memory figures (serverengine(3), UTILITIES). */
 int se__sigdump(struct se_logger *lg);
 
 /* notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET was set.

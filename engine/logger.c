@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * logger.c: the log many processes share (SPEC section 9), Ruby
+ * logger.c: the log many processes share (serverengine(3), LOG), Ruby
  * ServerEngine's DaemonLogger made safe across processes.
  *
  * What it reproduces from Ruby: Logger::Formatter's line

@@ -89,7 +89,7 @@ const char *se__reason_text(enum se_reason reason);
 
 /* ------------------------------------------------------------------------ */
 /* Events the machines report; the driver turns them into log lines with    */
-/* the fixed wording of SPEC section 9.                                     */
+/* the fixed wording of serverengine(3), LOG.                                     */
 /* ------------------------------------------------------------------------ */
 
 enum se_event {

@@ -171,7 +171,7 @@ hook_stop_worker(void *ud, uint32_t slot, bool graceful)
 {
     struct se_server *s = ud;
     struct se_worker *w = s->workers[slot];
-    (void)graceful; /* threads have no immediate stop (SPEC section 3) */
+    (void)graceful; /* threads have no immediate stop (serverengine(3), WORKER TYPES) */
     if (w == NULL || __atomic_exchange_n(&w->stopping, 1, __ATOMIC_ACQ_REL)) return;
     if (s->e->wcb.stop != NULL) s->e->wcb.stop(w);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sigdump.c: what CONT asks for (SPEC section 10): the process's threads,
+ * sigdump.c: what CONT asks for (serverengine(3), UTILITIES): the process's threads,
  * the dumping thread's stack and the memory figures, written to
  * /tmp/sigdump-PID.log (SIGDUMP_PATH changes it; "-" is stderr). The file is
  * created 0600 with O_EXCL|O_NOFOLLOW, or appended to only when it is a

@@ -15,7 +15,7 @@
  * SIGKILL at the immediate timeout (Ruby ServerEngine never kills it).
  * This is Ruby ServerEngine's ProcessManager::Monitor#tick with exact
  * deadlines instead of a 0.5 s tick and the monotonic clock instead of
- * Time.now (SPEC section 7).
+ * Time.now (serverengine(5), TIMING).
  */
 #ifndef SE_SM_KILL_H
 #define SE_SM_KILL_H

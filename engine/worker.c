@@ -157,7 +157,7 @@ worker_reload(struct se_worker *w)
 
 /* CONT is a dump request, except when the server sends it (kill escalation
  * follows every QUIT with CONT to wake a stopped worker) and within 5 s of a
- * stop request (service managers send CONT after TERM): SPEC section 4. */
+ * stop request (service managers send CONT after TERM): serverengine(3), SIGNALS. */
 static bool
 is_dump_request(const struct helper *h, const struct signalfd_siginfo *si)
 {

@@ -539,7 +539,7 @@ main(int argc, char **argv)
     prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans of the engine come to us: counted as leaks */
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    fiu_set_prng_seed(1); /* libfiu reseeds from the clock otherwise (FEATURES.md #10) */
+    fiu_set_prng_seed(1); /* libfiu reseeds from the clock otherwise */
     struct tally t = {0};
     unsigned unhit = 0;
     for (int id = 0; id < SE_FAULT_COUNT; id++) {

@@ -23,7 +23,7 @@
 #define SIM_SCRIPT_MAX          512u
 #define SIM_PIDS                (2u * SE_WORKERS_MAX) /* virtual pids from 100: reused quickly on purpose */
 #define SIM_SAME_TIME_WAITS_MAX 256u /* wait() calls at one instant: more is a busy loop */
-#define SIM_LATE_MS             50   /* heartbeat precision (SPEC section 7) */
+#define SIM_LATE_MS             50   /* heartbeat precision (serverengine(5), TIMING) */
 #define SIM_WAITS_PER_S         2000u /* loop iterations per simulated second, at most (on average) */
 #define SIM_WAITS_BASE          200000u
 

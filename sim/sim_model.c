@@ -208,7 +208,7 @@ sim_model_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
         return;
     }
     /* A server process takes restart signals as commands for its workers; a
-     * worker process takes them as "stop" (SPEC section 4). */
+     * worker process takes them as "stop" (serverengine(3), SIGNALS). */
     bool server = w->opts.supervisor;
     if (sig == c->signal_graceful_stop ||
         (!server && (sig == c->signal_graceful_restart || sig == c->signal_detach))) {

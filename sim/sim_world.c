@@ -283,7 +283,7 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
     static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
     struct sim_world *w = ud;
     sim_trace(w, "log %s %s", (unsigned)level < 6 ? names[level] : "ANY", msg);
-    /* the fixed wording of SPEC section 9: from here no worker may start */
+    /* the fixed wording of serverengine(3), LOG: from here no worker may start */
     if (strcmp(msg, "Received graceful stop") == 0 || strcmp(msg, "Received immediate stop") == 0)
         w->stop_received = true;
     w->trace_hash = fnv1a(w->trace_hash, msg, strlen(msg));

@@ -121,14 +121,14 @@ enum se_cmd {
     SE_CMD_COUNT
 };
 
-/* "GRACEFUL_STOP" etc., the command-pipe words of SPEC section 5. */
+/* "GRACEFUL_STOP" etc., the command-pipe words of serverengine(3), COMMAND PIPE. */
 SE_API const char *se_cmd_name(enum se_cmd cmd);
 
 /* Parses a command-pipe word (without newline). Returns 0 or SE_EUNKNOWN. */
 SE_API int se_cmd_parse(const char *text, size_t len, enum se_cmd *cmd);
 
 /* ------------------------------------------------------------------------ */
-/* Configuration (engine/config.c). Keys, types and defaults: SPEC section 6. */
+/* Configuration (engine/config.c). Keys, types and defaults: serverengine(5). */
 /* ------------------------------------------------------------------------ */
 
 enum se_worker_type {
@@ -224,7 +224,7 @@ SE_API bool se_config_key_dynamic(size_t index); /* reloadable without a restart
 SE_API const char *se_config_key_help(size_t index);
 
 /* ------------------------------------------------------------------------ */
-/* Logger (engine/logger.c): SPEC section 9. A log many processes share:    */
+/* Logger (engine/logger.c): serverengine(3), LOG. A log many processes share:    */
 /* one write() per line on O_APPEND, rotation serialised across processes,  */
 /* external rotation noticed, stdout/stderr captured. Thread-safe.          */
 /* ------------------------------------------------------------------------ */
@@ -316,7 +316,7 @@ SE_API int se_logger_capture_drain(struct se_logger *lg, int read_fd);
 
 /* ------------------------------------------------------------------------ */
 /* The engine: a server with workers, optionally under a supervisor and as  */
-/* a daemon (engine/engine.c). SPEC sections 3 to 8.                         */
+/* a daemon (engine/engine.c). serverengine(3) and serverengine(5).                         */
 /* ------------------------------------------------------------------------ */
 
 struct se_engine; /* what se_engine_new makes: the program's server engine */
@@ -430,7 +430,7 @@ SE_API void se_engine_set_loader(struct se_engine *e, se_config_loader load, voi
  * stderr and 78, EX_CONFIG, nothing started), daemonizes, writes the pid
  * file, drops privileges, then runs the supervisor or the server until it
  * stops. Returns the process exit status: 0 after a requested stop, the
- * unrecoverable exit code of a worker (SPEC section 7), daemonize_error_exit_code
+ * unrecoverable exit code of a worker (serverengine(5), TIMING), daemonize_error_exit_code
  * when daemonizing failed, 1 for other start failures (logged). Call once.
  */
 SE_API int se_engine_run(struct se_engine *e);
@@ -524,7 +524,7 @@ SE_API int se_worker_heartbeat(struct se_worker *w);
 
 /* ------------------------------------------------------------------------ */
 /* BlockingFlag (engine/blocking_flag.c): a flag threads wait on, the safe   */
-/* way for `stop` (another thread) to end `run`. SPEC section 10.            */
+/* way for `stop` (another thread) to end `run`. serverengine(3), UTILITIES.            */
 /* ------------------------------------------------------------------------ */
 
 struct se_blocking_flag;

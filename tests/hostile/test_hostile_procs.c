@@ -137,6 +137,11 @@ test_what_is_left_of_a_worker_group_gets_the_escalation(void **state)
     itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
     pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
     itest_track_pgid(t, itest_pgid_of(grandchild));
+    /* the shell ignores TERM once it has run its trap: wait for that, bounded */
+    int64_t until = itest_now_ms() + DL;
+    while (!(proc_status_mask(grandchild, "SigIgn:") & (1ull << (SIGTERM - 1))) &&
+           itest_now_ms() < until)
+        usleep(2000);
     itest_kill(server, SIGTERM);
     assert_int_equal(itest_wait_exit(t, server, DL), 0);
     itest_wait_log(t, "what is left of its process group", 1, DL);

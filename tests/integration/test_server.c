@@ -143,7 +143,7 @@ test_quit_stops_the_server_and_its_workers_immediately(void **state)
     assert_int_equal(itest_count_log(t, "TEST after_run"), 1);
     for (unsigned id = 0; id < wt->workers; id++) {
         /* a process worker dies of QUIT at once; threads have no immediate
-         * stop (SPEC section 3): their stop callback is called */
+         * stop (serverengine(3), WORKER TYPES): their stop callback is called */
         assert_int_equal(count_finished(t, id, wt->process), 1);
     }
     assert_int_equal(itest_count_log(t, "TEST stop worker="), wt->process ? 0 : wt->workers);
@@ -505,7 +505,7 @@ test_stopped_worker_is_killed_by_heartbeat_timeout_and_replaced(void **state)
     const char *age = strstr(line, "no heartbeat for ");
     assert_non_null(age);
     double age_s = strtod(age + strlen("no heartbeat for "), NULL);
-    /* SPEC section 7: no earlier than the timeout, no later than 50 ms past */
+    /* serverengine(5), TIMING: no earlier than the timeout, no later than 50 ms past */
     if (age_s < 1.0 || age_s > 1.05) fail_msg("declared stalled after %.3f s: %s", age_s, line);
 
     itest_wait_log(t, "TEST run worker=0 pid=", 2, DL);
@@ -558,7 +558,7 @@ test_cont_sent_with_an_immediate_stop_is_not_a_dump_request(void **state)
     struct itest *t = *state;
     /* The immediate stop of a worker that outlives QUIT is QUIT+CONT (the
      * CONT resumes a stopped process). That CONT is the engine's, right
-     * after a stop request: SPEC section 4 says it is not a dump request,
+     * after a stop request: serverengine(3), SIGNALS says it is not a dump request,
      * and a worker that dumps on it litters /tmp with sigdump files.
      * Found as a bug by this test: the worker dumped on every CONT; it now
      * ignores the CONTs its server sends. */
@@ -676,7 +676,7 @@ test_reload_signal_during_worker_start_never_kills_the_worker(void **state)
     struct itest *t = *state;
     /* workers that end at once and are restarted at once: the server is
      * always starting one, and every USR2 it forwards may land in a child
-     * that is still being set up (SPEC section 4: a signal at any moment is
+     * that is still being set up (serverengine(3), SIGNALS: a signal at any moment is
      * handled as if it had arrived a moment later).
      * Found as a bug by this test: the forked child unblocked every signal
      * before its helper's signalfd existed; it now keeps them blocked. */

@@ -451,7 +451,7 @@ test_pool_restart_delay_formula(void **state)
     assert_int_equal(se_pool_restart_delay_ms(&cfg, 50), 3000);
 }
 
-/* The log lines of SPEC section 9 come from these events. */
+/* The log lines of serverengine(3), LOG come from these events. */
 static void
 test_pool_logs_finished_exited_and_unexpected(void **state)
 {
