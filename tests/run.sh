@@ -76,7 +76,7 @@ if [ -x "$B/se-sim" ] && [ -z "${SE_TESTS:-}" ]; then
         sup=(--supervisor "${short[@]}")
         thread=(--set worker_type=thread "${short[@]}")
         embedded=(--set worker_type=embedded "${short[@]}")
-        max=(--workers 1024 --seeds 1 --duration 120 --tap)
+        max=(--workers 1024 --seeds 1-1 --duration 120 --tap)
     fi
     # Two lanes, one per core (the runs are CPU-bound and independent); the
     # results are told in a fixed order. The supervisor role's children are
