@@ -50,7 +50,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.path.abspath(os.environ.get("MUTANTS_DIR", os.path.join(ROOT, "build", "mutants")))
 SCRATCH = os.path.join(WORK, "tree")
 SURVIVORS = os.path.join(WORK, "survivors.txt")
-FAST_UNIT = ["test_config", "test_logger"]
+FAST_UNIT = ["test_driver_log", "test_config", "test_logger"]
 DEADLINE_S = int(os.environ.get("SE_MUTANT_DEADLINE_S", "120"))
 SIM_RUNS = [
     ("se-sim", ["--seeds", "1-200", "--duration", "600"]),
@@ -171,7 +171,9 @@ def fast_order(path, unit):
     """The machine's own table first, then the others."""
     own = "test_" + os.path.splitext(os.path.basename(path))[0]
     first = [t for t in unit if t == own]
-    if path.startswith("engine/driver"):
+    if path == "engine/driver_log.c":
+        first = ["test_driver_log"]
+    elif path.startswith("engine/driver"):
         first = ["test_sim_scenarios"]
     return first + [t for t in unit if t not in first]
 
