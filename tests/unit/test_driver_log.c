@@ -201,6 +201,9 @@ test_log_server_events(void **state)
          "ends (retrying in 1.000 s)"},
         {SUP, {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = 100}, E,
          "The server could not be started: %s; retrying in 0.100 s"},
+        /* while stopping it is not retried */
+        {SUP, {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = -1}, E,
+         "The server could not be started: %s"},
         {SUP, {.event = SE_EVT_SERVER_DETACH, .slot = 1, .ms = 10000}, I,
          "Detaching server (pid 41) for a live restart: it stops gracefully; the next server "
          "starts when it exits or in 10.000 s (server_detach_wait)"},
