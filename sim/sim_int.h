@@ -233,6 +233,7 @@ int64_t sim_converge_bound_ms(const struct sim_world *w);
 /* sim_check.c */
 void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
 void sim_check_event(struct sim_world *w, const struct se_act *a);
+void sim_check_log(struct sim_world *w, const char *msg);
 void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);

@@ -45,7 +45,7 @@ fd_alloc(struct sim_world *w, uint32_t handle)
 {
     for (uint32_t tries = 0; tries < SIM_FDS_MAX; tries++) {
         int32_t fd = w->fd_next;
-        w->fd_next = w->fd_next + 1 >= (int32_t)SIM_FDS_MAX ? 3 : w->fd_next + 1;
+        w->fd_next = w->fd_next + 1 >= (int32_t)SIM_FDS_MAX ? 0 : w->fd_next + 1;
         if (!w->fds[fd].open) {
             w->fds[fd] = (struct sim_fd){.open = true, .handle = handle};
             return fd;

@@ -221,7 +221,9 @@ sim_world_new(const struct sim_opts *opts)
     w->trace_hash = UINT64_C(0xcbf29ce484222325);
     w->next_handle = 1;
     w->pid_next = 0;
-    w->fd_next = 3;
+    /* the engine has no stdio here: 0, 1 and 2 are handed out as on a host
+     * where they are closed (a descriptor 0 is a real one) */
+    w->fd_next = 0;
     w->final_stop_ms = SE_INT64_NEVER;
     w->detach_end_ms = SE_INT64_NEVER;
     w->reload_pending = -1;
@@ -287,6 +289,7 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
     if (strcmp(msg, "Received graceful stop") == 0 || strcmp(msg, "Received immediate stop") == 0)
         w->stop_received = true;
     w->trace_hash = fnv1a(w->trace_hash, msg, strlen(msg));
+    sim_check_log(w, msg);
 }
 
 static void

@@ -395,6 +395,47 @@ test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies(void **state)
     sim_world_free(w);
 }
 
+/* CONT is a dump request, except within 5 s of a stop request (service
+ * managers send CONT right after TERM): 4,999 ms after it is ignored, 5,000
+ * ms after it is a dump. The worker ignores the stop, so the server lives. */
+static void
+test_sim_cont_within_5_s_of_a_stop_is_not_a_dump(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=60", NULL};
+    for (int64_t after = 4999; after <= 5000; after++) {
+        struct sim_world *w = quiet_world(21, 8000, o);
+        sim_script_model(w, 0, 0, SIM_IGNORE_QUIT, 0, 0);
+        sim_script_signal(w, 500, SE_SIG_CONT);
+        sim_script_signal(w, 1000, SE_SIG_TERM);
+        sim_script_signal(w, 1000 + after, SE_SIG_CONT);
+        struct sim_result r;
+        run_ok(w, &r);
+        assert_true(sim_logged(w, "Received dump"));
+        assert_true(sim_logged(w, "Received graceful stop"));
+        assert_int_equal(sim_logged(w, "Ignoring SIGCONT within 5 s of a stop request"),
+                         after < 5000);
+        sim_world_free(w);
+    }
+}
+
+/* A graceful restart stops each worker with the graceful signal, an
+ * immediate one with the immediate signal. */
+static void
+test_sim_restart_stops_workers_gracefully_or_immediately_as_asked(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(22, 4000, o);
+    sim_script_signal(w, 1000, SE_SIG_USR1);
+    sim_script_signal(w, 2500, SE_SIG_HUP);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGTERM@1000");
+    assert_string_equal(sim_signals_of(w, 0, 1), "SIGQUIT@2500 SIGCONT@2500");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -415,6 +456,8 @@ main(void)
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
         cmocka_unit_test(test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies),
+        cmocka_unit_test(test_sim_cont_within_5_s_of_a_stop_is_not_a_dump),
+        cmocka_unit_test(test_sim_restart_stops_workers_gracefully_or_immediately_as_asked),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
