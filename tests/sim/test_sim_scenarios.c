@@ -436,6 +436,24 @@ test_sim_restart_stops_workers_gracefully_or_immediately_as_asked(void **state)
     sim_world_free(w);
 }
 
+/* The supervisor forwards what needs no follow-up to its server: a reload
+ * and a dump, each once, as the configured signal. */
+static void
+test_sim_supervisor_forwards_reload_and_dump_to_its_server(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 4000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    sim_script_signal(w, 2000, SE_SIG_CONT);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -458,6 +476,7 @@ main(void)
         cmocka_unit_test(test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies),
         cmocka_unit_test(test_sim_cont_within_5_s_of_a_stop_is_not_a_dump),
         cmocka_unit_test(test_sim_restart_stops_workers_gracefully_or_immediately_as_asked),
+        cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
