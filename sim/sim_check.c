@@ -569,3 +569,18 @@ sim_check_log(struct sim_world *w, const char *msg)
             sim_fail(w, "\"%s\": no live server has pid %d", msg, pid);
     }
 }
+
+/* The server beats to its supervisor every self-beat interval, never later:
+ * its own deadline includes the beat (a late one reads as a stall). */
+void
+sim_check_self_beat(struct sim_world *w)
+{
+    int64_t gap = w->now_ms - w->self_beat_last_ms;
+    if (w->opts.self_beat_ms <= 0)
+        sim_fail(w, "the server beat to a supervisor it was never given");
+    else if (gap > w->opts.self_beat_ms)
+        sim_fail(w, "the server beat to its supervisor %lld ms after its last beat (interval %lld)",
+                 (long long)gap, (long long)w->opts.self_beat_ms);
+    w->self_beat_last_ms = w->now_ms;
+    w->self_beats++;
+}

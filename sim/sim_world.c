@@ -353,6 +353,10 @@ start_driver(struct sim_world *w)
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
     w->driver = se__driver_new(&w->os, role, cfg, &hooks, &err);
+    if (w->driver != NULL && w->opts.self_beat_ms > 0) {
+        se__driver_set_self_beat(w->driver, w->opts.self_beat_ms);
+        w->self_beat_last_ms = w->now_ms;
+    }
     return err;
 }
 
@@ -448,6 +452,12 @@ sim_end_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     else
         snprintf(w->last_sigs, sizeof w->last_sigs, "signal %s", se_sig_name(p->exit_sig));
     return w->last_sigs;
+}
+
+uint64_t
+sim_self_beats(const struct sim_world *w)
+{
+    return w->self_beats;
 }
 
 bool

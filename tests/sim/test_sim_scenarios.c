@@ -454,6 +454,28 @@ test_sim_supervisor_forwards_reload_and_dump_to_its_server(void **state)
     sim_world_free(w);
 }
 
+/* A server under a supervisor beats to it every interval, on time, from an
+ * interval of 1 ms up: its wake-ups include the beat's deadline. */
+static void
+test_sim_server_beats_to_its_supervisor_on_time(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    static const int64_t intervals[] = {1, 2, 700};
+    for (size_t i = 0; i < SE_ARRAY_LEN(intervals); i++) {
+        struct sim_opts opts = {
+            .seed = 24, .duration_ms = 2100, .overrides = o, .self_beat_ms = intervals[i]};
+        struct sim_world *w = sim_world_new(&opts);
+        assert_non_null(w);
+        struct sim_result r;
+        run_ok(w, &r);
+        print_message("interval %lld: %llu beats over %lld ms\n", (long long)intervals[i],
+                      (unsigned long long)sim_self_beats(w), (long long)r.sim_ms);
+        assert_true(sim_self_beats(w) >= (uint64_t)(r.sim_ms / intervals[i]));
+        sim_world_free(w);
+    }
+}
+
 int
 main(void)
 {
@@ -477,6 +499,7 @@ main(void)
         cmocka_unit_test(test_sim_cont_within_5_s_of_a_stop_is_not_a_dump),
         cmocka_unit_test(test_sim_restart_stops_workers_gracefully_or_immediately_as_asked),
         cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
+        cmocka_unit_test(test_sim_server_beats_to_its_supervisor_on_time),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
