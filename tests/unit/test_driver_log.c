@@ -20,10 +20,10 @@
 
 #define SUP SE_ROLE_SUPERVISOR
 #define SRV SE_ROLE_SERVER
-#define I SE_LOG_INFO
-#define W SE_LOG_WARN
-#define E SE_LOG_ERROR
-#define D SE_LOG_DEBUG
+#define I   SE_LOG_INFO
+#define W   SE_LOG_WARN
+#define E   SE_LOG_ERROR
+#define D   SE_LOG_DEBUG
 
 struct row {
     enum se_role role;
@@ -86,7 +86,9 @@ test_log_worker_events(void **state)
          {.event = SE_EVT_WORKER_FINISHED, .slot = 2, .status = -1, .sig = SE_SIG_TERM},
          I,
          "Worker 2 finished with signal SIGTERM"},
-        {SRV, {.event = SE_EVT_WORKER_EXITED, .slot = 1, .status = 1}, I,
+        {SRV,
+         {.event = SE_EVT_WORKER_EXITED, .slot = 1, .status = 1},
+         I,
          "Worker 1 exited with status 1"},
         {SRV,
          {.event = SE_EVT_WORKER_EXITED_UNEXPECTEDLY, .slot = 1, .status = 5},
@@ -109,20 +111,30 @@ test_log_worker_events(void **state)
           .count = 2},
          E,
          "Worker 1 exited unexpectedly with signal SIGKILL"},
-        {SRV, {.event = SE_EVT_WORKER_UNRECOVERABLE, .slot = 4, .status = 3}, W,
+        {SRV,
+         {.event = SE_EVT_WORKER_UNRECOVERABLE, .slot = 4, .status = 3},
+         W,
          "Worker 4 exited with unrecoverable status 3: not restarting it"},
-        {SRV, {.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = 2, .count = 1, .ms = 1500}, I,
+        {SRV,
+         {.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = 2, .count = 1, .ms = 1500},
+         I,
          "Restarting worker 2 in 1.500 s (restart_worker_interval)"},
-        {SRV, {.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = 2, .count = 0, .ms = 0}, I,
+        {SRV,
+         {.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = 2, .count = 0, .ms = 0},
+         I,
          "Restarting worker 2 in 0.000 s (restart_worker_interval)"},
         {SRV,
          {.event = SE_EVT_WORKER_RESTART_DELAYED, .slot = 2, .count = 2, .ms = 4000},
          W,
          "Worker 2 ended 2 times in a row, each within a second of its start: restarting it in "
          "4.000 s (crash-loop backoff, worker_restart_backoff_max)"},
-        {SRV, {.event = SE_EVT_WORKER_SPAWN_FAILED, .slot = 0, .err = -EAGAIN, .ms = -1}, E,
+        {SRV,
+         {.event = SE_EVT_WORKER_SPAWN_FAILED, .slot = 0, .err = -EAGAIN, .ms = -1},
+         E,
          "Worker 0 could not be started: %s"},
-        {SRV, {.event = SE_EVT_WORKER_SPAWN_FAILED, .slot = 0, .err = -EAGAIN, .ms = 0}, E,
+        {SRV,
+         {.event = SE_EVT_WORKER_SPAWN_FAILED, .slot = 0, .err = -EAGAIN, .ms = 0},
+         E,
          "Worker 0 could not be started: %s; retrying in 0.000 s"},
         {SRV,
          {.event = SE_EVT_WORKER_STOP, .slot = 5, .graceful = true, .reason = SE_REASON_STOP},
@@ -132,9 +144,13 @@ test_log_worker_events(void **state)
          {.event = SE_EVT_WORKER_STOP, .slot = 5, .reason = SE_REASON_SCALE_DOWN},
          I,
          "Stopping worker 5 immediately: scale down (workers lowered)"},
-        {SRV, {.event = SE_EVT_WORKERS_SCALED, .count = 4, .status = 2}, I,
+        {SRV,
+         {.event = SE_EVT_WORKERS_SCALED, .count = 4, .status = 2},
+         I,
          "Scaling workers from 4 to 2"},
-        {SRV, {.event = SE_EVT_WORKERS_DONE, .status = 0}, I,
+        {SRV,
+         {.event = SE_EVT_WORKERS_DONE, .status = 0},
+         I,
          "All workers have stopped: the server exits with status 0"},
     };
     run_table(rows, SE_ARRAY_LEN(rows));
@@ -145,10 +161,14 @@ test_log_heartbeat_and_kill_events(void **state)
 {
     (void)state;
     static const struct row rows[] = {
-        {SRV, {.event = SE_EVT_HEARTBEAT_LOST, .slot = 1, .ms = 3001}, E,
+        {SRV,
+         {.event = SE_EVT_HEARTBEAT_LOST, .slot = 1, .ms = 3001},
+         E,
          "Worker 1 heartbeat timeout: no heartbeat for 3.001 s (worker_heartbeat_timeout 2.500 "
          "s); stopping it immediately"},
-        {SUP, {.event = SE_EVT_HEARTBEAT_EOF, .slot = 1}, W,
+        {SUP,
+         {.event = SE_EVT_HEARTBEAT_EOF, .slot = 1},
+         W,
          "Server (pid 41) closed its heartbeat pipe but is still running; stopping it "
          "immediately"},
         {SRV,
@@ -167,10 +187,14 @@ test_log_heartbeat_and_kill_events(void **state)
           .reason = SE_REASON_GROUP_LEFT},
          W,
          "Sending SIGKILL to worker 3 (attempt 2, what is left of its process group)"},
-        {SRV, {.event = SE_EVT_KILL_ESCALATE, .slot = 3, .ms = 60000}, W,
+        {SRV,
+         {.event = SE_EVT_KILL_ESCALATE, .slot = 3, .ms = 60000},
+         W,
          "Worker 3 still running 60.000 s after a graceful stop (worker_graceful_kill_timeout): "
          "escalating to an immediate stop"},
-        {SUP, {.event = SE_EVT_KILL_FINAL, .slot = 0, .ms = 250}, W,
+        {SUP,
+         {.event = SE_EVT_KILL_FINAL, .slot = 0, .ms = 250},
+         W,
          "Server (pid 40) still running 0.250 s after an immediate stop "
          "(worker_immediate_kill_timeout): sending SIGKILL"},
         {SRV,
@@ -188,26 +212,45 @@ test_log_server_events(void **state)
     static const struct row rows[] = {
         {SUP, {.event = SE_EVT_SERVER_STARTED, .slot = 2}, I, "Server (pid 42) started"},
         /* a slot past the supervisor's names no pid */
-        {SUP, {.event = SE_EVT_SERVER_STARTED, .slot = SE_SERVERS_MAX}, I, "Server (pid 0) started"},
+        {SUP,
+         {.event = SE_EVT_SERVER_STARTED, .slot = SE_SERVERS_MAX},
+         I,
+         "Server (pid 0) started"},
         {SUP, {.event = SE_EVT_SERVER_FINISHED, .status = 0}, I, "Server finished with status 0"},
-        {SUP, {.event = SE_EVT_SERVER_FINISHED, .status = -1, .sig = SE_SIG_KILL}, I,
+        {SUP,
+         {.event = SE_EVT_SERVER_FINISHED, .status = -1, .sig = SE_SIG_KILL},
+         I,
          "Server finished with signal SIGKILL"},
-        {SUP, {.event = SE_EVT_SERVER_FINISHED_UNEXPECTEDLY, .status = 1}, E,
+        {SUP,
+         {.event = SE_EVT_SERVER_FINISHED_UNEXPECTEDLY, .status = 1},
+         E,
          "Server finished unexpectedly with status 1"},
-        {SUP, {.event = SE_EVT_SERVER_RESTART_DELAYED, .ms = 2000}, I,
+        {SUP,
+         {.event = SE_EVT_SERVER_RESTART_DELAYED, .ms = 2000},
+         I,
          "Restarting the server in 2.000 s (server_restart_wait)"},
-        {SUP, {.event = SE_EVT_SERVER_RESTART_DELAYED, .count = SE_SERVERS_MAX, .ms = 1000}, W,
+        {SUP,
+         {.event = SE_EVT_SERVER_RESTART_DELAYED, .count = SE_SERVERS_MAX, .ms = 1000},
+         W,
          "Every server slot holds a detached server still stopping: the server starts when one "
          "ends (retrying in 1.000 s)"},
-        {SUP, {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = 100}, E,
+        {SUP,
+         {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = 100},
+         E,
          "The server could not be started: %s; retrying in 0.100 s"},
         /* while stopping it is not retried */
-        {SUP, {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = -1}, E,
+        {SUP,
+         {.event = SE_EVT_SERVER_SPAWN_FAILED, .err = -ENOENT, .ms = -1},
+         E,
          "The server could not be started: %s"},
-        {SUP, {.event = SE_EVT_SERVER_DETACH, .slot = 1, .ms = 10000}, I,
+        {SUP,
+         {.event = SE_EVT_SERVER_DETACH, .slot = 1, .ms = 10000},
+         I,
          "Detaching server (pid 41) for a live restart: it stops gracefully; the next server "
          "starts when it exits or in 10.000 s (server_detach_wait)"},
-        {SUP, {.event = SE_EVT_DETACHED_FINISHED, .slot = 3, .status = 0}, I,
+        {SUP,
+         {.event = SE_EVT_DETACHED_FINISHED, .slot = 3, .status = 0},
+         I,
          "Detached server finished with status 0"},
         {SUP,
          {.event = SE_EVT_SERVER_STOP, .slot = 0, .reason = SE_REASON_DETACH, .graceful = true},
@@ -223,7 +266,9 @@ test_log_ignored_commands_name_input_and_state(void **state)
 {
     (void)state;
     static const struct row rows[] = {
-        {SUP, {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_TICK, .status = SE_SUP_INIT}, I,
+        {SUP,
+         {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_TICK, .status = SE_SUP_INIT},
+         I,
          "Ignoring a tick while the supervisor is starting up"},
         {SUP,
          {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_DUMP, .status = SE_SUP_DONE},
@@ -234,7 +279,9 @@ test_log_ignored_commands_name_input_and_state(void **state)
          I,
          "Ignoring reload while the supervisor is running (disable_reload?)"},
         /* out of range on either side names nothing */
-        {SUP, {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_COUNT, .status = -1}, I,
+        {SUP,
+         {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_COUNT, .status = -1},
+         I,
          "Ignoring ? while the supervisor is ?"},
         {SUP,
          {.event = SE_EVT_CMD_IGNORED, .count = SE_SUP_IN_DETACH, .status = SE_SUP_STATE_COUNT},

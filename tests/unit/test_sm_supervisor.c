@@ -67,15 +67,16 @@ static void
 assert_nothing_stale(const struct se_sup *s)
 {
     bool ok = true;
-    if (s->current != SE_SUP_NONE && (s->current >= SE_SERVERS_MAX || !s->servers[s->current].alive))
+    if (s->current != SE_SUP_NONE &&
+        (s->current >= SE_SERVERS_MAX || !s->servers[s->current].alive))
         ok = false, print_error("current %u is not an alive server\n", s->current);
     if (s->state != SE_SUP_WAIT_RESTART && s->restart_at_ms != NEVER)
-        ok = false, print_error("state %d keeps restart_at %lld\n", (int)s->state,
-                                (long long)s->restart_at_ms);
+        ok = false,
+        print_error("state %d keeps restart_at %lld\n", (int)s->state, (long long)s->restart_at_ms);
     if (s->state != SE_SUP_DETACHING &&
         (s->detach_deadline_ms != NEVER || s->detaching != SE_SUP_NONE))
-        ok = false, print_error("state %d keeps a detach (%u, %lld)\n", (int)s->state,
-                                s->detaching, (long long)s->detach_deadline_ms);
+        ok = false, print_error("state %d keeps a detach (%u, %lld)\n", (int)s->state, s->detaching,
+                                (long long)s->detach_deadline_ms);
     if (!ok) fail();
 }
 
