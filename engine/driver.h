@@ -111,8 +111,8 @@ struct se_driver {
     struct se_sup sup;   /* supervisor role */
     struct se_drv_slot slots[SE_WORKERS_MAX];
 
-    struct se_acts acts; /* this iteration's action queue */
-    uint32_t backlog_max; /* most actions queued and not yet run at once (the simulator checks it) */
+    struct se_acts acts;  /* this iteration's action queue */
+    uint32_t backlog_max; /* most actions queued, not yet run, at once (sim checks it) */
     struct se_act act_items[SE_ACTS_MAX];
     struct se_ev evs[SE_EVS_MAX];
 };

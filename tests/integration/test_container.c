@@ -184,9 +184,10 @@ start_in_namespace(struct box *b, const char *self)
     assert_true(pid >= 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        const char *argv_root[] = {"unshare", "-fp", "--mount-proc", self, "--engine", b->dir, NULL};
-        const char *argv_user[] = {"unshare", "-Urfp", "--mount-proc", self,
-                                   "--engine", b->dir,  NULL};
+        const char *argv_root[] = {"unshare", "-fp", "--mount-proc", self, "--engine",
+                                   b->dir,    NULL};
+        const char *argv_user[] = {"unshare", "-Urfp", "--mount-proc", self, "--engine",
+                                   b->dir,    NULL};
         execvp("unshare", (char *const *)(root ? argv_root : argv_user));
         _exit(127);
     }
