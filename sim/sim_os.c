@@ -470,6 +470,9 @@ process(struct sim_world *w, const struct sim_ev *ev)
             w->stop_requested = true;
             sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
         }
+        /* a scripted INT ends the supervisor as the operator's does */
+        if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
+            w->detach_ended = true;
         return;
     }
     case SIM_EV_OPERATOR: sim_operator_act(w); return;

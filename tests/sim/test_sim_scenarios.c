@@ -476,6 +476,29 @@ test_sim_server_beats_to_its_supervisor_on_time(void **state)
     }
 }
 
+/* exit_on_detach: the supervisor exits at the detach wait while the old
+ * server still runs; freeing it closes that server's heartbeat pipe, which
+ * is descriptor 0 here (the world's first). */
+static void
+test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"enable_detach=true", "exit_on_detach=true",
+                                    "server_detach_wait=1", "worker_graceful_kill_timeout=-1",
+                                    NULL};
+    struct sim_opts opts = {.seed = 25, .duration_ms = 5000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_model(w, 0, 0, SIM_IGNORE_TERM, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_INT);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(sim_end_of(w, 0, 0), "-");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -500,6 +523,7 @@ main(void)
         cmocka_unit_test(test_sim_restart_stops_workers_gracefully_or_immediately_as_asked),
         cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
         cmocka_unit_test(test_sim_server_beats_to_its_supervisor_on_time),
+        cmocka_unit_test(test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
