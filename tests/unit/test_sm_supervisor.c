@@ -355,6 +355,28 @@ test_sup_stop_while_detaching_stops_the_old_server(void **state)
         {300, EX, 0, 0, "exit 0", NEVER});
 }
 
+/* Unrecoverable codes past the first byte of the bitmap: 9 is listed, 10
+ * is not (bit 1 of byte 1). */
+static void
+test_sup_unrecoverable_codes_past_the_first_byte(void **state)
+{
+    (void)state;
+    RUN((cfg.unrecoverable[1] = 1u << 1), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 10, "", 1000}, {1000, T, 0, 0, "spawn 0", NEVER}, {1000, UP, 0, 0, "", NEVER},
+        {1300, EX, 0, 9, "exit 9", NEVER});
+}
+
+/* A reload with no server to forward it to still reloads the configuration
+ * (the next server starts with it). */
+static void
+test_sup_reload_while_waiting_to_restart_reloads(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 1, "", 1000}, {400, RL, 0, 0, "reload", 1000},
+        {1000, T, 0, 0, "spawn 0", NEVER});
+}
+
 static void
 test_sup_stalled_detached_server_is_stopped_immediately(void **state)
 {
@@ -520,6 +542,8 @@ main(void)
         cmocka_unit_test(test_sup_failed_start_logs_its_retry_delay),
         cmocka_unit_test(test_sup_int_without_enable_detach_while_starting_stops_the_new_server),
         cmocka_unit_test(test_sup_stop_while_detaching_stops_the_old_server),
+        cmocka_unit_test(test_sup_unrecoverable_codes_past_the_first_byte),
+        cmocka_unit_test(test_sup_reload_while_waiting_to_restart_reloads),
         cmocka_unit_test(test_sup_stalled_detached_server_is_stopped_immediately),
         cmocka_unit_test(test_sup_detached_server_is_stopped_with_escalation_like_any_other),
         cmocka_unit_test(
