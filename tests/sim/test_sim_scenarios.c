@@ -283,6 +283,18 @@ test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running(void 
         run_seed(seeds[i], true, 3600000);
 }
 
+/* Seeds where a worker's exit and its heartbeat deadline fall together:
+ * the stamp is read before the EOF is judged (tests/mutants/06 plants the
+ * bug; seeds 1-200 stopped drawing the race as the simulator grew). */
+static void
+test_sim_seeds_where_an_exit_meets_the_heartbeat_deadline(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[] = {325, 727, 2655};
+    for (size_t i = 0; i < SE_ARRAY_LEN(seeds); i++)
+        run_seed(seeds[i], false, 600000);
+}
+
 /* Detached servers that ignore TERM, with no graceful timeout, fill every
  * slot: the one detached first is stopped immediately, and a server runs
  * again as soon as its slot frees. (Seed 13: none of the servers happens to
@@ -515,6 +527,7 @@ main(void)
         cmocka_unit_test(
             test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running),
         cmocka_unit_test(test_sim_detached_servers_in_every_slot_make_room_for_a_new_server),
+        cmocka_unit_test(test_sim_seeds_where_an_exit_meets_the_heartbeat_deadline),
         cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
