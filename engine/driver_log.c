@@ -103,13 +103,14 @@ restart_delayed(const struct line *l, const struct se_act *a, char *buf, size_t 
     return SE_LOG_INFO;
 }
 
+/* ms < 0: not retried (the engine is stopping) */
 static enum se_log_level
-spawn_failed(const struct line *l, const struct se_act *a, char *buf, size_t n)
+spawn_failed(const char *who, const struct se_act *a, char *buf, size_t n)
 {
     if (a->ms < 0)
-        snprintf(buf, n, "%s could not be started: %s", l->who, se_strerror(a->err));
+        snprintf(buf, n, "%s could not be started: %s", who, se_strerror(a->err));
     else
-        snprintf(buf, n, "%s could not be started: %s; retrying in %.3f s", l->who,
+        snprintf(buf, n, "%s could not be started: %s; retrying in %.3f s", who,
                  se_strerror(a->err), secs(a->ms));
     return SE_LOG_ERROR;
 }
@@ -211,7 +212,7 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
                     "it",
                     l.who, a->status);
     case SE_EVT_WORKER_RESTART_DELAYED: return restart_delayed(&l, a, b, n);
-    case SE_EVT_WORKER_SPAWN_FAILED: return spawn_failed(&l, a, b, n);
+    case SE_EVT_WORKER_SPAWN_FAILED: return spawn_failed(l.who, a, b, n);
     case SE_EVT_WORKER_STOP: return stopping(&l, a, b, n);
     case SE_EVT_WORKERS_SCALED:
         return text(b, n, I, "Scaling workers from %u to %d", a->count, a->status);
@@ -241,11 +242,7 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
                         "starts when one ends (retrying in %.3f s)",
                         secs(a->ms));
         return text(b, n, I, "Restarting the server in %.3f s (server_restart_wait)", secs(a->ms));
-    case SE_EVT_SERVER_SPAWN_FAILED:
-        return text(b, n, SE_LOG_ERROR,
-                    "The server could not be started: %s; retrying in "
-                    "%.3f s",
-                    se_strerror(a->err), secs(a->ms));
+    case SE_EVT_SERVER_SPAWN_FAILED: return spawn_failed("The server", a, b, n);
     case SE_EVT_SERVER_DETACH: return server_detach(&l, a, b, n);
     case SE_EVT_DETACHED_FINISHED: return text(b, n, I, "Detached server finished with %s", l.how);
     case SE_EVT_SERVER_STOP: return stopping(&l, a, b, n);

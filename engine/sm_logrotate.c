@@ -161,7 +161,6 @@ start_rotation(struct se_logrot *r, struct se_logrot_acts *out)
 static void
 shift_into_hole(struct se_logrot *r, int32_t hole, struct se_logrot_acts *out)
 {
-    r->hole = hole;
     shift_from(r, hole - 1, out);
 }
 

@@ -120,7 +120,6 @@ struct se_logrot {
     struct se_file_id locked_id;  /* the file the lock is held on */
     struct se_logrot_act pending; /* the call awaiting its answer (named in a REPORT) */
     int32_t gen;                  /* PROBING: generation checked; SHIFTING: source renamed */
-    int32_t hole;                 /* first missing generation found by the probe */
     uint32_t failures;            /* failed attempts in the current episode */
     int64_t next_check_ms;        /* no identity check before this */
     int64_t retry_at_ms;          /* no rotation or reopen retry before this */

@@ -372,8 +372,7 @@ se_pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, str
     case SE_POOL_IN_EXITED: on_exited(p, in, now_ms, out); break;
     case SE_POOL_IN_LOST: on_lost(p, in, SE_REASON_HEARTBEAT, out); break;
     case SE_POOL_IN_HB_EOF: on_lost(p, in, SE_REASON_HEARTBEAT_EOF, out); break;
-    case SE_POOL_IN_STOP:
-        if (p->phase == SE_POOL_INIT) p->phase = SE_POOL_STOP;
+    case SE_POOL_IN_STOP: /* from INIT too: stop_all enters STOP */
         stop_all(p, in->graceful, SE_REASON_STOP, out);
         break;
     case SE_POOL_IN_RESTART: restart_all(p, in->graceful, now_ms, out); break;

@@ -44,6 +44,7 @@ struct sim_opts {
     bool supervisor;              /* the supervisor role: the children are server processes */
     bool verbose;                 /* print the trace as it goes */
     const char *const *overrides; /* "key=value" applied after the drawn config */
+    int64_t self_beat_ms;         /* > 0: the server beats to a supervisor this often */
 };
 
 struct sim_result {
@@ -99,6 +100,8 @@ uint64_t sim_pid_reuses(const struct sim_world *w);
 const char *sim_end_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 /* True when a log line containing text was written by the engine. */
 bool sim_logged(const struct sim_world *w, const char *text);
+/* How often the server beat to its supervisor (opts.self_beat_ms). */
+uint64_t sim_self_beats(const struct sim_world *w);
 /* Live workers now. */
 uint32_t sim_alive(const struct sim_world *w);
 

@@ -568,3 +568,49 @@ sim_check_backlog(struct sim_world *w)
         sim_fail(w, "the action backlog reached %u, past half the queue (%u)", peak,
                  SE_ACTS_MAX / 2);
 }
+
+/* The live process of the server role's slot, or, in the supervisor role
+ * (slot UINT32_MAX), any live process with that pid. */
+static const struct sim_proc *
+live_with_pid(struct sim_world *w, uint32_t slot, int32_t pid)
+{
+    for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
+        const struct sim_proc *p = &w->procs[i];
+        if (p->handle == 0 || p->pid != pid) continue;
+        if (p->state != SIM_P_RUNNING && p->state != SIM_P_ZOMBIE) continue;
+        if (slot == UINT32_MAX || (p->worker_id == slot && w->live_handle[slot] == p->handle))
+            return p;
+    }
+    return NULL;
+}
+
+/* A log line that names a child's pid names the live process of that slot:
+ * the pid the adapter returned at the spawn, not a stale or missing one. */
+void
+sim_check_log(struct sim_world *w, const char *msg)
+{
+    unsigned slot = 0;
+    int pid = 0;
+    if (sscanf(msg, "Worker %u started (pid %d)", &slot, &pid) == 2) {
+        if (slot >= SE_WORKERS_MAX || live_with_pid(w, slot, pid) == NULL)
+            sim_fail(w, "\"%s\": worker %u has no live process with pid %d", msg, slot, pid);
+    } else if (sscanf(msg, "Server (pid %d) started", &pid) == 1) {
+        if (live_with_pid(w, UINT32_MAX, pid) == NULL)
+            sim_fail(w, "\"%s\": no live server has pid %d", msg, pid);
+    }
+}
+
+/* The server beats to its supervisor every self-beat interval, never later:
+ * its own deadline includes the beat (a late one reads as a stall). */
+void
+sim_check_self_beat(struct sim_world *w)
+{
+    int64_t gap = w->now_ms - w->self_beat_last_ms;
+    if (w->opts.self_beat_ms <= 0)
+        sim_fail(w, "the server beat to a supervisor it was never given");
+    else if (gap > w->opts.self_beat_ms)
+        sim_fail(w, "the server beat to its supervisor %lld ms after its last beat (interval %lld)",
+                 (long long)gap, (long long)w->opts.self_beat_ms);
+    w->self_beat_last_ms = w->now_ms;
+    w->self_beats++;
+}

@@ -120,6 +120,8 @@ struct sim_world {
     uint64_t prng[4]; /* xoshiro256** state */
     int64_t now_ms;
     uint64_t seq;
+    int64_t self_beat_last_ms; /* the server's last beat to its supervisor */
+    uint64_t self_beats;
     bool liveness; /* faults off, models healthy */
     bool ended;    /* the run is over (end of time or a violation) */
     bool failed;
@@ -233,6 +235,8 @@ int64_t sim_converge_bound_ms(const struct sim_world *w);
 /* sim_check.c */
 void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
 void sim_check_event(struct sim_world *w, const struct se_act *a);
+void sim_check_log(struct sim_world *w, const char *msg);
+void sim_check_self_beat(struct sim_world *w);
 void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);

@@ -45,7 +45,7 @@ fd_alloc(struct sim_world *w, uint32_t handle)
 {
     for (uint32_t tries = 0; tries < SIM_FDS_MAX; tries++) {
         int32_t fd = w->fd_next;
-        w->fd_next = w->fd_next + 1 >= (int32_t)SIM_FDS_MAX ? 3 : w->fd_next + 1;
+        w->fd_next = w->fd_next + 1 >= (int32_t)SIM_FDS_MAX ? 0 : w->fd_next + 1;
         if (!w->fds[fd].open) {
             w->fds[fd] = (struct sim_fd){.open = true, .handle = handle};
             return fd;
@@ -287,8 +287,8 @@ os_beat_stamp(void *ctx, uint32_t child, int64_t *stamp_ms)
 static int
 os_heartbeat(void *ctx)
 {
-    (void)ctx;
-    return 0; /* the simulated server has no supervisor to beat to */
+    sim_check_self_beat(W(ctx)); /* a simulated supervisor takes every beat */
+    return 0;
 }
 
 static int
@@ -470,6 +470,9 @@ process(struct sim_world *w, const struct sim_ev *ev)
             w->stop_requested = true;
             sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
         }
+        /* a scripted INT ends the supervisor as the operator's does */
+        if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
+            w->detach_ended = true;
         return;
     }
     case SIM_EV_OPERATOR: sim_operator_act(w); return;

@@ -221,7 +221,9 @@ sim_world_new(const struct sim_opts *opts)
     w->trace_hash = UINT64_C(0xcbf29ce484222325);
     w->next_handle = 1;
     w->pid_next = 0;
-    w->fd_next = 3;
+    /* the engine has no stdio here: 0, 1 and 2 are handed out as on a host
+     * where they are closed (a descriptor 0 is a real one) */
+    w->fd_next = 0;
     w->final_stop_ms = SE_INT64_NEVER;
     w->detach_end_ms = SE_INT64_NEVER;
     w->reload_pending = -1;
@@ -287,6 +289,7 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
     if (strcmp(msg, "Received graceful stop") == 0 || strcmp(msg, "Received immediate stop") == 0)
         w->stop_received = true;
     w->trace_hash = fnv1a(w->trace_hash, msg, strlen(msg));
+    sim_check_log(w, msg);
 }
 
 static void
@@ -350,6 +353,10 @@ start_driver(struct sim_world *w)
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
     w->driver = se__driver_new(&w->os, role, cfg, &hooks, &err);
+    if (w->driver != NULL && w->opts.self_beat_ms > 0) {
+        se__driver_set_self_beat(w->driver, w->opts.self_beat_ms);
+        w->self_beat_last_ms = w->now_ms;
+    }
     return err;
 }
 
@@ -445,6 +452,12 @@ sim_end_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     else
         snprintf(w->last_sigs, sizeof w->last_sigs, "signal %s", se_sig_name(p->exit_sig));
     return w->last_sigs;
+}
+
+uint64_t
+sim_self_beats(const struct sim_world *w)
+{
+    return w->self_beats;
 }
 
 bool

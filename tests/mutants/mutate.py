@@ -13,7 +13,7 @@ the tests of `make check` run in two stages, each failing fast:
 A mutant any of them fails is killed (by `make check`). One line per mutant,
 each survivor with file, line and the changed text; then the mutants listed
 in tests/mutants/equivalent.txt that survived; then the hand-planted patches
-(*.patch, caught by the simulator seeds); last:
+(*.patch, caught by the simulator's seeds or scenarios); last:
     mutants: K killed / M compiled (P %)
 
 Environment:
@@ -50,12 +50,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.path.abspath(os.environ.get("MUTANTS_DIR", os.path.join(ROOT, "build", "mutants")))
 SCRATCH = os.path.join(WORK, "tree")
 SURVIVORS = os.path.join(WORK, "survivors.txt")
-FAST_UNIT = ["test_config", "test_logger"]
+FAST_UNIT = ["test_driver_log", "test_config", "test_logger"]
 DEADLINE_S = int(os.environ.get("SE_MUTANT_DEADLINE_S", "120"))
 SIM_RUNS = [
     ("se-sim", ["--seeds", "1-200", "--duration", "600"]),
     ("se-sim-supervisor", ["--supervisor", "--seeds", "1-100", "--duration", "600"]),
 ]
+# a hand-planted patch must fail one of these: the seeds, then the
+# simulator's scenarios (which replay the seeds that drew a rare race)
+PATCH_RUNS = [(name, ["build/se-sim"] + args + ["--tap"]) for name, args in SIM_RUNS] + [
+    ("test_sim_scenarios", ["build/tests/test_sim_scenarios"])]
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -171,7 +175,9 @@ def fast_order(path, unit):
     """The machine's own table first, then the others."""
     own = "test_" + os.path.splitext(os.path.basename(path))[0]
     first = [t for t in unit if t == own]
-    if path.startswith("engine/driver"):
+    if path == "engine/driver_log.c":
+        first = ["test_driver_log"]
+    elif path.startswith("engine/driver"):
         first = ["test_sim_scenarios"]
     return first + [t for t in unit if t not in first]
 
@@ -425,11 +431,11 @@ def patches_run():
             log(f"patch {name}: no longer applies (update it)")
             bad += 1
             continue
-        ok, _ = make(["build/se-sim"])
+        ok, _ = make(["build/se-sim", "build/tests/test_sim_scenarios"])
         caught = None
         if ok:
-            for run_name, args in SIM_RUNS:
-                rc, _ = run(["build/se-sim"] + args + ["--tap"], SCRATCH, DEADLINE_S)
+            for run_name, cmd in PATCH_RUNS:
+                rc, _ = run(cmd, SCRATCH, DEADLINE_S)
                 if rc != 0:
                     caught = run_name
                     break
@@ -438,12 +444,12 @@ def patches_run():
             log(f"patch {name}: does not build")
             bad += 1
         elif caught is None:
-            log(f"patch {name}: SURVIVED the simulator seeds")
+            log(f"patch {name}: SURVIVED the simulator's seeds and scenarios")
             bad += 1
         else:
             log(f"patch {name}: caught by {caught}")
     # the reversed files are newer than their objects: rebuild to the original
-    make(["build/se-sim"])
+    make(["build/se-sim", "build/tests/test_sim_scenarios"])
     return bad
 
 

@@ -283,6 +283,18 @@ test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running(void 
         run_seed(seeds[i], true, 3600000);
 }
 
+/* Seeds where a worker's exit and its heartbeat deadline fall together:
+ * the stamp is read before the EOF is judged (tests/mutants/06 plants the
+ * bug; seeds 1-200 stopped drawing the race as the simulator grew). */
+static void
+test_sim_seeds_where_an_exit_meets_the_heartbeat_deadline(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[] = {325, 727, 2655};
+    for (size_t i = 0; i < SE_ARRAY_LEN(seeds); i++)
+        run_seed(seeds[i], false, 600000);
+}
+
 /* Detached servers that ignore TERM, with no graceful timeout, fill every
  * slot: the one detached first is stopped immediately, and a server runs
  * again as soon as its slot frees. (Seed 13: none of the servers happens to
@@ -395,6 +407,110 @@ test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies(void **state)
     sim_world_free(w);
 }
 
+/* CONT is a dump request, except within 5 s of a stop request (service
+ * managers send CONT right after TERM): 4,999 ms after it is ignored, 5,000
+ * ms after it is a dump. The worker ignores the stop, so the server lives. */
+static void
+test_sim_cont_within_5_s_of_a_stop_is_not_a_dump(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=60", NULL};
+    for (int64_t after = 4999; after <= 5000; after++) {
+        struct sim_world *w = quiet_world(21, 8000, o);
+        sim_script_model(w, 0, 0, SIM_IGNORE_QUIT, 0, 0);
+        sim_script_signal(w, 500, SE_SIG_CONT);
+        sim_script_signal(w, 1000, SE_SIG_TERM);
+        sim_script_signal(w, 1000 + after, SE_SIG_CONT);
+        struct sim_result r;
+        run_ok(w, &r);
+        assert_true(sim_logged(w, "Received dump"));
+        assert_true(sim_logged(w, "Received graceful stop"));
+        assert_int_equal(sim_logged(w, "Ignoring SIGCONT within 5 s of a stop request"),
+                         after < 5000);
+        sim_world_free(w);
+    }
+}
+
+/* A graceful restart stops each worker with the graceful signal, an
+ * immediate one with the immediate signal. */
+static void
+test_sim_restart_stops_workers_gracefully_or_immediately_as_asked(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(22, 4000, o);
+    sim_script_signal(w, 1000, SE_SIG_USR1);
+    sim_script_signal(w, 2500, SE_SIG_HUP);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGTERM@1000");
+    assert_string_equal(sim_signals_of(w, 0, 1), "SIGQUIT@2500 SIGCONT@2500");
+    sim_world_free(w);
+}
+
+/* The supervisor forwards what needs no follow-up to its server: a reload
+ * and a dump, each once, as the configured signal. */
+static void
+test_sim_supervisor_forwards_reload_and_dump_to_its_server(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 4000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    sim_script_signal(w, 2000, SE_SIG_CONT);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000");
+    sim_world_free(w);
+}
+
+/* A server under a supervisor beats to it every interval, on time, from an
+ * interval of 1 ms up: its wake-ups include the beat's deadline. */
+static void
+test_sim_server_beats_to_its_supervisor_on_time(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    static const int64_t intervals[] = {1, 2, 700};
+    for (size_t i = 0; i < SE_ARRAY_LEN(intervals); i++) {
+        struct sim_opts opts = {
+            .seed = 24, .duration_ms = 2100, .overrides = o, .self_beat_ms = intervals[i]};
+        struct sim_world *w = sim_world_new(&opts);
+        assert_non_null(w);
+        struct sim_result r;
+        run_ok(w, &r);
+        print_message("interval %lld: %llu beats over %lld ms\n", (long long)intervals[i],
+                      (unsigned long long)sim_self_beats(w), (long long)r.sim_ms);
+        assert_true(sim_self_beats(w) >= (uint64_t)(r.sim_ms / intervals[i]));
+        sim_world_free(w);
+    }
+}
+
+/* exit_on_detach: the supervisor exits at the detach wait while the old
+ * server still runs; freeing it closes that server's heartbeat pipe, which
+ * is descriptor 0 here (the world's first). */
+static void
+test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"enable_detach=true", "exit_on_detach=true",
+                                    "server_detach_wait=1", "worker_graceful_kill_timeout=-1",
+                                    NULL};
+    struct sim_opts opts = {.seed = 25, .duration_ms = 5000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_model(w, 0, 0, SIM_IGNORE_TERM, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_INT);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(sim_end_of(w, 0, 0), "-");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -411,10 +527,16 @@ main(void)
         cmocka_unit_test(
             test_sim_supervisor_seeds_where_failed_detach_signals_left_servers_running),
         cmocka_unit_test(test_sim_detached_servers_in_every_slot_make_room_for_a_new_server),
+        cmocka_unit_test(test_sim_seeds_where_an_exit_meets_the_heartbeat_deadline),
         cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
         cmocka_unit_test(test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies),
+        cmocka_unit_test(test_sim_cont_within_5_s_of_a_stop_is_not_a_dump),
+        cmocka_unit_test(test_sim_restart_stops_workers_gracefully_or_immediately_as_asked),
+        cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
+        cmocka_unit_test(test_sim_server_beats_to_its_supervisor_on_time),
+        cmocka_unit_test(test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }

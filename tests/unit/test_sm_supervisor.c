@@ -61,6 +61,25 @@ assert_never_waits_for_ever(const struct se_sup *s)
     }
 }
 
+/* State that belongs to one state is cleared on the way out of it, and the
+ * current server is alive: no field goes stale for a later state to trip on. */
+static void
+assert_nothing_stale(const struct se_sup *s)
+{
+    bool ok = true;
+    if (s->current != SE_SUP_NONE &&
+        (s->current >= SE_SERVERS_MAX || !s->servers[s->current].alive))
+        ok = false, print_error("current %u is not an alive server\n", s->current);
+    if (s->state != SE_SUP_WAIT_RESTART && s->restart_at_ms != NEVER)
+        ok = false,
+        print_error("state %d keeps restart_at %lld\n", (int)s->state, (long long)s->restart_at_ms);
+    if (s->state != SE_SUP_DETACHING &&
+        (s->detach_deadline_ms != NEVER || s->detaching != SE_SUP_NONE))
+        ok = false, print_error("state %d keeps a detach (%u, %lld)\n", (int)s->state, s->detaching,
+                                (long long)s->detach_deadline_ms);
+    if (!ok) fail();
+}
+
 static void
 run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
 {
@@ -85,6 +104,7 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
             fail();
         }
         assert_never_waits_for_ever(&s);
+        assert_nothing_stale(&s);
     }
 }
 
@@ -280,6 +300,83 @@ test_sup_int_without_enable_detach_stops_even_while_waiting_to_restart(void **st
         {10, EX, 0, 1, "", 1000}, {20, DT, 0, 0, "exit 0", NEVER});
 }
 
+/* A failed start logs when it is retried (from the last start, at least
+ * 100 ms on); while stopping it is not retried, and says so (-1). */
+static void
+test_sup_failed_start_logs_its_retry_delay(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_sup_cfg cfg = cfg_default();
+    struct se_sup s;
+    se_sup_init(&s, &cfg, 0);
+    se_sup_step(&s, &(struct se_sup_in){.kind = GO}, 400, &acts);
+    acts.count = 0;
+    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 700, &acts);
+    assert_int_equal(acts.count, 1);
+    assert_int_equal(acts.items[0].event, SE_EVT_SERVER_SPAWN_FAILED);
+    assert_int_equal(acts.items[0].err, -EAGAIN);
+    assert_int_equal(acts.items[0].ms, 1400 - 700);
+    /* the 100 ms floor when the restart wait has passed */
+    se_sup_step(&s, &(struct se_sup_in){.kind = T}, 1400, &acts);
+    acts.count = 0;
+    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2450, &acts);
+    assert_int_equal(acts.items[0].ms, 100);
+    assert_int_equal(se_sup_deadline_ms(&s), 2550);
+    /* stopping: no retry */
+    se_sup_step(&s, &(struct se_sup_in){.kind = T}, 2550, &acts);
+    se_sup_step(&s, &(struct se_sup_in){.kind = GS}, 2551, &acts);
+    acts.count = 0;
+    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2552, &acts);
+    assert_int_equal(acts.items[0].event, SE_EVT_SERVER_SPAWN_FAILED);
+    assert_int_equal(acts.items[0].ms, -1);
+    assert_int_equal(s.state, SE_SUP_DONE);
+}
+
+/* INT without enable_detach is a graceful stop in every state with no
+ * current server: while starting it waits for the start result. */
+static void
+test_sup_int_without_enable_detach_while_starting_stops_the_new_server(void **state)
+{
+    (void)state;
+    RUN((cfg.enable_detach = false), {0, GO, 0, 0, "spawn 0", NEVER}, {5, DT, 0, 0, "", NEVER},
+        {6, UP, 0, 0, "stop 0 graceful", NEVER}, {9, EX, 0, 0, "exit 0", NEVER});
+}
+
+/* A stop while detaching ends the detach: the old server is stopped like
+ * any other, and the supervisor ends when it exits. */
+static void
+test_sup_stop_while_detaching_stops_the_old_server(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {100, DT, 0, 0, "stop 0 graceful", 10100}, {200, IS, 0, 0, "stop 0 immediate", NEVER},
+        {300, EX, 0, 0, "exit 0", NEVER});
+}
+
+/* Unrecoverable codes past the first byte of the bitmap: 9 is listed, 10
+ * is not (bit 1 of byte 1). */
+static void
+test_sup_unrecoverable_codes_past_the_first_byte(void **state)
+{
+    (void)state;
+    RUN((cfg.unrecoverable[1] = 1u << 1), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 10, "", 1000}, {1000, T, 0, 0, "spawn 0", NEVER}, {1000, UP, 0, 0, "", NEVER},
+        {1300, EX, 0, 9, "exit 9", NEVER});
+}
+
+/* A reload with no server to forward it to still reloads the configuration
+ * (the next server starts with it). */
+static void
+test_sup_reload_while_waiting_to_restart_reloads(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 1, "", 1000}, {400, RL, 0, 0, "reload", 1000},
+        {1000, T, 0, 0, "spawn 0", NEVER});
+}
+
 static void
 test_sup_stalled_detached_server_is_stopped_immediately(void **state)
 {
@@ -442,6 +539,11 @@ main(void)
         cmocka_unit_test(test_sup_restart_request_while_waiting_starts_at_once),
         cmocka_unit_test(test_sup_detach_of_a_server_being_restarted_does_not_tell_it_twice),
         cmocka_unit_test(test_sup_int_without_enable_detach_stops_even_while_waiting_to_restart),
+        cmocka_unit_test(test_sup_failed_start_logs_its_retry_delay),
+        cmocka_unit_test(test_sup_int_without_enable_detach_while_starting_stops_the_new_server),
+        cmocka_unit_test(test_sup_stop_while_detaching_stops_the_old_server),
+        cmocka_unit_test(test_sup_unrecoverable_codes_past_the_first_byte),
+        cmocka_unit_test(test_sup_reload_while_waiting_to_restart_reloads),
         cmocka_unit_test(test_sup_stalled_detached_server_is_stopped_immediately),
         cmocka_unit_test(test_sup_detached_server_is_stopped_with_escalation_like_any_other),
         cmocka_unit_test(

@@ -423,6 +423,24 @@ test_pool_restart_request_cuts_a_backoff_wait(void **state)
         {10, EXITED, 0, 1, 0, "", 5010}, {20, RESTART, 0, 0, 0, "spawn 0", NEVER});
 }
 
+/* The cut resets the crash count: the next quick end is a first one again.
+ * A restart that comes as the wait ends cuts nothing: the count goes on. */
+static void
+test_pool_restart_cutting_a_backoff_wait_starts_the_count_afresh(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {50, EXITED, 0, 1, 0, "spawn 0", NEVER},
+        {50, SPAWNED, 0, 0, 0, "", NEVER}, {100, EXITED, 0, 1, 0, "", 300},
+        {200, RESTART, 0, 0, 0, "spawn 0", NEVER}, {200, SPAWNED, 0, 0, 0, "", NEVER},
+        {210, EXITED, 0, 1, 0, "spawn 0", NEVER});
+    RUN(1, (f->cfg.backoff_max_ms = 10000), {0, START, 0, 0, 0, "spawn 0", NEVER},
+        {0, SPAWNED, 0, 0, 0, "", NEVER}, {50, EXITED, 0, 1, 0, "spawn 0", NEVER},
+        {50, SPAWNED, 0, 0, 0, "", NEVER}, {100, EXITED, 0, 1, 0, "", 300},
+        {300, RESTART, 0, 0, 0, "spawn 0", NEVER}, {300, SPAWNED, 0, 0, 0, "", NEVER},
+        {310, EXITED, 0, 1, 0, "", 710});
+}
+
 static void
 test_pool_scale_down_forgets_a_dead_slot(void **state)
 {
@@ -769,6 +787,7 @@ main(void)
         cmocka_unit_test(test_pool_rolling_restart_waits_for_a_crashed_worker_and_skips_it),
         cmocka_unit_test(test_pool_rolling_restart_ends_at_a_stop_and_hup_restarts_all),
         cmocka_unit_test(test_pool_rolling_restart_forgets_workers_scaled_away),
+        cmocka_unit_test(test_pool_restart_cutting_a_backoff_wait_starts_the_count_afresh),
         cmocka_unit_test(test_pool_scale_down_forgets_a_dead_slot),
         cmocka_unit_test(test_pool_restart_delay_formula),
         cmocka_unit_test(test_pool_logs_finished_exited_and_unexpected),
