@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sim_check.c: the invariants, checked as the run goes (TESTING.md section 2).
+ * sim_check.c: the invariants, checked as the run goes (the README, The simulator).
  *
  *  - never a signal to a process that is not a live child (sim_os.c);
  *  - at most one live process per worker id (sim_os.c spawn);
  *  - every exit the engine was told about is reaped before it waits again;
  *  - no busy loop: the engine does not wait again and again at one instant;
- *  - escalation follows SPEC section 7 to the millisecond: graceful signals at
+ *  - escalation follows serverengine(5), TIMING to the millisecond: graceful signals at
  *    t0 + 15, +25, ..., the immediate phase only on a request or at the
  *    graceful timeout, KILL only at the immediate timeout;
  *  - a heartbeat kill comes no earlier than the timeout after the true last

@@ -88,6 +88,11 @@ for k in $(sed -n '/^static const struct key keys\[\] = {/,/^};/p' engine/config
         bad "doc/serverengine.5.scd: the key $k is not described (see engine/config.c)"
 done
 
+# CI installs what the README's set-up installs: the two package lists agree
+pk() { tr ' \\"=' '\n\n\n\n' <"$1" | grep -E '^(build-essential|clang|pkg-config|procps|iproute2|netcat-openbsd|lib[a-z0-9-]+-dev|fiu-utils|valgrind|scdoc|man-db)$' | sort -u; }
+[ "$(pk .ci/run)" = "$(pk scripts/setup-debian.sh)" ] ||
+    bad ".ci/run and scripts/setup-debian.sh install different packages"
+
 if [ "$fail" -ne 0 ]; then
     say "lint: FAILED"
     exit 1
