@@ -437,7 +437,7 @@ group_done(struct se_driver *d, uint32_t slot, int64_t now_ms)
  * run started), they get the stop signal and its escalation, the immediate
  * one when the worker itself was being stopped immediately. */
 static void
-group_left(struct se_driver *d, uint32_t slot, uint32_t child, int64_t now_ms)
+group_left(struct se_driver *d, uint32_t slot, uint32_t child, bool immediate, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[slot];
     if (!d->kill_cfg.group) return;
@@ -447,7 +447,6 @@ group_left(struct se_driver *d, uint32_t slot, uint32_t child, int64_t now_ms)
     }
     int rc = d->os->signal_group(d->os->ctx, child, SE_SIG_NONE);
     if (rc != 0 && rc != -EPERM) return; /* nothing left */
-    bool immediate = s->kill.phase == SE_KILL_IMMEDIATE || s->kill.phase == SE_KILL_FINAL;
     s->group_child = child;
     s->group_probe_ms = now_ms + DRV_GROUP_PROBE_MS;
     se_kill_init(&s->group_kill, &d->kill_cfg, slot, child, now_ms);
@@ -510,8 +509,11 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
     }
     struct se_drv_slot *s = &d->slots[slot];
     bool sig_ours = ex->code < 0 && se_kill_sent(&s->kill, ex->sig);
+    /* how the worker was being stopped, read before the reap ends its machine:
+     * what is left of its group gets the same (an immediate stop stays one) */
+    bool immediate = s->kill.phase == SE_KILL_IMMEDIATE || s->kill.phase == SE_KILL_FINAL;
     kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
-    group_left(d, (uint32_t)slot, ex->child, now_ms);
+    group_left(d, (uint32_t)slot, ex->child, immediate, now_ms);
     se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
     close_hb_fd(d, s);
     if (s->cmd_fd >= 0) {

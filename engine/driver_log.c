@@ -88,6 +88,9 @@ exited_unexpectedly(const struct line *l, const struct se_act *a, char *buf, siz
     return SE_LOG_ERROR;
 }
 
+/* the wording below says "a second": it is the pool's settled run */
+_Static_assert(SE_SETTLED_RUN_MS == 1000, "the crash-loop log line names the settled run");
+
 static enum se_log_level
 restart_delayed(const struct line *l, const struct se_act *a, char *buf, size_t n)
 {

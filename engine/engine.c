@@ -158,6 +158,13 @@ se_engine_parse_args(struct se_engine *e, const struct se_config *defaults, int 
 
 /* The path keys, resolved once against the starting directory, so that a
  * reload (after a daemon's chdir to /) reads them as the start did. */
+/* The `log` key names a file: not "" (stderr) and not "-" (stdout). */
+static bool
+log_path_is_file(const char *log)
+{
+    return log[0] != '\0' && strcmp(log, "-") != 0;
+}
+
 static int
 absolutize_paths(const struct se_engine *e, struct se_config *cfg, char *err, size_t err_size)
 {
@@ -247,7 +254,7 @@ se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg)
         if (rc < 0) return rc;
     }
     se_logger_set_level(e->logger, cfg->log_level);
-    if (cfg->log[0] != '\0' && strcmp(cfg->log, "-") != 0)
+    if (log_path_is_file(cfg->log))
         se_logger_set_rotation(e->logger, cfg->log_rotate_age, cfg->log_rotate_size_bytes);
     return 0;
 }
@@ -274,8 +281,7 @@ se__engine_report_ready(struct se_engine *e, bool ok, const char *msg)
 static bool
 log_is_file(const struct se_engine *e)
 {
-    const char *log = e->cfg != NULL ? e->cfg->log : "";
-    return e->logger != NULL && log[0] != '\0' && strcmp(log, "-") != 0;
+    return e->logger != NULL && e->cfg != NULL && log_path_is_file(e->cfg->log);
 }
 
 /* A start-up failure is said once where the person starting us looks: by
@@ -329,7 +335,7 @@ static void
 hand_over_log(struct se_engine *e)
 {
     const struct se_config *c = e->cfg;
-    bool to_file = c->log[0] != '\0' && strcmp(c->log, "-") != 0;
+    bool to_file = log_path_is_file(c->log);
     if (!to_file || (c->chuser[0] == '\0' && c->chgroup[0] == '\0')) return;
     char err[SE_DAEMON_MSG_MAX] = "";
     if (!e->log_created) {
@@ -390,7 +396,7 @@ load_initial(struct se_engine *e)
     SE_ASSERT(e->cfg != NULL);
     const struct se_os *fs = se__os_posix_fs();
     struct se_file_id id = {0};
-    bool to_file = e->cfg->log[0] != '\0' && strcmp(e->cfg->log, "-") != 0;
+    bool to_file = log_path_is_file(e->cfg->log);
     e->log_created = to_file && fs->file_id(fs->ctx, e->cfg->log, -1, &id) == 0 && !id.exists;
     int rc = se__engine_apply_logger(e, e->cfg);
     if (rc < 0) {

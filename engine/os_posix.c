@@ -365,7 +365,7 @@ posix_reap(void *ctx, struct se_exit *ex)
 {
     struct se_os_posix *p = P(ctx);
     if (reap_thread(p, ex) == 0) return 0;
-    reap_orphans(p);
+    if (p->sigchld_scan) reap_orphans(p); /* an orphan's end comes as SIGCHLD */
     for (uint32_t i = 0; i < SE_POSIX_CHILDREN_MAX; i++) {
         struct se_posix_child *c = &p->children[i];
         if (c->handle == 0 || c->thread) continue;
@@ -501,13 +501,19 @@ close_adapter_fds(struct se_os_posix *p)
  * replacement's time). Where the descriptor limit does not reach that high,
  * they stay where they are and are closed one by one. */
 static int
-fd_high(int fd)
+fd_above(int fd, int min)
 {
-    if (fd < 0 || fd >= SE_POSIX_FD_HIGH) return fd;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, SE_POSIX_FD_HIGH);
-    if (high < 0) return fd;
+    if (fd < 0 || fd >= min) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, min);
+    if (high < 0) return fd; /* the limit is that low: the descriptor stays */
     close(fd);
     return high;
+}
+
+static int
+fd_high(int fd)
+{
+    return fd_above(fd, SE_POSIX_FD_HIGH);
 }
 
 /* A process with SE_WORKERS_MAX children holds two descriptors for each (a
@@ -726,17 +732,6 @@ plan_env(struct exec_plan *x, const struct se_spawn_req *req)
     return 0;
 }
 
-/* Moves *fd above the descriptors socket activation hands over (3..). */
-static void
-above_listen(int *fd)
-{
-    if (*fd < 0 || *fd >= SE_LISTEN_FD_FIRST + (int)SE_LISTEN_MAX) return;
-    int high = fcntl(*fd, F_DUPFD_CLOEXEC, SE_LISTEN_FD_FIRST + (int)SE_LISTEN_MAX);
-    if (high < 0) return; /* the limit is that low: the placing fails and says so */
-    close(*fd);
-    *fd = high;
-}
-
 /* Completes "LISTEN_PID=" with the child's pid (async-signal-safe). */
 static void
 fill_pid(char *entry, size_t size)
@@ -761,8 +756,9 @@ plan_make(struct exec_plan *x, const struct se_spawn_req *req)
     if (rc == 0 && req->command_pipe) rc = pipe_pair(x->cmd, 0);
     if (rc == 0 && req->listen_env) {
         /* the child's ends stay clear of 3..3+n, where the sockets go */
-        above_listen(&x->err_pipe[1]);
-        above_listen(&x->hb[1]);
+        int above = SE_LISTEN_FD_FIRST + (int)SE_LISTEN_MAX; /* where placing fails, it says so */
+        x->err_pipe[1] = fd_above(x->err_pipe[1], above);
+        x->hb[1] = fd_above(x->hb[1], above);
     }
     if (rc == 0) rc = plan_env(x, req);
     if (rc < 0) plan_free(x);
@@ -776,7 +772,7 @@ plan_make(struct exec_plan *x, const struct se_spawn_req *req)
 static void
 cloexec_from_3(void)
 {
-    if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == 0) return;
+    if (close_range(3u, ~0u, CLOSE_RANGE_CLOEXEC) == 0) return;
     struct rlimit rl;
     int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
     for (int fd = 3; fd < max; fd++)

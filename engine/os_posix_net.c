@@ -80,7 +80,9 @@ static int
 net_unix_perms(const struct se_listen_addr *a)
 {
     SE_FAULT_CHECK(SE_FAULT_NET_CHMOD);
-    if (a->mode >= 0 && chmod(a->path, (mode_t)a->mode) < 0) return -errno;
+    /* never through a link someone put at the path since the bind */
+    if (a->mode >= 0 && fchmodat(AT_FDCWD, a->path, (mode_t)a->mode, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
     if (a->owner[0] == '\0' && a->group[0] == '\0') return 0;
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
@@ -106,7 +108,7 @@ net_unix_perms(const struct se_listen_addr *a)
         else
             return -ENOENT;
     }
-    return chown(a->path, uid, gid) < 0 ? -errno : 0;
+    return fchownat(AT_FDCWD, a->path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 /* ---- opening one address ------------------------------------------------ */

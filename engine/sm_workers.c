@@ -141,6 +141,7 @@ rolling_next(const struct se_pool *p)
 {
     uint32_t next = SE_WORKERS_MAX;
     for (uint32_t i = 0; i < p->cfg->workers; i++) {
+        if (p->slots[i].state == SE_SLOT_DEAD) continue; /* never back: nothing to wait for */
         if (p->slots[i].state != SE_SLOT_UP) return SE_WORKERS_MAX;
         if (p->slots[i].roll && next == SE_WORKERS_MAX) next = i;
     }
@@ -309,14 +310,16 @@ schedule_restart(struct se_pool *p, struct se_slot *s, uint32_t slot, enum se_sl
 {
     bool deliberate = prev == SE_SLOT_STOPPING && s->stop_reason == SE_REASON_RESTART;
     int64_t ran_ms = now_ms - s->up_since_ms;
-    if (ran_ms >= SE_SETTLED_RUN_MS) s->crashes = 0;
+    bool settled = ran_ms >= SE_SETTLED_RUN_MS;
+    if (settled) s->crashes = 0;
     if (deliberate) {
         s->start_at_ms = now_ms + p->cfg->restart_worker_interval_ms;
         return;
     }
-    /* a settled run is not a turn of a crash loop: it waits the interval */
-    if (ran_ms < SE_SETTLED_RUN_MS) s->crashes++;
-    int64_t delay = se_pool_restart_delay_ms(p->cfg, s->crashes > 0 ? s->crashes : 1);
+    /* a settled run is not a turn of a crash loop: it waits the interval,
+     * as a first end does */
+    if (!settled) s->crashes++;
+    int64_t delay = se_pool_restart_delay_ms(p->cfg, settled ? 1 : s->crashes);
     s->start_at_ms = now_ms + delay;
     if (delay > 0)
         se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_RESTART_DELAYED,

@@ -6,10 +6,32 @@
 #ifndef SE_EXAMPLE_UTIL_H
 #define SE_EXAMPLE_UTIL_H
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "serverengine.h"
+
+/* Answers "Awesome work!" to every connection on the listening socket lfd
+ * until stop is set. The socket is non-blocking, so a worker that loses the
+ * race for a connection sees its flag again; a short poll keeps stop
+ * responsive. */
+static inline void
+example_serve_awesome(int lfd, struct se_blocking_flag *stop)
+{
+    static const char reply[] = "Awesome work!\n";
+    while (!se_blocking_flag_is_set(stop)) {
+        struct pollfd p = {.fd = lfd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) continue;
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c < 0) continue; /* EAGAIN: another worker took it */
+        ssize_t n = send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
+        (void)n;
+        close(c);
+    }
+}
 
 /* Each worker gets a stop flag in init; stop (another thread) sets it. */
 static inline int

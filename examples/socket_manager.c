@@ -11,12 +11,9 @@
  *   build/examples/socket_manager -s port=9072 &
  *   nc 127.0.0.1 9072           # Awesome work!
  */
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "example_util.h"
 
@@ -36,16 +33,7 @@ run(struct se_worker *w)
         return 1;
     }
     se_log_info(lg, "Worker %u listens on %s:%s", se_worker_id(w), host, port);
-    static const char reply[] = "Awesome work!\n";
-    while (!se_blocking_flag_is_set(stop)) {
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0) continue; /* a short poll keeps stop responsive */
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue; /* EAGAIN: another worker took it */
-        ssize_t n = send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
-        (void)n;
-        close(c);
-    }
+    example_serve_awesome(lfd, stop);
     close(lfd); /* ours: the server keeps its own copy */
     return 0;
 }

@@ -11,12 +11,9 @@
  *   build/examples/tcp_server -s port=9071 &
  *   nc 127.0.0.1 9071           # Awesome work!
  */
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "example_util.h"
 
@@ -38,17 +35,7 @@ run(struct se_worker *w)
 {
     struct se_blocking_flag *stop = se_worker_user_data(w);
     int lfd = se_worker_listen_fd(w, 0); /* the engine's: never closed here */
-    static const char reply[] = "Awesome work!\n";
-    while (!se_blocking_flag_is_set(stop)) {
-        /* a short poll keeps the loop responsive to stop */
-        struct pollfd p = {.fd = lfd, .events = POLLIN};
-        if (poll(&p, 1, 100) <= 0) continue;
-        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0) continue; /* EAGAIN: another worker took it */
-        ssize_t n = send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
-        (void)n;
-        close(c);
-    }
+    example_serve_awesome(lfd, stop);
     return 0;
 }
 

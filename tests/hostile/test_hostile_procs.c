@@ -151,6 +151,30 @@ test_what_is_left_of_a_worker_group_gets_the_escalation(void **state)
     assert_int_equal(status, 128 + SIGQUIT);
 }
 
+/* An immediate stop stays one for what is left of the group: a program that
+ * ignores TERM gets QUIT at once, never the graceful schedule first (the
+ * driver read the stop's kind after the reap had ended it). */
+static void
+test_what_is_left_after_an_immediate_stop_is_stopped_immediately(void **state)
+{
+    struct itest *t = *state;
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep",
+                               "grandchild_ignores_term=true", NULL);
+    itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
+    pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
+    itest_track_pgid(t, itest_pgid_of(grandchild));
+    int64_t until = itest_now_ms() + DL;
+    while (!(proc_status_mask(grandchild, "SigIgn:") & (1ull << (SIGTERM - 1))) &&
+           itest_now_ms() < until)
+        usleep(2000);
+    itest_kill(server, SIGQUIT);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    int status = 0;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), grandchild);
+    assert_int_equal(status, 128 + SIGQUIT);
+    assert_int_equal(itest_count_log(t, "Sending SIGTERM to worker 0"), 0);
+}
+
 /* worker_kill_process_group: false leaves the group alone (and the program
  * running: it is the program's to stop). */
 static void
@@ -549,6 +573,7 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         CASE(test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker),
         CASE(test_what_is_left_of_a_worker_group_gets_the_escalation),
+        CASE(test_what_is_left_after_an_immediate_stop_is_stopped_immediately),
         CASE(test_worker_kill_process_group_false_leaves_the_group_alone),
         CASE(test_server_and_workers_stop_at_once_when_the_supervisor_is_killed),
         CASE(test_pid_file_lock_is_free_once_a_killed_supervisor_server_is_gone),

@@ -711,6 +711,18 @@ test_pool_rolling_restart_sees_every_exit_of_a_wake_up_before_its_next_step(void
         {300, SPAWNED, 2, 0, 0, "", 300}, {300, TICK, 0, 0, 0, "stop 1 graceful", NEVER});
 }
 
+/* A worker that ended with an unrecoverable code never comes back: the roll
+ * goes on without it instead of waiting for it for ever. */
+static void
+test_pool_rolling_restart_goes_on_past_a_dead_worker(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.rolling_restart = true, set_unrecoverable(f, 9)), UP3,
+        {100, RESTART, 0, 0, 0, "", 100}, {100, TICK, 0, 0, 0, "stop 0 graceful", NEVER},
+        {150, EXITED, 2, 9, 0, "", NEVER}, {200, EXITED, 0, 0, 0, "spawn 0", NEVER},
+        {300, SPAWNED, 0, 0, 0, "", 300}, {300, TICK, 0, 0, 0, "stop 1 graceful", NEVER});
+}
+
 /* A worker that crashed during the roll is new already: it is not replaced
  * again, and the roll waits until it runs. */
 static void
@@ -785,6 +797,7 @@ main(void)
         cmocka_unit_test(
             test_pool_rolling_restart_sees_every_exit_of_a_wake_up_before_its_next_step),
         cmocka_unit_test(test_pool_rolling_restart_waits_for_a_crashed_worker_and_skips_it),
+        cmocka_unit_test(test_pool_rolling_restart_goes_on_past_a_dead_worker),
         cmocka_unit_test(test_pool_rolling_restart_ends_at_a_stop_and_hup_restarts_all),
         cmocka_unit_test(test_pool_rolling_restart_forgets_workers_scaled_away),
         cmocka_unit_test(test_pool_restart_cutting_a_backoff_wait_starts_the_count_afresh),
