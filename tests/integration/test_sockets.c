@@ -3,8 +3,11 @@
  * The `listen` sockets, end to end: a client on 127.0.0.1 connects without
  * pause while workers are killed, restarted (USR1, rolling, HUP), reloaded, while
  * the server crashes under a supervisor and while the supervisor detaches
- * one server for another. Every connection must get its answer: 0 refused,
- * 0 reset. The counts of each case are printed.
+ * one server for another. No connection is refused or reset, none times
+ * out. Every connection gets its answer, except where a worker is ended at
+ * once (SIGKILL, or QUIT on HUP's immediate restart): the one connection such
+ * a worker held at that instant, if any, is closed unanswered; that is what
+ * an immediate stop means. The counts of each case are printed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +131,7 @@ struct sockcase {
     const char *name;
     enum event ev;
     bool supervisor;
+    unsigned killed; /* workers ended at once, each holding at most one connection */
 };
 
 /* Makes the event happen and waits until the engine is whole again. */
@@ -207,19 +211,19 @@ test_no_connection_is_refused(void **state)
     assert_int_equal(itest_wait_exit(t, top, DL), 0);
     assert_int_equal(cl.c.refused, 0);
     assert_int_equal(cl.c.reset, 0);
-    assert_int_equal(cl.c.closed, 0);
+    assert_in_range(cl.c.closed, 0, c->killed);
     assert_int_equal(cl.c.lost, 0);
-    assert_int_equal(cl.c.ok, cl.done);
+    assert_int_equal(cl.c.ok + cl.c.closed, cl.done);
 }
 
-static const struct sockcase kill_worker = {"worker-kill", EV_KILL_WORKER, false};
-static const struct sockcase usr1 = {"USR1", EV_USR1, false};
-static const struct sockcase rolling = {"rolling", EV_ROLLING, false};
-static const struct sockcase hup = {"HUP", EV_HUP, false};
-static const struct sockcase reload = {"reload", EV_RELOAD, false};
-static const struct sockcase usr1_sup = {"USR1-sup", EV_USR1, true};
-static const struct sockcase crash = {"server-crash", EV_SERVER_CRASH, true};
-static const struct sockcase detach = {"detach", EV_DETACH, true};
+static const struct sockcase kill_worker = {"worker-kill", EV_KILL_WORKER, false, 1};
+static const struct sockcase usr1 = {"USR1", EV_USR1, false, 0};
+static const struct sockcase rolling = {"rolling", EV_ROLLING, false, 0};
+static const struct sockcase hup = {"HUP", EV_HUP, false, WORKERS};
+static const struct sockcase reload = {"reload", EV_RELOAD, false, 0};
+static const struct sockcase usr1_sup = {"USR1-sup", EV_USR1, true, 0};
+static const struct sockcase crash = {"server-crash", EV_SERVER_CRASH, true, 0};
+static const struct sockcase detach = {"detach", EV_DETACH, true, 0};
 
 #define CASE(fn, param, label)                                                                     \
     {                                                                                              \
