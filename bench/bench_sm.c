@@ -42,19 +42,19 @@ bench_kill(struct se_acts *acts, uint64_t rounds)
     int64_t t = 0;
     for (uint64_t r = 0; r < rounds; r++) {
         struct se_kill k;
-        se_kill_init(&k, &cfg, 0, 1, t);
+        se__kill_init(&k, &cfg, 0, 1, t);
         struct se_kill_in in = {.kind = SE_KILL_IN_GRACEFUL, .reason = SE_REASON_STOP};
-        se_kill_step(&k, &in, t, acts);
+        se__kill_step(&k, &in, t, acts);
         events++;
         in.kind = SE_KILL_IN_TICK;
         while (k.phase != SE_KILL_FINAL) {
-            t = se_kill_deadline_ms(&k);
-            se_kill_step(&k, &in, t, acts);
+            t = se__kill_deadline_ms(&k);
+            se__kill_step(&k, &in, t, acts);
             events++;
             acts->count = 0;
         }
         in.kind = SE_KILL_IN_REAPED;
-        se_kill_step(&k, &in, t, acts);
+        se__kill_step(&k, &in, t, acts);
         events++;
         acts->count = 0;
     }
@@ -68,16 +68,16 @@ bench_heartbeat(struct se_acts *acts, uint64_t rounds)
     static struct se_hb hbs[N];
     static const struct se_hb_cfg cfg = {.timeout_ms = 180000};
     for (uint32_t i = 0; i < N; i++)
-        se_hb_init(&hbs[i], &cfg, i, 0);
+        se__hb_init(&hbs[i], &cfg, i, 0);
     uint64_t events = 0;
     int64_t t = 0;
     for (uint64_t r = 0; r < rounds; r++) {
         t += 1000;
         for (uint32_t i = 0; i < N; i++) {
             struct se_hb_in in = {.kind = SE_HB_IN_BEAT, .stamp_ms = t - (int64_t)i};
-            se_hb_step(&hbs[i], &in, t, acts);
+            se__hb_step(&hbs[i], &in, t, acts);
             in.kind = SE_HB_IN_TICK;
-            se_hb_step(&hbs[i], &in, t, acts);
+            se__hb_step(&hbs[i], &in, t, acts);
             events += 2;
         }
         acts->count = 0;
@@ -91,12 +91,12 @@ bench_pool(struct se_acts *acts, uint64_t rounds)
     enum { N = 64 };
     static struct se_pool pool;
     static struct se_pool_cfg cfg = {.workers = N};
-    se_pool_init(&pool, &cfg, 0);
+    se__pool_init(&pool, &cfg, 0);
     struct se_pool_in in = {.kind = SE_POOL_IN_START};
-    se_pool_step(&pool, &in, 0, acts);
+    se__pool_step(&pool, &in, 0, acts);
     for (uint32_t i = 0; i < N; i++) {
         in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = i};
-        se_pool_step(&pool, &in, 0, acts);
+        se__pool_step(&pool, &in, 0, acts);
     }
     acts->count = 0;
     uint64_t events = 0;
@@ -105,11 +105,11 @@ bench_pool(struct se_acts *acts, uint64_t rounds)
         uint32_t slot = (uint32_t)(r % N);
         t += 1;
         in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = slot, .code = 1};
-        se_pool_step(&pool, &in, t, acts);
+        se__pool_step(&pool, &in, t, acts);
         in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = slot};
-        se_pool_step(&pool, &in, t, acts);
+        se__pool_step(&pool, &in, t, acts);
         in = (struct se_pool_in){.kind = SE_POOL_IN_TICK};
-        se_pool_step(&pool, &in, t, acts);
+        se__pool_step(&pool, &in, t, acts);
         events += 3;
         acts->count = 0;
     }

@@ -107,8 +107,8 @@ se__driver_new(const struct se_os *os, enum se_role role, struct se_config *cfg,
     derive_in_place(d);
     int64_t now_ms = os->monotonic_ms(os->ctx);
     d->now_ms = now_ms;
-    se_pool_init(&d->pool, &d->pool_cfg, now_ms);
-    se_sup_init(&d->sup, &d->sup_cfg, now_ms);
+    se__pool_init(&d->pool, &d->pool_cfg, now_ms);
+    se__sup_init(&d->sup, &d->sup_cfg, now_ms);
     *err = 0;
     return d;
 }
@@ -174,21 +174,21 @@ pool_feed(struct se_driver *d, struct se_pool_in in, int64_t now_ms)
 {
     SE_ASSERT(d->role == SE_ROLE_SERVER);
     in.rand = draw(d);
-    se_pool_step(&d->pool, &in, now_ms, &d->acts);
+    se__pool_step(&d->pool, &in, now_ms, &d->acts);
 }
 
 static void
 sup_feed(struct se_driver *d, struct se_sup_in in, int64_t now_ms)
 {
     SE_ASSERT(d->role == SE_ROLE_SUPERVISOR);
-    se_sup_step(&d->sup, &in, now_ms, &d->acts);
+    se__sup_step(&d->sup, &in, now_ms, &d->acts);
 }
 
 static void
 kill_feed(struct se_driver *d, uint32_t slot, struct se_kill_in in, int64_t now_ms)
 {
     SE_ASSERT(d->slots[slot].child != 0);
-    se_kill_step(&d->slots[slot].kill, &in, now_ms, &d->acts);
+    se__kill_step(&d->slots[slot].kill, &in, now_ms, &d->acts);
 }
 
 /* Feeds a heartbeat machine. When its deadline has come, the latest beat
@@ -198,13 +198,13 @@ static void
 hb_feed(struct se_driver *d, uint32_t slot, struct se_hb_in in, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[slot];
-    if (s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms) {
+    if (s->hb_on && se__hb_deadline_ms(&s->hb) <= now_ms) {
         int64_t stamp = 0;
         if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
-            se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
+            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
                        &d->acts);
     }
-    se_hb_step(&s->hb, &in, now_ms, &d->acts);
+    se__hb_step(&s->hb, &in, now_ms, &d->acts);
 }
 
 static int32_t
@@ -374,7 +374,7 @@ server_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 static void
 supervisor_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 {
-    sup_feed(d, (struct se_sup_in){.kind = se_sup_in_for_cmd(cmd)}, now_ms);
+    sup_feed(d, (struct se_sup_in){.kind = se__sup_in_for_cmd(cmd)}, now_ms);
 }
 
 static bool
@@ -429,7 +429,7 @@ static void
 group_done(struct se_driver *d, uint32_t slot, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[slot];
-    se_kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms, &d->acts);
+    se__kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms, &d->acts);
     s->group_child = 0;
 }
 
@@ -449,10 +449,10 @@ group_left(struct se_driver *d, uint32_t slot, uint32_t child, bool immediate, i
     if (rc != 0 && rc != -EPERM) return; /* nothing left */
     s->group_child = child;
     s->group_probe_ms = now_ms + DRV_GROUP_PROBE_MS;
-    se_kill_init(&s->group_kill, &d->kill_cfg, slot, child, now_ms);
+    se__kill_init(&s->group_kill, &d->kill_cfg, slot, child, now_ms);
     struct se_kill_in in = {.kind = immediate ? SE_KILL_IN_IMMEDIATE : SE_KILL_IN_GRACEFUL,
                             .reason = SE_REASON_GROUP_LEFT};
-    se_kill_step(&s->group_kill, &in, now_ms, &d->acts);
+    se__kill_step(&s->group_kill, &in, now_ms, &d->acts);
 }
 
 static void
@@ -467,8 +467,8 @@ group_tick(struct se_driver *d, uint32_t slot, int64_t now_ms)
             return;
         }
     }
-    if (se_kill_deadline_ms(&s->group_kill) <= now_ms)
-        se_kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms,
+    if (se__kill_deadline_ms(&s->group_kill) <= now_ms)
+        se__kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms,
                      &d->acts);
 }
 
@@ -491,7 +491,7 @@ group_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
         return;
     }
     if (rc < 0)
-        se_kill_step(
+        se__kill_step(
             &d->slots[a->slot].group_kill,
             &(struct se_kill_in){.kind = SE_KILL_IN_SIGNAL_FAILED, .err = rc, .sig = a->sig},
             now_ms, &d->acts);
@@ -508,13 +508,13 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
         return;
     }
     struct se_drv_slot *s = &d->slots[slot];
-    bool sig_ours = ex->code < 0 && se_kill_sent(&s->kill, ex->sig);
+    bool sig_ours = ex->code < 0 && se__kill_sent(&s->kill, ex->sig);
     /* how the worker was being stopped, read before the reap ends its machine:
      * what is left of its group gets the same (an immediate stop stays one) */
     bool immediate = s->kill.phase == SE_KILL_IMMEDIATE || s->kill.phase == SE_KILL_FINAL;
     kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
     group_left(d, (uint32_t)slot, ex->child, immediate, now_ms);
-    se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
+    se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
     close_hb_fd(d, s);
     if (s->cmd_fd >= 0) {
         d->os->close(d->os->ctx, s->cmd_fd);
@@ -589,7 +589,7 @@ on_hb_readable(struct se_driver *d, uint32_t slot, int64_t now_ms)
     if (total > 0 && !s->hb_on) {
         /* a spawn worker in auto mode beats: from now on it must keep on */
         s->hb_on = true;
-        se_hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
+        se__hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
     }
     if (total > 0)
         hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = now_ms}, now_ms);
@@ -630,9 +630,9 @@ tick_slot(struct se_driver *d, uint32_t slot, int64_t now_ms)
     struct se_drv_slot *s = &d->slots[slot];
     group_tick(d, slot, now_ms);
     if (s->child == 0) return;
-    if (s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms)
+    if (s->hb_on && se__hb_deadline_ms(&s->hb) <= now_ms)
         hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_TICK}, now_ms);
-    if (se_kill_deadline_ms(&s->kill) <= now_ms)
+    if (se__kill_deadline_ms(&s->kill) <= now_ms)
         kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
 }
 
@@ -687,14 +687,14 @@ read_stamps_when_due(struct se_driver *d, int64_t now_ms)
     bool due = false;
     for (uint32_t i = 0; i < d->slots_used && !due; i++) {
         const struct se_drv_slot *s = &d->slots[i];
-        due = s->child != 0 && s->hb_on && se_hb_deadline_ms(&s->hb) <= now_ms;
+        due = s->child != 0 && s->hb_on && se__hb_deadline_ms(&s->hb) <= now_ms;
     }
     for (uint32_t i = 0; i < d->slots_used && due; i++) {
         struct se_drv_slot *s = &d->slots[i];
         int64_t stamp = 0;
         if (s->child == 0 || !s->hb_on) continue;
         if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
-            se_hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
+            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
                        &d->acts);
     }
 }
@@ -706,9 +706,9 @@ tick_all(struct se_driver *d, int64_t now_ms)
     for (uint32_t i = 0; i < d->slots_used; i++)
         tick_slot(d, i, now_ms);
     if (d->role == SE_ROLE_SERVER) {
-        if (se_pool_deadline_ms(&d->pool) <= now_ms)
+        if (se__pool_deadline_ms(&d->pool) <= now_ms)
             pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, now_ms);
-    } else if (se_sup_deadline_ms(&d->sup) <= now_ms) {
+    } else if (se__sup_deadline_ms(&d->sup) <= now_ms) {
         sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_TICK}, now_ms);
     }
     self_beat(d, now_ms);
@@ -719,14 +719,14 @@ static int64_t
 next_deadline(const struct se_driver *d)
 {
     int64_t dl =
-        d->role == SE_ROLE_SERVER ? se_pool_deadline_ms(&d->pool) : se_sup_deadline_ms(&d->sup);
+        d->role == SE_ROLE_SERVER ? se__pool_deadline_ms(&d->pool) : se__sup_deadline_ms(&d->sup);
     for (uint32_t i = 0; i < d->slots_used; i++) {
         const struct se_drv_slot *s = &d->slots[i];
         if (s->group_child != 0)
-            dl = se_min_ms(dl, se_min_ms(s->group_probe_ms, se_kill_deadline_ms(&s->group_kill)));
+            dl = se_min_ms(dl, se_min_ms(s->group_probe_ms, se__kill_deadline_ms(&s->group_kill)));
         if (s->child == 0) continue;
-        if (s->hb_on) dl = se_min_ms(dl, se_hb_deadline_ms(&s->hb));
-        dl = se_min_ms(dl, se_kill_deadline_ms(&s->kill));
+        if (s->hb_on) dl = se_min_ms(dl, se__hb_deadline_ms(&s->hb));
+        dl = se_min_ms(dl, se__kill_deadline_ms(&s->kill));
     }
     if (d->self_beat_interval_ms > 0) dl = se_min_ms(dl, d->self_beat_next_ms);
     if (d->periodic_interval_ms > 0) dl = se_min_ms(dl, d->periodic_next_ms);
@@ -771,8 +771,8 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
          * has written its first beat; any program can be run (README) */
         s->hb_on =
             req.heartbeat && !(req.kind == SE_SPAWN_EXEC && !d->cfg->worker_heartbeat_manual);
-        se_kill_init(&s->kill, &d->kill_cfg, slot, res.child, now_ms);
-        se_hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
+        se__kill_init(&s->kill, &d->kill_cfg, slot, res.child, now_ms);
+        se__hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
         if (s->hb_fd >= 0 && d->os->watch(d->os->ctx, s->hb_fd) < 0) {
             /* beats still arrive as stamps; only EOF detection is lost */
             d->os->close(d->os->ctx, s->hb_fd);

@@ -63,7 +63,7 @@ sup_in_name(uint32_t in)
 }
 
 static const char *
-sup_state_name(int32_t st)
+sup_state_name(uint32_t st)
 {
     static const char *const names[SE_SUP_STATE_COUNT] = {
         [SE_SUP_INIT] = "starting up",
@@ -74,15 +74,15 @@ sup_state_name(int32_t st)
         [SE_SUP_STOPPING] = "stopping",
         [SE_SUP_DONE] = "done",
     };
-    return st >= 0 && st < SE_SUP_STATE_COUNT ? names[st] : "?";
+    return st < SE_SUP_STATE_COUNT ? names[st] : "?";
 }
 
 static enum se_log_level
 exited_unexpectedly(const struct line *l, const struct se_act *a, char *buf, size_t n)
 {
-    /* count 1: killed by a signal the engine never sent (OOM killer, kill -9) */
+    /* killed by a signal the engine never sent (OOM killer, kill -9) */
     snprintf(buf, n, "%s exited unexpectedly with %s%s", l->who, l->how,
-             a->count == 1 ? " (not sent by serverengine: the out-of-memory killer or an "
+             a->outside ? " (not sent by serverengine: the out-of-memory killer or an "
                              "operator?)"
                            : "");
     return SE_LOG_ERROR;
@@ -239,7 +239,7 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
     case SE_EVT_SERVER_FINISHED_UNEXPECTEDLY:
         return text(b, n, SE_LOG_ERROR, "Server finished unexpectedly with %s", l.how);
     case SE_EVT_SERVER_RESTART_DELAYED:
-        if (a->count == SE_SERVERS_MAX) /* every slot holds a detached server */
+        if (a->no_slot) /* every slot holds a detached server */
             return text(b, n, SE_LOG_WARN,
                         "Every server slot holds a detached server still stopping: the server "
                         "starts when one ends (retrying in %.3f s)",
@@ -251,8 +251,8 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
     case SE_EVT_SERVER_STOP: return stopping(&l, a, b, n);
     case SE_EVT_SUPERVISOR_DONE: return text(b, n, I, "Supervisor exits with status %d", a->status);
     case SE_EVT_CMD_IGNORED:
-        return text(b, n, I, "Ignoring %s while the supervisor is %s", sup_in_name(a->count),
-                    sup_state_name(a->status));
+        return text(b, n, I, "Ignoring %s while the supervisor is %s", sup_in_name(a->input),
+                    sup_state_name(a->state));
     case SE_EVT_NONE:
     case SE_EVT_COUNT: break;
     }

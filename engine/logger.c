@@ -624,7 +624,7 @@ rot_drive(struct se_logger *lg, struct se_logrot_in in, int64_t now_ms)
     for (uint32_t guard = 0;; guard++) {
         SE_ASSERT(guard < DRIVE_STEPS_MAX);
         struct se_logrot_acts acts = {.count = 0};
-        se_logrot_step(&lg->rot, &in, now_ms, &acts);
+        se__logrot_step(&lg->rot, &in, now_ms, &acts);
         bool answered = false;
         for (uint32_t i = 0; i < acts.count; i++)
             answered = exec_act(lg, &acts.items[i], &in, &reopen_err) || answered;
@@ -983,7 +983,7 @@ write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms)
     if (lg->out.kind != OUT_FILE) return;
     /* Without a size and before its deadline, a WRITE makes the machine do
      * nothing: skipping the step is the same, and cheaper. */
-    if (!want && now_ms < se_logrot_deadline_ms(&lg->rot)) return;
+    if (!want && now_ms < se__logrot_deadline_ms(&lg->rot)) return;
     rot_drive(
         lg,
         (struct se_logrot_in){.kind = SE_LOGROT_IN_WRITE, .size_known = want, .size_bytes = size},
@@ -1121,7 +1121,7 @@ output_commit(struct se_logger *lg, const struct output *out)
     lg->bytes_since = 0;
     lg->lines_since = 0;
     if (out->kind == OUT_FILE)
-        se_logrot_init(&lg->rot, &lg->rot_cfg, &out->id, os->monotonic_ms(os->ctx));
+        se__logrot_init(&lg->rot, &lg->rot_cfg, &out->id, os->monotonic_ms(os->ctx));
 }
 
 struct se_logger *
@@ -1218,10 +1218,10 @@ se_logger_set_rotation(struct se_logger *lg, uint32_t rotate_age, uint64_t rotat
                                 .rotate_size_bytes = rotate_size_bytes,
                                 .check_interval_ms = SE_LOGROT_CHECK_MS,
                                 .retry_ms = SE_LOGROT_RETRY_MS};
-    if (!se_logrot_cfg_valid(&cfg)) return SE_ECONFIG;
+    if (!se__logrot_cfg_valid(&cfg)) return SE_ECONFIG;
     pthread_mutex_lock(&lg->mu);
     lg->rot_cfg = cfg; /* kept for a later file output when this one is not a file */
-    if (lg->out.kind == OUT_FILE) se_logrot_set_cfg(&lg->rot, &cfg);
+    if (lg->out.kind == OUT_FILE) se__logrot_set_cfg(&lg->rot, &cfg);
     pthread_mutex_unlock(&lg->mu);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "serverengine.h"
+#include "se_os.h"
 
 /* ------------------------------------------------------------------------ */
 /* Assertions: always compiled in; for programmer errors, never for input.  */
@@ -96,7 +97,7 @@ enum se_event {
     SE_EVT_WORKER_STARTED,             /* slot */
     SE_EVT_WORKER_FINISHED,            /* slot status sig: exit after an engine stop */
     SE_EVT_WORKER_EXITED,              /* slot: status 0 without a stop */
-    SE_EVT_WORKER_EXITED_UNEXPECTEDLY, /* slot status sig, count: 1 = signal not sent by us */
+    SE_EVT_WORKER_EXITED_UNEXPECTEDLY, /* slot status sig outside */
     SE_EVT_WORKER_UNRECOVERABLE,       /* slot status */
     SE_EVT_WORKER_RESTART_DELAYED,     /* slot ms count(crashes in a row) */
     SE_EVT_WORKER_SPAWN_FAILED,        /* slot err ms(retry in) */
@@ -115,13 +116,13 @@ enum se_event {
     SE_EVT_SERVER_STARTED,               /* slot */
     SE_EVT_SERVER_FINISHED,              /* slot status sig: expected */
     SE_EVT_SERVER_FINISHED_UNEXPECTEDLY, /* slot status sig */
-    SE_EVT_SERVER_RESTART_DELAYED,       /* ms; count SE_SERVERS_MAX: no free slot */
+    SE_EVT_SERVER_RESTART_DELAYED,       /* ms no_slot */
     SE_EVT_SERVER_SPAWN_FAILED,          /* err ms */
     SE_EVT_SERVER_DETACH,                /* slot ms(wait) */
     SE_EVT_DETACHED_FINISHED,            /* slot status sig */
     SE_EVT_SERVER_STOP,                  /* slot graceful reason */
     SE_EVT_SUPERVISOR_DONE,              /* status */
-    SE_EVT_CMD_IGNORED,                  /* cmd reason(text via count): see sm_supervisor.c */
+    SE_EVT_CMD_IGNORED,                  /* input state: the supervisor machine's */
     SE_EVT_COUNT
 };
 
@@ -150,6 +151,10 @@ struct se_act {
     enum se_cmd cmd;       /* FORWARD, LOG */
     bool graceful;         /* STOP, LOG */
     bool group;            /* SIGNAL: to the child's process group */
+    bool outside;          /* LOG of an unexpected exit: by a signal the engine never sent */
+    bool no_slot;          /* LOG of a delayed server restart: every slot is taken */
+    uint32_t input;        /* LOG of an ignored input: the machine's input kind */
+    uint32_t state;        /* LOG of an ignored input: the machine's state then */
     uint32_t slot;         /* worker id, or server slot */
     uint32_t child;        /* SIGNAL: the adapter's handle */
     uint32_t count;        /* attempt number, crashes in a row, ... */

@@ -6,7 +6,7 @@
 #include "sm_heartbeat.h"
 
 void
-se_hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t now_ms)
+se__hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t now_ms)
 {
     SE_ASSERT(hb != NULL);
     SE_ASSERT(cfg != NULL);
@@ -20,7 +20,7 @@ se_hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t
 }
 
 void
-se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct se_acts *out)
+se__hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct se_acts *out)
 {
     SE_ASSERT(hb != NULL);
     SE_ASSERT(now_ms >= hb->now_ms_last);
@@ -35,7 +35,7 @@ se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct s
         if (hb->eof_ms == SE_INT64_NEVER) hb->eof_ms = now_ms;
         break;
     }
-    int64_t deadline = se_hb_deadline_ms(hb);
+    int64_t deadline = se__hb_deadline_ms(hb);
     if (now_ms < deadline) return;
     hb->lost = true;
     bool by_eof = now_ms >= se_add_ms(hb->eof_ms, SE_HB_EOF_GRACE_MS);
@@ -47,7 +47,7 @@ se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct s
 }
 
 int64_t
-se_hb_deadline_ms(const struct se_hb *hb)
+se__hb_deadline_ms(const struct se_hb *hb)
 {
     SE_ASSERT(hb != NULL);
     if (!hb->active || hb->lost) return SE_INT64_NEVER;

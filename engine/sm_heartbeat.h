@@ -49,14 +49,14 @@ struct se_hb {
     int64_t now_ms_last;
 };
 
-void se_hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t now_ms);
+void se__hb_init(struct se_hb *hb, const struct se_hb_cfg *cfg, uint32_t slot, int64_t now_ms);
 
 /* Appends SE_ACT_LOST (.ms = age of the last beat; .reason HEARTBEAT, or
  * HEARTBEAT_EOF when the pipe was closed SE_HB_EOF_GRACE_MS ago) once when
  * the timeout passes. Beats stamped in the future (another CPU's clock read) count as
  * now. Cannot fail. */
-void se_hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct se_acts *out);
+void se__hb_step(struct se_hb *hb, const struct se_hb_in *in, int64_t now_ms, struct se_acts *out);
 
-int64_t se_hb_deadline_ms(const struct se_hb *hb);
+int64_t se__hb_deadline_ms(const struct se_hb *hb);
 
 #endif /* SE_SM_HEARTBEAT_H */

@@ -16,7 +16,7 @@
 #define KILL_CATCHUP_MAX 1000000u
 
 void
-se_kill_init(struct se_kill *k, const struct se_kill_cfg *cfg, uint32_t slot, uint32_t child,
+se__kill_init(struct se_kill *k, const struct se_kill_cfg *cfg, uint32_t slot, uint32_t child,
              int64_t now_ms)
 {
     SE_ASSERT(k != NULL);
@@ -31,7 +31,7 @@ se_kill_init(struct se_kill *k, const struct se_kill_cfg *cfg, uint32_t slot, ui
 }
 
 bool
-se_kill_sent(const struct se_kill *k, enum se_sig sig)
+se__kill_sent(const struct se_kill *k, enum se_sig sig)
 {
     SE_ASSERT((unsigned)sig < 32u);
     return (k->sent_mask >> sig) & 1u;
@@ -196,7 +196,7 @@ on_signal_failed(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms,
 }
 
 void
-se_kill_step(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms, struct se_acts *out)
+se__kill_step(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms, struct se_acts *out)
 {
     SE_ASSERT(k != NULL);
     SE_ASSERT(in != NULL);
@@ -229,7 +229,7 @@ se_kill_step(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms, str
 }
 
 int64_t
-se_kill_deadline_ms(const struct se_kill *k)
+se__kill_deadline_ms(const struct se_kill *k)
 {
     SE_ASSERT(k != NULL);
     switch (k->phase) {

@@ -18,7 +18,7 @@ same_file(const struct se_file_id *a, const struct se_file_id *b)
 }
 
 bool
-se_logrot_cfg_valid(const struct se_logrot_cfg *cfg)
+se__logrot_cfg_valid(const struct se_logrot_cfg *cfg)
 {
     if (cfg->rotate_age > SE_LOGROT_AGE_MAX) return false;
     if (cfg->rotate_age > 0 && cfg->rotate_size_bytes == 0) return false;
@@ -26,11 +26,11 @@ se_logrot_cfg_valid(const struct se_logrot_cfg *cfg)
 }
 
 void
-se_logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
+se__logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
                const struct se_file_id *opened, int64_t now_ms)
 {
     SE_ASSERT(r != NULL && cfg != NULL && opened != NULL);
-    SE_ASSERT(se_logrot_cfg_valid(cfg));
+    SE_ASSERT(se__logrot_cfg_valid(cfg));
     memset(r, 0, sizeof *r);
     r->cfg = *cfg;
     r->state = SE_LOGROT_IDLE;
@@ -41,21 +41,21 @@ se_logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
 }
 
 void
-se_logrot_set_cfg(struct se_logrot *r, const struct se_logrot_cfg *cfg)
+se__logrot_set_cfg(struct se_logrot *r, const struct se_logrot_cfg *cfg)
 {
     SE_ASSERT(r->state == SE_LOGROT_IDLE);
-    SE_ASSERT(se_logrot_cfg_valid(cfg));
+    SE_ASSERT(se__logrot_cfg_valid(cfg));
     r->cfg = *cfg;
 }
 
 bool
-se_logrot_waiting(const struct se_logrot *r)
+se__logrot_waiting(const struct se_logrot *r)
 {
     return r->state != SE_LOGROT_IDLE;
 }
 
 int64_t
-se_logrot_deadline_ms(const struct se_logrot *r)
+se__logrot_deadline_ms(const struct se_logrot *r)
 {
     if (r->failures > 0 || r->reopen_pending) return se_min_ms(r->next_check_ms, r->retry_at_ms);
     return r->next_check_ms;
@@ -288,7 +288,7 @@ on_reopening(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
 }
 
 void
-se_logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
+se__logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
                struct se_logrot_acts *out)
 {
     SE_ASSERT(r != NULL && in != NULL && out != NULL);

@@ -127,26 +127,26 @@ struct se_logrot {
 };
 
 /* Starts the machine for a file just opened, whose identity is opened. */
-void se_logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
+void se__logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
                     const struct se_file_id *opened, int64_t now_ms);
 
 /* Changes age and size (reload); the check period and retry delay too. Idle only. */
-void se_logrot_set_cfg(struct se_logrot *r, const struct se_logrot_cfg *cfg);
+void se__logrot_set_cfg(struct se_logrot *r, const struct se_logrot_cfg *cfg);
 
-/* Whether cfg is acceptable to se_logrot_init (age within SE_LOGROT_AGE_MAX, a
+/* Whether cfg is acceptable to se__logrot_init (age within SE_LOGROT_AGE_MAX, a
  * size when rotating, positive check period). */
-bool se_logrot_cfg_valid(const struct se_logrot_cfg *cfg);
+bool se__logrot_cfg_valid(const struct se_logrot_cfg *cfg);
 
 /* Feeds one input at now_ms (never decreasing) and appends actions to out (see
  * the protocol above). Cannot fail. */
-void se_logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
+void se__logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
                     struct se_logrot_acts *out);
 
 /* Whether the last step ended with a call that awaits DONE or FAILED. */
-bool se_logrot_waiting(const struct se_logrot *r);
+bool se__logrot_waiting(const struct se_logrot *r);
 
 /* When a write would first make the machine act again on its own (identity
  * check or retry); informative only: the machine is driven by writes. */
-int64_t se_logrot_deadline_ms(const struct se_logrot *r);
+int64_t se__logrot_deadline_ms(const struct se_logrot *r);
 
 #endif /* SE_SM_LOGROTATE_H */

@@ -16,7 +16,7 @@ typedef void (*sup_handler)(struct se_sup *s, const struct se_sup_in *in, int64_
                             struct se_acts *out);
 
 void
-se_sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms)
+se__sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms)
 {
     SE_ASSERT(s != NULL);
     SE_ASSERT(cfg != NULL);
@@ -31,7 +31,7 @@ se_sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms)
 }
 
 uint32_t
-se_sup_alive(const struct se_sup *s)
+se__sup_alive(const struct se_sup *s)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < SE_SERVERS_MAX; i++)
@@ -40,7 +40,7 @@ se_sup_alive(const struct se_sup *s)
 }
 
 enum se_sup_in_kind
-se_sup_in_for_cmd(enum se_cmd cmd)
+se__sup_in_for_cmd(enum se_cmd cmd)
 {
     switch (cmd) {
     case SE_CMD_GRACEFUL_STOP: return SE_SUP_IN_GRACEFUL_STOP;
@@ -62,8 +62,8 @@ static void
 log_ignored(struct se_sup *s, const struct se_sup_in *in, struct se_acts *out)
 {
     se_acts_log(out, (struct se_act){.event = SE_EVT_CMD_IGNORED,
-                                     .count = (uint32_t)in->kind,
-                                     .status = (int32_t)s->state});
+                                     .input = (uint32_t)in->kind,
+                                     .state = (uint32_t)s->state});
 }
 
 static void
@@ -108,7 +108,7 @@ spawn_server(struct se_sup *s, int64_t now_ms, struct se_acts *out)
         s->restart_at_ms =
             se_add_ms(now_ms, se_max_ms(s->cfg->server_restart_wait_ms, SE_SUP_SLOT_RETRY_MS));
         se_acts_log(out, (struct se_act){.event = SE_EVT_SERVER_RESTART_DELAYED,
-                                         .count = SE_SERVERS_MAX, /* no free slot */
+                                         .no_slot = true,
                                          .ms = s->restart_at_ms - now_ms});
         return;
     }
@@ -162,7 +162,7 @@ stop_all(struct se_sup *s, bool graceful, struct se_acts *out)
         if (i != s->current && s->servers[i].alive)
             stop_server(s, i, graceful, SE_REASON_STOP, out);
     }
-    if (se_sup_alive(s) == 0) finish(s, s->exit_status, out);
+    if (se__sup_alive(s) == 0) finish(s, s->exit_status, out);
 }
 
 static bool
@@ -263,7 +263,7 @@ on_spawn_failed(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, st
                                      .ms = stopping ? -1 : retry_at - now_ms});
     s->current = SE_SUP_NONE;
     if (stopping) {
-        if (se_sup_alive(s) == 0) finish(s, s->exit_status, out);
+        if (se__sup_alive(s) == 0) finish(s, s->exit_status, out);
         return;
     }
     s->state = SE_SUP_WAIT_RESTART;
@@ -321,7 +321,7 @@ on_exited_stopping(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
                                          .status = in->code,
                                          .sig = in->sig});
     }
-    if (se_sup_alive(s) == 0) finish(s, s->exit_status, out);
+    if (se__sup_alive(s) == 0) finish(s, s->exit_status, out);
 }
 
 static void
@@ -330,7 +330,7 @@ on_exited_other(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, st
     /* STARTING and WAIT_RESTART: only detached servers can be alive here.
      * In WAIT_RESTART, every slot taken means the start waits for a slot
      * (spawn_server): one is free now. */
-    bool was_full = se_sup_alive(s) == SE_SERVERS_MAX;
+    bool was_full = se__sup_alive(s) == SE_SERVERS_MAX;
     bool detached = exited_detached(s, in, out);
     SE_ASSERT(detached);
     if (s->state == SE_SUP_WAIT_RESTART && was_full) spawn_server(s, now_ms, out);
@@ -643,7 +643,7 @@ _Static_assert(SE_ARRAY_LEN(sup_table) == SE_SUP_STATE_COUNT, "a row per state")
 _Static_assert(SE_ARRAY_LEN(sup_table[0]) == SE_SUP_IN_COUNT, "a cell per input");
 
 void
-se_sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
+se__sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out)
 {
     SE_ASSERT(s != NULL);
     SE_ASSERT(now_ms >= s->now_ms_last);
@@ -659,7 +659,7 @@ se_sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct
 }
 
 int64_t
-se_sup_deadline_ms(const struct se_sup *s)
+se__sup_deadline_ms(const struct se_sup *s)
 {
     SE_ASSERT(s != NULL);
     switch (s->state) {

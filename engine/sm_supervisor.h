@@ -102,18 +102,18 @@ struct se_sup {
     struct se_sup_server servers[SE_SERVERS_MAX];
 };
 
-void se_sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms);
+void se__sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms);
 
 /* Appends SE_ACT_SPAWN, SE_ACT_STOP, SE_ACT_FORWARD, SE_ACT_RELOAD,
  * SE_ACT_LOG and, once, SE_ACT_EXIT. Cannot fail. */
-void se_sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out);
+void se__sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out);
 
-int64_t se_sup_deadline_ms(const struct se_sup *s);
+int64_t se__sup_deadline_ms(const struct se_sup *s);
 
 /* Server processes alive (current and detached). */
-uint32_t se_sup_alive(const struct se_sup *s);
+uint32_t se__sup_alive(const struct se_sup *s);
 
 /* The input that an operator command means. */
-enum se_sup_in_kind se_sup_in_for_cmd(enum se_cmd cmd);
+enum se_sup_in_kind se__sup_in_for_cmd(enum se_cmd cmd);
 
 #endif /* SE_SM_SUPERVISOR_H */

@@ -11,7 +11,7 @@
 #include "sm_workers.h"
 
 void
-se_pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now_ms)
+se__pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now_ms)
 {
     SE_ASSERT(p != NULL);
     SE_ASSERT(cfg != NULL);
@@ -25,7 +25,7 @@ se_pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now_ms)
 }
 
 int64_t
-se_pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes)
+se__pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes)
 {
     SE_ASSERT(crashes >= 1);
     int64_t interval = cfg->restart_worker_interval_ms;
@@ -38,7 +38,7 @@ se_pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes)
 }
 
 uint32_t
-se_pool_alive(const struct se_pool *p)
+se__pool_alive(const struct se_pool *p)
 {
     uint32_t alive = 0;
     for (uint32_t i = 0; i < p->slots_count; i++) {
@@ -194,10 +194,10 @@ reconcile(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
         reconcile_surplus(p, out);
         reconcile_starts(p, in, now_ms, out);
         reconcile_rolling(p, in, out);
-        if (all_wanted_dead(p) && se_pool_alive(p) == 0) finish(p, out);
+        if (all_wanted_dead(p) && se__pool_alive(p) == 0) finish(p, out);
         return;
     }
-    if (p->phase == SE_POOL_STOP && se_pool_alive(p) == 0) finish(p, out);
+    if (p->phase == SE_POOL_STOP && se__pool_alive(p) == 0) finish(p, out);
 }
 
 static void
@@ -254,7 +254,7 @@ on_spawn_failed(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, 
     SE_ASSERT(in->err < 0);
     s->state = SE_SLOT_DOWN;
     s->crashes++;
-    int64_t delay = se_max_ms(SE_SPAWN_RETRY_MIN_MS, se_pool_restart_delay_ms(p->cfg, s->crashes));
+    int64_t delay = se_max_ms(SE_SPAWN_RETRY_MIN_MS, se__pool_restart_delay_ms(p->cfg, s->crashes));
     s->start_at_ms = now_ms + delay;
     se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_SPAWN_FAILED,
                                      .slot = in->slot,
@@ -282,7 +282,7 @@ log_exit(const struct se_pool_in *in, enum se_slot_state prev, struct se_acts *o
         /* a signal that comes from outside (the OOM killer's KILL, an
          * operator's TERM) and that we did not send; SEGV or ABRT are the
          * worker's own crash */
-        a.count = (in->code < 0 && !in->sig_ours && sent_from_outside(in->sig)) ? 1u : 0u;
+        a.outside = in->code < 0 && !in->sig_ours && sent_from_outside(in->sig);
     }
     se_acts_log(out, a);
 }
@@ -319,7 +319,7 @@ schedule_restart(struct se_pool *p, struct se_slot *s, uint32_t slot, enum se_sl
     /* a settled run is not a turn of a crash loop: it waits the interval,
      * as a first end does */
     if (!settled) s->crashes++;
-    int64_t delay = se_pool_restart_delay_ms(p->cfg, settled ? 1 : s->crashes);
+    int64_t delay = se__pool_restart_delay_ms(p->cfg, settled ? 1 : s->crashes);
     s->start_at_ms = now_ms + delay;
     if (delay > 0)
         se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_RESTART_DELAYED,
@@ -356,7 +356,7 @@ on_lost(struct se_pool *p, const struct se_pool_in *in, enum se_reason reason, s
 }
 
 void
-se_pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct se_acts *out)
+se__pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct se_acts *out)
 {
     SE_ASSERT(p != NULL);
     SE_ASSERT(now_ms >= p->now_ms_last);
@@ -385,7 +385,7 @@ se_pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, str
 }
 
 int64_t
-se_pool_deadline_ms(const struct se_pool *p)
+se__pool_deadline_ms(const struct se_pool *p)
 {
     SE_ASSERT(p != NULL);
     if (p->phase != SE_POOL_RUN) return SE_INT64_NEVER;

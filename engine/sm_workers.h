@@ -107,19 +107,19 @@ struct se_pool {
     struct se_slot slots[SE_WORKERS_MAX];
 };
 
-void se_pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now_ms);
+void se__pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now_ms);
 
 /* Feeds one input and appends SE_ACT_SPAWN, SE_ACT_STOP, SE_ACT_LOG and,
  * once, SE_ACT_EXIT. Cannot fail. */
-void se_pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms,
+void se__pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms,
                   struct se_acts *out);
 
-int64_t se_pool_deadline_ms(const struct se_pool *p);
+int64_t se__pool_deadline_ms(const struct se_pool *p);
 
 /* The restart delay after the n-th unexpected end in a row (n >= 1). */
-int64_t se_pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes);
+int64_t se__pool_restart_delay_ms(const struct se_pool_cfg *cfg, uint32_t crashes);
 
 /* Live workers (STARTING, UP or STOPPING). */
-uint32_t se_pool_alive(const struct se_pool *p);
+uint32_t se__pool_alive(const struct se_pool *p);
 
 #endif /* SE_SM_WORKERS_H */

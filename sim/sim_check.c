@@ -261,10 +261,10 @@ on_exit_event(struct sim_world *w, const struct se_act *a)
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY && clean)
         sim_fail(w, "w%u pid%d: exited with 0, logged as unexpected", r->worker_id, r->pid);
     bool outside = r->exit_code < 0 && outside_signal(r->exit_sig);
-    if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY && a->count == 1 && !outside)
+    if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY && a->outside && !outside)
         sim_fail(w, "w%u pid%d: ended with %d/%s, called a signal from outside", r->worker_id,
                  r->pid, r->exit_code, se_sig_name(r->exit_sig));
-    if (a->event != SE_EVT_WORKER_EXITED_UNEXPECTEDLY || a->count != 0 || !outside ||
+    if (a->event != SE_EVT_WORKER_EXITED_UNEXPECTEDLY || a->outside || !outside ||
         r->sig_count > SIM_SIGLOG_MAX)
         return;
     for (uint32_t k = 0; k < r->sig_count; k++) {
@@ -412,7 +412,7 @@ check_supervisor_wait(struct sim_world *w)
     const struct se_sup *s = &w->driver->sup;
     bool wants = s->state != SE_SUP_INIT && s->state != SE_SUP_STOPPING &&
                  s->state != SE_SUP_DONE && s->current == SE_SUP_NONE;
-    if (wants && se_sup_deadline_ms(s) == SE_INT64_NEVER) {
+    if (wants && se__sup_deadline_ms(s) == SE_INT64_NEVER) {
         sim_fail(w, "the supervisor wants a server and waits with no deadline (state %d)",
                  (int)s->state);
         return;

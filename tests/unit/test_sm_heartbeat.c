@@ -29,15 +29,15 @@ run_table(int64_t timeout_ms, int64_t start_ms, const struct row *rows, size_t n
     struct se_hb_cfg cfg = {.timeout_ms = timeout_ms};
     struct se_hb hb;
     char got[256];
-    se_hb_init(&hb, &cfg, 4, start_ms);
+    se__hb_init(&hb, &cfg, 4, start_ms);
     for (size_t i = 0; i < n; i++) {
         struct se_hb_in in = {.kind = rows[i].in, .stamp_ms = rows[i].stamp_ms};
         acts.count = 0;
-        se_hb_step(&hb, &in, rows[i].at_ms, &acts);
+        se__hb_step(&hb, &in, rows[i].at_ms, &acts);
         se_test_acts_str(&acts, 0, got, sizeof got);
-        if (strcmp(got, rows[i].expect) != 0 || se_hb_deadline_ms(&hb) != rows[i].deadline_ms) {
+        if (strcmp(got, rows[i].expect) != 0 || se__hb_deadline_ms(&hb) != rows[i].deadline_ms) {
             print_error("row %zu: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i, got,
-                        (long long)se_hb_deadline_ms(&hb), rows[i].expect,
+                        (long long)se__hb_deadline_ms(&hb), rows[i].expect,
                         (long long)rows[i].deadline_ms);
             fail();
         }
@@ -125,31 +125,31 @@ test_hb_eof_is_lost_after_the_grace_unless_reaped(void **state)
     struct se_acts acts = {.count = 0, .cap = 8, .items = items};
     struct se_hb_cfg cfg = {.timeout_ms = 180000};
     struct se_hb hb;
-    se_hb_init(&hb, &cfg, 1, 0);
+    se__hb_init(&hb, &cfg, 1, 0);
     struct se_hb_in in = {.kind = SE_HB_IN_EOF};
-    se_hb_step(&hb, &in, 500, &acts);
+    se__hb_step(&hb, &in, 500, &acts);
     assert_int_equal(acts.count, 0);
-    assert_int_equal(se_hb_deadline_ms(&hb), 500 + SE_HB_EOF_GRACE_MS);
+    assert_int_equal(se__hb_deadline_ms(&hb), 500 + SE_HB_EOF_GRACE_MS);
     in.kind = SE_HB_IN_TICK;
-    se_hb_step(&hb, &in, 500 + SE_HB_EOF_GRACE_MS, &acts);
+    se__hb_step(&hb, &in, 500 + SE_HB_EOF_GRACE_MS, &acts);
     assert_int_equal(acts.count, 1);
     assert_int_equal(acts.items[0].kind, SE_ACT_LOST);
     assert_int_equal(acts.items[0].reason, SE_REASON_HEARTBEAT_EOF);
     /* the usual case: the exit is reaped within the grace */
-    se_hb_init(&hb, &cfg, 1, 0);
+    se__hb_init(&hb, &cfg, 1, 0);
     acts.count = 0;
     in.kind = SE_HB_IN_EOF;
-    se_hb_step(&hb, &in, 500, &acts);
+    se__hb_step(&hb, &in, 500, &acts);
     in.kind = SE_HB_IN_STOP;
-    se_hb_step(&hb, &in, 501, &acts);
-    assert_int_equal(se_hb_deadline_ms(&hb), NEVER);
+    se__hb_step(&hb, &in, 501, &acts);
+    assert_int_equal(se__hb_deadline_ms(&hb), NEVER);
     assert_int_equal(acts.count, 0);
     /* with heartbeat timeouts off, EOF still counts */
     cfg.timeout_ms = -1;
-    se_hb_init(&hb, &cfg, 1, 0);
+    se__hb_init(&hb, &cfg, 1, 0);
     in.kind = SE_HB_IN_EOF;
-    se_hb_step(&hb, &in, 7, &acts);
-    assert_int_equal(se_hb_deadline_ms(&hb), 7 + SE_HB_EOF_GRACE_MS);
+    se__hb_step(&hb, &in, 7, &acts);
+    assert_int_equal(se__hb_deadline_ms(&hb), 7 + SE_HB_EOF_GRACE_MS);
 }
 
 int

@@ -43,15 +43,15 @@ run_table(const struct se_kill_cfg *cfg, const struct row *rows, size_t n)
     struct se_acts acts = {.count = 0, .cap = 64, .items = items};
     struct se_kill k;
     char got[512];
-    se_kill_init(&k, cfg, 0, 7, 0);
+    se__kill_init(&k, cfg, 0, 7, 0);
     for (size_t i = 0; i < n; i++) {
         struct se_kill_in in = {.kind = rows[i].in, .reason = SE_REASON_STOP};
         acts.count = 0;
-        se_kill_step(&k, &in, rows[i].at_ms, &acts);
+        se__kill_step(&k, &in, rows[i].at_ms, &acts);
         se_test_acts_str_nolog(&acts, 0, got, sizeof got);
-        if (strcmp(got, rows[i].expect) != 0 || se_kill_deadline_ms(&k) != rows[i].deadline_ms) {
+        if (strcmp(got, rows[i].expect) != 0 || se__kill_deadline_ms(&k) != rows[i].deadline_ms) {
             print_error("row %zu at %lld ms: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n",
-                        i, (long long)rows[i].at_ms, got, (long long)se_kill_deadline_ms(&k),
+                        i, (long long)rows[i].at_ms, got, (long long)se__kill_deadline_ms(&k),
                         rows[i].expect, (long long)rows[i].deadline_ms);
             fail();
         }
@@ -237,7 +237,7 @@ feed(struct se_kill *k, struct se_acts *acts, enum se_kill_in_kind kind, int64_t
      enum se_sig sig)
 {
     struct se_kill_in in = {.kind = kind, .reason = SE_REASON_STOP, .err = err, .sig = sig};
-    se_kill_step(k, &in, at, acts);
+    se__kill_step(k, &in, at, acts);
 }
 
 static void
@@ -248,12 +248,12 @@ test_kill_esrch_is_quiet_and_the_schedule_goes_on(void **state)
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_kill k;
     char got[256];
-    se_kill_init(&k, &cfg_default, 2, 9, 0);
+    se__kill_init(&k, &cfg_default, 2, 9, 0);
     feed(&k, &acts, SE_KILL_IN_GRACEFUL, 0, 0, SE_SIG_NONE);
     acts.count = 0;
     feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -ESRCH, SE_SIG_TERM);
     assert_int_equal(acts.count, 0); /* the exit is being reaped: nothing to say */
-    assert_int_equal(se_kill_deadline_ms(&k), S(15));
+    assert_int_equal(se__kill_deadline_ms(&k), S(15));
     feed(&k, &acts, SE_KILL_IN_TICK, S(15), 0, SE_SIG_NONE);
     se_test_acts_str_nolog(&acts, 0, got, sizeof got);
     assert_string_equal(got, "signal 2 SIGTERM");
@@ -269,7 +269,7 @@ test_kill_failed_kill_is_retried(void **state)
     char got[256];
     struct se_kill_cfg cfg = cfg_default;
     cfg.immediate_timeout_ms = 0;
-    se_kill_init(&k, &cfg, 1, 9, 0);
+    se__kill_init(&k, &cfg, 1, 9, 0);
     feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
     se_test_acts_str(&acts, 0, got, sizeof got);
     assert_string_equal(got, "signal 1 SIGKILL; log kill-final 1");
@@ -278,13 +278,13 @@ test_kill_failed_kill_is_retried(void **state)
     se_test_acts_str(&acts, 0, got, sizeof got);
     assert_string_equal(got, "log kill-signal-failed 1");
     /* retried after the immediate interval */
-    assert_int_equal(se_kill_deadline_ms(&k), S(10));
+    assert_int_equal(se__kill_deadline_ms(&k), S(10));
     acts.count = 0;
     feed(&k, &acts, SE_KILL_IN_TICK, S(10), 0, SE_SIG_NONE);
     se_test_acts_str_nolog(&acts, 0, got, sizeof got);
     assert_string_equal(got, "signal 1 SIGKILL");
-    assert_true(se_kill_sent(&k, SE_SIG_KILL));
-    assert_false(se_kill_sent(&k, SE_SIG_TERM));
+    assert_true(se__kill_sent(&k, SE_SIG_KILL));
+    assert_false(se__kill_sent(&k, SE_SIG_TERM));
 }
 
 /* A failed SIGKILL is retried after the immediate interval, even of 1 ms
@@ -299,10 +299,10 @@ test_kill_failed_kill_retry_follows_a_one_ms_interval(void **state)
     struct se_kill_cfg cfg = cfg_default;
     cfg.immediate_timeout_ms = 0;
     cfg.immediate_interval_ms = 1;
-    se_kill_init(&k, &cfg, 1, 9, 0);
+    se__kill_init(&k, &cfg, 1, 9, 0);
     feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
     feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -EPERM, SE_SIG_KILL);
-    assert_int_equal(se_kill_deadline_ms(&k), 1);
+    assert_int_equal(se__kill_deadline_ms(&k), 1);
 }
 
 /* A retried SIGKILL that goes through is sent once: no more signals after. */
@@ -315,11 +315,11 @@ test_kill_retried_kill_is_sent_once(void **state)
     struct se_kill k;
     struct se_kill_cfg cfg = cfg_default;
     cfg.immediate_timeout_ms = 0;
-    se_kill_init(&k, &cfg, 1, 9, 0);
+    se__kill_init(&k, &cfg, 1, 9, 0);
     feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 0, 0, SE_SIG_NONE);
     feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 0, -EPERM, SE_SIG_KILL);
     feed(&k, &acts, SE_KILL_IN_TICK, S(10), 0, SE_SIG_NONE);
-    assert_int_equal(se_kill_deadline_ms(&k), NEVER);
+    assert_int_equal(se__kill_deadline_ms(&k), NEVER);
     acts.count = 0;
     feed(&k, &acts, SE_KILL_IN_TICK, S(20), 0, SE_SIG_NONE);
     assert_int_equal(acts.count, 0);
@@ -332,11 +332,11 @@ test_kill_logs_each_signal_with_attempt_and_reason(void **state)
     struct se_act items[16];
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_kill k;
-    se_kill_init(&k, &cfg_default, 3, 9, 0);
+    se__kill_init(&k, &cfg_default, 3, 9, 0);
     struct se_kill_in in = {.kind = SE_KILL_IN_GRACEFUL, .reason = SE_REASON_SCALE_DOWN};
-    se_kill_step(&k, &in, 0, &acts);
+    se__kill_step(&k, &in, 0, &acts);
     in.kind = SE_KILL_IN_TICK;
-    se_kill_step(&k, &in, S(15), &acts);
+    se__kill_step(&k, &in, S(15), &acts);
     assert_int_equal(acts.count, 4);
     assert_int_equal(acts.items[1].kind, SE_ACT_LOG);
     assert_int_equal(acts.items[1].event, SE_EVT_KILL_SIGNAL);
@@ -354,11 +354,11 @@ test_kill_interval_change_applies_to_running_escalation(void **state)
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_kill k;
     struct se_kill_cfg cfg = cfg_default;
-    se_kill_init(&k, &cfg, 0, 9, 0);
+    se__kill_init(&k, &cfg, 0, 9, 0);
     feed(&k, &acts, SE_KILL_IN_GRACEFUL, 0, 0, SE_SIG_NONE);
     /* a reload lowers the graceful timeout: the next step escalates */
     cfg.graceful_timeout_ms = S(5);
-    assert_int_equal(se_kill_deadline_ms(&k), S(5));
+    assert_int_equal(se__kill_deadline_ms(&k), S(5));
     acts.count = 0;
     feed(&k, &acts, SE_KILL_IN_TICK, S(5), 0, SE_SIG_NONE);
     char got[256];
@@ -428,7 +428,7 @@ test_kill_late_wakeup_on_a_slot_moves_past_it(void **state)
     run_table(&cfg_default, rows, SE_ARRAY_LEN(rows));
 }
 
-/* se_kill_sent names only what was sent: nothing after init. */
+/* se__kill_sent names only what was sent: nothing after init. */
 static void
 test_kill_sent_is_empty_until_a_signal_goes(void **state)
 {
@@ -436,15 +436,15 @@ test_kill_sent_is_empty_until_a_signal_goes(void **state)
     struct se_act items[16];
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_kill k;
-    se_kill_init(&k, &cfg_default, 0, 7, 0);
+    se__kill_init(&k, &cfg_default, 0, 7, 0);
     for (int sig = 0; sig < 32; sig++)
-        assert_false(se_kill_sent(&k, (enum se_sig)sig));
-    assert_int_equal(se_kill_deadline_ms(&k), NEVER);
+        assert_false(se__kill_sent(&k, (enum se_sig)sig));
+    assert_int_equal(se__kill_deadline_ms(&k), NEVER);
     struct se_kill_in in = {.kind = SE_KILL_IN_GRACEFUL, .reason = SE_REASON_STOP};
-    se_kill_step(&k, &in, 0, &acts);
-    assert_true(se_kill_sent(&k, SE_SIG_TERM));
-    assert_false(se_kill_sent(&k, SE_SIG_QUIT));
-    assert_false(se_kill_sent(&k, SE_SIG_KILL));
+    se__kill_step(&k, &in, 0, &acts);
+    assert_true(se__kill_sent(&k, SE_SIG_TERM));
+    assert_false(se__kill_sent(&k, SE_SIG_QUIT));
+    assert_false(se__kill_sent(&k, SE_SIG_KILL));
 }
 
 int

@@ -153,7 +153,7 @@ run_rows(struct se_logrot *r, const struct row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct se_logrot_acts acts = {.count = 0};
         struct se_logrot_in in = make_in(&rows[i]);
-        se_logrot_step(r, &in, rows[i].at_ms, &acts);
+        se__logrot_step(r, &in, rows[i].at_ms, &acts);
         acts_str(&acts, got, sizeof got);
         if (strcmp(got, rows[i].expect) != 0) {
             print_error("row %zu at %lld ms: got \"%s\", want \"%s\"\n", i,
@@ -164,7 +164,7 @@ run_rows(struct se_logrot *r, const struct row *rows, size_t n)
         bool want_wait = acts.count > 0 && is_call(acts.items[acts.count - 1].kind);
         for (uint32_t k = 0; k + 1 < acts.count; k++)
             assert_false(is_call(acts.items[k].kind));
-        assert_int_equal(se_logrot_waiting(r), want_wait);
+        assert_int_equal(se__logrot_waiting(r), want_wait);
     }
 }
 
@@ -175,7 +175,7 @@ run_table(uint32_t age, uint64_t size, const struct row *rows, size_t n)
         .rotate_age = age, .rotate_size_bytes = size, .check_interval_ms = 1000, .retry_ms = 1000};
     const struct se_file_id ours = {.dev = 1, .ino = OURS, .exists = true};
     struct se_logrot r;
-    se_logrot_init(&r, &cfg, &ours, 0);
+    se__logrot_init(&r, &cfg, &ours, 0);
     run_rows(&r, rows, n);
 }
 
@@ -368,8 +368,8 @@ test_logrot_two_writers_rotate_once(void **state)
         .rotate_age = 2, .rotate_size_bytes = 100, .check_interval_ms = 1000, .retry_ms = 1000};
     const struct se_file_id f = {.dev = 1, .ino = OURS, .exists = true};
     struct se_logrot a, b;
-    se_logrot_init(&a, &cfg, &f, 0);
-    se_logrot_init(&b, &cfg, &f, 0);
+    se__logrot_init(&a, &cfg, &f, 0);
+    se__logrot_init(&b, &cfg, &f, 0);
     static const struct row rows_a[] = {
         {1, W, 100, 0, "lock"},
         {1, ID, OURS, 0, "check path"},
@@ -527,9 +527,9 @@ test_logrot_failure_under_the_lock_always_unlocks(void **state)
         .rotate_age = 1, .rotate_size_bytes = 100, .check_interval_ms = 1000, .retry_ms = 1000};
     const struct se_file_id ours = {.dev = 1, .ino = OURS, .exists = true};
     struct se_logrot r;
-    se_logrot_init(&r, &cfg3, &ours, 0);
+    se__logrot_init(&r, &cfg3, &ours, 0);
     run_rows(&r, rows, 7);
-    se_logrot_set_cfg(&r, &cfg1);
+    se__logrot_set_cfg(&r, &cfg1);
     run_rows(&r, rows + 7, SE_ARRAY_LEN(rows) - 7);
     assert_false(r.locked);
 }
@@ -542,14 +542,14 @@ test_logrot_deadline_is_the_next_check_or_retry(void **state)
         .rotate_age = 2, .rotate_size_bytes = 100, .check_interval_ms = 1000, .retry_ms = 300};
     const struct se_file_id ours = {.dev = 1, .ino = OURS, .exists = true};
     struct se_logrot r;
-    se_logrot_init(&r, &cfg, &ours, 0);
-    assert_int_equal(se_logrot_deadline_ms(&r), 1000);
+    se__logrot_init(&r, &cfg, &ours, 0);
+    assert_int_equal(se__logrot_deadline_ms(&r), 1000);
     static const struct row rows[] = {
         {100, W, 100, 0, "lock"},
         {100, FAIL, ENOLCK, 0, "report lock ENOLCK"},
     };
     run_rows(&r, rows, SE_ARRAY_LEN(rows));
-    assert_int_equal(se_logrot_deadline_ms(&r), 400);
+    assert_int_equal(se__logrot_deadline_ms(&r), 400);
 }
 
 static void
@@ -557,17 +557,17 @@ test_logrot_config_validation(void **state)
 {
     (void)state;
     struct se_logrot_cfg c = {.rotate_age = 5, .rotate_size_bytes = 1, .check_interval_ms = 1};
-    assert_true(se_logrot_cfg_valid(&c));
+    assert_true(se__logrot_cfg_valid(&c));
     c.rotate_size_bytes = 0;
-    assert_false(se_logrot_cfg_valid(&c));
+    assert_false(se__logrot_cfg_valid(&c));
     c.rotate_age = 0;
-    assert_true(se_logrot_cfg_valid(&c));
+    assert_true(se__logrot_cfg_valid(&c));
     c.rotate_age = SE_LOGROT_AGE_MAX + 1;
     c.rotate_size_bytes = 10;
-    assert_false(se_logrot_cfg_valid(&c));
+    assert_false(se__logrot_cfg_valid(&c));
     c.rotate_age = 2;
     c.check_interval_ms = 0;
-    assert_false(se_logrot_cfg_valid(&c));
+    assert_false(se__logrot_cfg_valid(&c));
 }
 
 /* Each episode of failures is counted from zero: the second one, after a
@@ -603,14 +603,14 @@ test_logrot_config_validation_at_the_limits(void **state)
     (void)state;
     struct se_logrot_cfg c = {
         .rotate_age = SE_LOGROT_AGE_MAX, .rotate_size_bytes = 1, .check_interval_ms = 1};
-    assert_true(se_logrot_cfg_valid(&c));
+    assert_true(se__logrot_cfg_valid(&c));
     c.rotate_age = 1;
-    assert_true(se_logrot_cfg_valid(&c));
+    assert_true(se__logrot_cfg_valid(&c));
     c.rotate_size_bytes = 0; /* age 1 rotates too: it needs a size */
-    assert_false(se_logrot_cfg_valid(&c));
+    assert_false(se__logrot_cfg_valid(&c));
     c.rotate_size_bytes = 1;
     c.retry_ms = -1;
-    assert_false(se_logrot_cfg_valid(&c));
+    assert_false(se__logrot_cfg_valid(&c));
 }
 
 int

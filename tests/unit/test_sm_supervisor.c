@@ -55,7 +55,7 @@ assert_never_waits_for_ever(const struct se_sup *s)
 {
     bool wants = s->state != SE_SUP_INIT && s->state != SE_SUP_STOPPING &&
                  s->state != SE_SUP_DONE && s->current == SE_SUP_NONE;
-    if (wants && se_sup_deadline_ms(s) == NEVER) {
+    if (wants && se__sup_deadline_ms(s) == NEVER) {
         print_error("state %d wants a server and has no deadline\n", (int)s->state);
         fail();
     }
@@ -87,16 +87,16 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
     struct se_acts acts = {.count = 0, .cap = 64, .items = items};
     struct se_sup s;
     char got[512];
-    se_sup_init(&s, cfg, 0);
+    se__sup_init(&s, cfg, 0);
     for (size_t i = 0; i < n; i++) {
         struct se_sup_in in = {.kind = rows[i].in, .slot = rows[i].slot};
         if (in.kind == EX) in.code = rows[i].code;
         if (in.kind == BAD) in.err = rows[i].code;
         if (in.kind == EX && rows[i].code < 0) in.sig = SE_SIG_QUIT;
         acts.count = 0;
-        se_sup_step(&s, &in, rows[i].at_ms, &acts);
+        se__sup_step(&s, &in, rows[i].at_ms, &acts);
         se_test_acts_str_nolog(&acts, 0, got, sizeof got);
-        int64_t dl = se_sup_deadline_ms(&s);
+        int64_t dl = se__sup_deadline_ms(&s);
         if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
             print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i,
                         (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
@@ -310,25 +310,25 @@ test_sup_failed_start_logs_its_retry_delay(void **state)
     struct se_acts acts = {.count = 0, .cap = 16, .items = items};
     struct se_sup_cfg cfg = cfg_default();
     struct se_sup s;
-    se_sup_init(&s, &cfg, 0);
-    se_sup_step(&s, &(struct se_sup_in){.kind = GO}, 400, &acts);
+    se__sup_init(&s, &cfg, 0);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GO}, 400, &acts);
     acts.count = 0;
-    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 700, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 700, &acts);
     assert_int_equal(acts.count, 1);
     assert_int_equal(acts.items[0].event, SE_EVT_SERVER_SPAWN_FAILED);
     assert_int_equal(acts.items[0].err, -EAGAIN);
     assert_int_equal(acts.items[0].ms, 1400 - 700);
     /* the 100 ms floor when the restart wait has passed */
-    se_sup_step(&s, &(struct se_sup_in){.kind = T}, 1400, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = T}, 1400, &acts);
     acts.count = 0;
-    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2450, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2450, &acts);
     assert_int_equal(acts.items[0].ms, 100);
-    assert_int_equal(se_sup_deadline_ms(&s), 2550);
+    assert_int_equal(se__sup_deadline_ms(&s), 2550);
     /* stopping: no retry */
-    se_sup_step(&s, &(struct se_sup_in){.kind = T}, 2550, &acts);
-    se_sup_step(&s, &(struct se_sup_in){.kind = GS}, 2551, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = T}, 2550, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GS}, 2551, &acts);
     acts.count = 0;
-    se_sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2552, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = BAD, .err = -EAGAIN}, 2552, &acts);
     assert_int_equal(acts.items[0].event, SE_EVT_SERVER_SPAWN_FAILED);
     assert_int_equal(acts.items[0].ms, -1);
     assert_int_equal(s.state, SE_SUP_DONE);
@@ -430,26 +430,26 @@ drive_to(struct se_sup *s, enum se_sup_state target, struct se_acts *acts)
     struct se_sup_in in = {.kind = SE_SUP_IN_START};
     int64_t t = 0;
     if (target == SE_SUP_INIT) return;
-    se_sup_step(s, &in, t, acts);
+    se__sup_step(s, &in, t, acts);
     if (target == SE_SUP_STARTING) return;
     in = (struct se_sup_in){.kind = SE_SUP_IN_SPAWNED, .slot = 0};
-    se_sup_step(s, &in, t, acts);
+    se__sup_step(s, &in, t, acts);
     if (target == SE_SUP_RUNNING) return;
     if (target == SE_SUP_WAIT_RESTART) {
         in = (struct se_sup_in){.kind = SE_SUP_IN_EXITED, .slot = 0, .code = 1};
-        se_sup_step(s, &in, t + 1, acts);
+        se__sup_step(s, &in, t + 1, acts);
         return;
     }
     if (target == SE_SUP_DETACHING) {
         in = (struct se_sup_in){.kind = SE_SUP_IN_DETACH};
-        se_sup_step(s, &in, t + 1, acts);
+        se__sup_step(s, &in, t + 1, acts);
         return;
     }
     in = (struct se_sup_in){.kind = SE_SUP_IN_GRACEFUL_STOP};
-    se_sup_step(s, &in, t + 1, acts);
+    se__sup_step(s, &in, t + 1, acts);
     if (target == SE_SUP_STOPPING) return;
     in = (struct se_sup_in){.kind = SE_SUP_IN_EXITED, .slot = 0, .code = 0};
-    se_sup_step(s, &in, t + 2, acts);
+    se__sup_step(s, &in, t + 2, acts);
 }
 
 /* Every cell of the table: no assertion fires, nothing is started while
@@ -464,7 +464,7 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
         for (int k = 0; k < SE_SUP_IN_COUNT; k++) {
             struct se_acts acts = {.count = 0, .cap = 64, .items = items};
             struct se_sup s;
-            se_sup_init(&s, &cfg, 0);
+            se__sup_init(&s, &cfg, 0);
             drive_to(&s, (enum se_sup_state)st, &acts);
             assert_int_equal(s.state, st);
             bool was_alive[SE_SERVERS_MAX];
@@ -478,7 +478,7 @@ test_sup_every_cell_of_the_table_is_handled(void **state)
             if (in.kind == SE_SUP_IN_EXITED && (!s.servers[0].alive || st == SE_SUP_STARTING))
                 continue; /* a starting server's exit always follows its spawn result */
             acts.count = 0;
-            se_sup_step(&s, &in, 100000, &acts);
+            se__sup_step(&s, &in, 100000, &acts);
             for (uint32_t i = 0; i < acts.count; i++) {
                 const struct se_act *a = &acts.items[i];
                 if (a->kind == SE_ACT_SPAWN) {
@@ -504,12 +504,12 @@ test_sup_end_is_logged_with_its_status(void **state)
     struct se_sup_cfg cfg = cfg_default();
     struct se_sup s;
     char got[512];
-    se_sup_init(&s, &cfg, 0);
-    se_sup_step(&s, &(struct se_sup_in){.kind = GO}, 0, &acts);
-    se_sup_step(&s, &(struct se_sup_in){.kind = UP}, 0, &acts);
-    se_sup_step(&s, &(struct se_sup_in){.kind = GS}, 10, &acts);
+    se__sup_init(&s, &cfg, 0);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GO}, 0, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = UP}, 0, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GS}, 10, &acts);
     acts.count = 0;
-    se_sup_step(&s, &(struct se_sup_in){.kind = EX, .code = 0}, 20, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = EX, .code = 0}, 20, &acts);
     se_test_acts_str(&acts, 0, got, sizeof got);
     assert_non_null(strstr(got, "log supervisor-done 0; exit 0"));
     assert_int_equal(acts.items[acts.count - 2].status, 0);

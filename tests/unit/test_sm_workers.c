@@ -88,9 +88,9 @@ run_rows(struct fixture *f, const struct row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct se_pool_in in = row_input(f, &rows[i]);
         f->acts.count = 0;
-        se_pool_step(&f->pool, &in, rows[i].at_ms, &f->acts);
+        se__pool_step(&f->pool, &in, rows[i].at_ms, &f->acts);
         se_test_acts_str_nolog(&f->acts, 0, got, sizeof got);
-        int64_t dl = se_pool_deadline_ms(&f->pool);
+        int64_t dl = se__pool_deadline_ms(&f->pool);
         if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
             print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i,
                         (long long)rows[i].at_ms, got, (long long)dl, rows[i].expect,
@@ -108,7 +108,7 @@ fixture_new(uint32_t workers)
     f->cfg.workers = workers;
     f->cfg.start_worker_delay_rand_permille = 200;
     f->acts = (struct se_acts){.count = 0, .cap = SE_ARRAY_LEN(f->items), .items = f->items};
-    se_pool_init(&f->pool, &f->cfg, 0);
+    se__pool_init(&f->pool, &f->cfg, 0);
     return f;
 }
 
@@ -457,16 +457,16 @@ test_pool_restart_delay_formula(void **state)
 {
     (void)state;
     struct se_pool_cfg cfg = {.backoff_max_ms = 10000};
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 0);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 200);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 8), 10000);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1000), 10000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 1), 0);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 2), 200);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 8), 10000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 1000), 10000);
     cfg.restart_worker_interval_ms = 3000;
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 3000);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 6000);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 10000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 1), 3000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 2), 6000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 3), 10000);
     cfg.backoff_max_ms = 0;
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 50), 3000);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 50), 3000);
 }
 
 /* The log lines of serverengine(3), LOG come from these events. */
@@ -477,36 +477,36 @@ test_pool_logs_finished_exited_and_unexpected(void **state)
     struct fixture *f = fixture_new(2);
     char got[1024];
     struct se_pool_in in = {.kind = SE_POOL_IN_START};
-    se_pool_step(&f->pool, &in, 0, &f->acts);
+    se__pool_step(&f->pool, &in, 0, &f->acts);
     in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0};
-    se_pool_step(&f->pool, &in, 0, &f->acts);
+    se__pool_step(&f->pool, &in, 0, &f->acts);
     in.slot = 1;
-    se_pool_step(&f->pool, &in, 0, &f->acts);
+    se__pool_step(&f->pool, &in, 0, &f->acts);
     f->acts.count = 0;
     in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 0};
-    se_pool_step(&f->pool, &in, 1, &f->acts);
+    se__pool_step(&f->pool, &in, 1, &f->acts);
     in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = 5};
-    se_pool_step(&f->pool, &in, 2, &f->acts);
+    se__pool_step(&f->pool, &in, 2, &f->acts);
     se_test_acts_str(&f->acts, 0, got, sizeof got);
     assert_string_equal(got, "log worker-exited 0; spawn 0; log worker-exited-unexpectedly 1; "
                              "spawn 1");
     in = (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1};
-    se_pool_step(&f->pool, &in, 2, &f->acts);
+    se__pool_step(&f->pool, &in, 2, &f->acts);
     in.slot = 0;
-    se_pool_step(&f->pool, &in, 2, &f->acts);
+    se__pool_step(&f->pool, &in, 2, &f->acts);
     f->acts.count = 0;
     /* SIGKILL the engine never sent: flagged */
     in = (struct se_pool_in){
         .kind = SE_POOL_IN_EXITED, .slot = 1, .code = -1, .sig = SE_SIG_KILL, .sig_ours = false};
-    se_pool_step(&f->pool, &in, 3, &f->acts);
+    se__pool_step(&f->pool, &in, 3, &f->acts);
     assert_int_equal(f->acts.items[0].event, SE_EVT_WORKER_EXITED_UNEXPECTEDLY);
     assert_int_equal(f->acts.items[0].sig, SE_SIG_KILL);
-    assert_int_equal(f->acts.items[0].count, 1);
+    assert_true(f->acts.items[0].outside);
     f->acts.count = 0;
     in = (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true};
-    se_pool_step(&f->pool, &in, 4, &f->acts);
+    se__pool_step(&f->pool, &in, 4, &f->acts);
     in = (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 0};
-    se_pool_step(&f->pool, &in, 5, &f->acts);
+    se__pool_step(&f->pool, &in, 5, &f->acts);
     se_test_acts_str(&f->acts, 0, got, sizeof got);
     assert_non_null(strstr(got, "log worker-finished 0"));
     free(f);
@@ -517,7 +517,7 @@ static const char *
 step_logs(struct fixture *f, struct se_pool_in in, int64_t at_ms, char *got, size_t size)
 {
     f->acts.count = 0;
-    se_pool_step(&f->pool, &in, at_ms, &f->acts);
+    se__pool_step(&f->pool, &in, at_ms, &f->acts);
     se_test_acts_str(&f->acts, 0, got, size);
     return got;
 }
@@ -544,7 +544,7 @@ test_pool_nothing_is_scheduled_for_a_slot_while_the_pool_stops(void **state)
               got, sizeof got);
     assert_int_equal(f->acts.items[0].event, SE_EVT_WORKER_SPAWN_FAILED);
     assert_int_equal(f->acts.items[0].ms, -1); /* no retry: the pool stops */
-    assert_int_equal(se_pool_deadline_ms(&f->pool), NEVER);
+    assert_int_equal(se__pool_deadline_ms(&f->pool), NEVER);
     free(f);
 }
 
@@ -566,7 +566,7 @@ test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down(void **state)
         step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 1, .code = 3}, 6, got,
                   sizeof got),
         "log worker-finished 1");
-    assert_int_equal(se_pool_deadline_ms(&f->pool), NEVER);
+    assert_int_equal(se__pool_deadline_ms(&f->pool), NEVER);
     free(f);
 }
 
@@ -596,7 +596,7 @@ test_pool_next_start_time_counts_only_while_starts_are_spaced(void **state)
     step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 5, got, sizeof got);
     step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 1}, 10, got,
               sizeof got);
-    assert_int_equal(se_pool_deadline_ms(&f->pool), 110);
+    assert_int_equal(se__pool_deadline_ms(&f->pool), 110);
     assert_string_equal(
         step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, 110, got, sizeof got),
         "spawn 0");
@@ -611,9 +611,9 @@ test_pool_init_over_garbage_starts_clean(void **state)
     (void)state;
     struct fixture *f = fixture_new(2);
     memset(&f->pool, 0xa5, sizeof f->pool);
-    se_pool_init(&f->pool, &f->cfg, 0);
+    se__pool_init(&f->pool, &f->cfg, 0);
     char got[1024];
-    assert_int_equal(se_pool_alive(&f->pool), 0);
+    assert_int_equal(se__pool_alive(&f->pool), 0);
     assert_string_equal(
         step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got),
         "spawn 0; spawn 1");
@@ -627,8 +627,8 @@ test_pool_one_ms_backoff_ceiling_applies(void **state)
 {
     (void)state;
     struct se_pool_cfg cfg = {.restart_worker_interval_ms = 0, .backoff_max_ms = 1};
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 1), 0);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 1);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 1), 0);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 2), 1);
 }
 
 /* Each code of unrecoverable_exit_codes is itself, at the edges of the
@@ -662,8 +662,8 @@ test_pool_backoff_doubles_from_a_one_ms_interval(void **state)
 {
     (void)state;
     struct se_pool_cfg cfg = {.restart_worker_interval_ms = 1, .backoff_max_ms = 1000};
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 2), 2);
-    assert_int_equal(se_pool_restart_delay_ms(&cfg, 3), 4);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 2), 2);
+    assert_int_equal(se__pool_restart_delay_ms(&cfg, 3), 4);
 }
 
 /* ---- rolling restart (restart_mode: rolling) -------------------------------- */
