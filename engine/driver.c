@@ -201,8 +201,8 @@ hb_feed(struct se_driver *d, uint32_t slot, struct se_hb_in in, int64_t now_ms)
     if (s->hb_on && se__hb_deadline_ms(&s->hb) <= now_ms) {
         int64_t stamp = 0;
         if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
-            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
-                       &d->acts);
+            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp},
+                        now_ms, &d->acts);
     }
     se__hb_step(&s->hb, &in, now_ms, &d->acts);
 }
@@ -429,7 +429,8 @@ static void
 group_done(struct se_driver *d, uint32_t slot, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[slot];
-    se__kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms, &d->acts);
+    se__kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms,
+                  &d->acts);
     s->group_child = 0;
 }
 
@@ -469,7 +470,7 @@ group_tick(struct se_driver *d, uint32_t slot, int64_t now_ms)
     }
     if (se__kill_deadline_ms(&s->group_kill) <= now_ms)
         se__kill_step(&s->group_kill, &(struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms,
-                     &d->acts);
+                      &d->acts);
 }
 
 static bool
@@ -694,8 +695,8 @@ read_stamps_when_due(struct se_driver *d, int64_t now_ms)
         int64_t stamp = 0;
         if (s->child == 0 || !s->hb_on) continue;
         if (d->os->beat_stamp(d->os->ctx, s->child, &stamp) == 0)
-            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp}, now_ms,
-                       &d->acts);
+            se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_BEAT, .stamp_ms = stamp},
+                        now_ms, &d->acts);
     }
 }
 

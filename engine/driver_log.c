@@ -83,8 +83,8 @@ exited_unexpectedly(const struct line *l, const struct se_act *a, char *buf, siz
     /* killed by a signal the engine never sent (OOM killer, kill -9) */
     snprintf(buf, n, "%s exited unexpectedly with %s%s", l->who, l->how,
              a->outside ? " (not sent by serverengine: the out-of-memory killer or an "
-                             "operator?)"
-                           : "");
+                          "operator?)"
+                        : "");
     return SE_LOG_ERROR;
 }
 

@@ -17,7 +17,7 @@
 
 void
 se__kill_init(struct se_kill *k, const struct se_kill_cfg *cfg, uint32_t slot, uint32_t child,
-             int64_t now_ms)
+              int64_t now_ms)
 {
     SE_ASSERT(k != NULL);
     SE_ASSERT(cfg != NULL);

@@ -74,13 +74,13 @@ struct se_kill {
 };
 
 void se__kill_init(struct se_kill *k, const struct se_kill_cfg *cfg, uint32_t slot, uint32_t child,
-                  int64_t now_ms);
+                   int64_t now_ms);
 
 /* Feeds one input at now_ms (never decreasing) and appends actions to out:
  * SE_ACT_SIGNAL and SE_ACT_LOG (kill-signal, kill-escalate, kill-final,
  * kill-signal-failed). Cannot fail. */
 void se__kill_step(struct se_kill *k, const struct se_kill_in *in, int64_t now_ms,
-                  struct se_acts *out);
+                   struct se_acts *out);
 
 /* When the machine wants to be stepped again (SE_INT64_NEVER: not before an input). */
 int64_t se__kill_deadline_ms(const struct se_kill *k);

@@ -27,7 +27,7 @@ se__logrot_cfg_valid(const struct se_logrot_cfg *cfg)
 
 void
 se__logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
-               const struct se_file_id *opened, int64_t now_ms)
+                const struct se_file_id *opened, int64_t now_ms)
 {
     SE_ASSERT(r != NULL && cfg != NULL && opened != NULL);
     SE_ASSERT(se__logrot_cfg_valid(cfg));
@@ -289,7 +289,7 @@ on_reopening(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
 
 void
 se__logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
-               struct se_logrot_acts *out)
+                struct se_logrot_acts *out)
 {
     SE_ASSERT(r != NULL && in != NULL && out != NULL);
     /* The caller's clock may step back a little (the logger derives a line's

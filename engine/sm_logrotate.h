@@ -128,7 +128,7 @@ struct se_logrot {
 
 /* Starts the machine for a file just opened, whose identity is opened. */
 void se__logrot_init(struct se_logrot *r, const struct se_logrot_cfg *cfg,
-                    const struct se_file_id *opened, int64_t now_ms);
+                     const struct se_file_id *opened, int64_t now_ms);
 
 /* Changes age and size (reload); the check period and retry delay too. Idle only. */
 void se__logrot_set_cfg(struct se_logrot *r, const struct se_logrot_cfg *cfg);
@@ -140,7 +140,7 @@ bool se__logrot_cfg_valid(const struct se_logrot_cfg *cfg);
 /* Feeds one input at now_ms (never decreasing) and appends actions to out (see
  * the protocol above). Cannot fail. */
 void se__logrot_step(struct se_logrot *r, const struct se_logrot_in *in, int64_t now_ms,
-                    struct se_logrot_acts *out);
+                     struct se_logrot_acts *out);
 
 /* Whether the last step ended with a call that awaits DONE or FAILED. */
 bool se__logrot_waiting(const struct se_logrot *r);

@@ -106,7 +106,8 @@ void se__sup_init(struct se_sup *s, const struct se_sup_cfg *cfg, int64_t now_ms
 
 /* Appends SE_ACT_SPAWN, SE_ACT_STOP, SE_ACT_FORWARD, SE_ACT_RELOAD,
  * SE_ACT_LOG and, once, SE_ACT_EXIT. Cannot fail. */
-void se__sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct se_acts *out);
+void se__sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
+                  struct se_acts *out);
 
 int64_t se__sup_deadline_ms(const struct se_sup *s);
 

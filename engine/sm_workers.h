@@ -112,7 +112,7 @@ void se__pool_init(struct se_pool *p, const struct se_pool_cfg *cfg, int64_t now
 /* Feeds one input and appends SE_ACT_SPAWN, SE_ACT_STOP, SE_ACT_LOG and,
  * once, SE_ACT_EXIT. Cannot fail. */
 void se__pool_step(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms,
-                  struct se_acts *out);
+                   struct se_acts *out);
 
 int64_t se__pool_deadline_ms(const struct se_pool *p);
 
