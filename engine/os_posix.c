@@ -887,8 +887,13 @@ static void *
 thread_main(void *arg)
 {
     struct thread_ctx *t = arg;
-    int status = t->entry(t->arg, &t->cc);
     struct se_os_posix *p = t->p;
+    if (p->forwarding) { /* what run starts gets an empty mask: see loop_forwarding */
+        sigset_t none;
+        sigemptyset(&none);
+        pthread_sigmask(SIG_SETMASK, &none, NULL);
+    }
+    int status = t->entry(t->arg, &t->cc);
     pthread_mutex_lock(p->lock);
     struct se_posix_child *c = child_get(p, t->handle);
     SE_ASSERT(c != NULL);
@@ -1040,6 +1045,63 @@ open_fds(struct se_os_posix *p, const sigset_t *set)
     return rc;
 }
 
+void
+se__posix_forward_to_main(int signo, const siginfo_t *si)
+{
+    pid_t pid = getpid();
+    siginfo_t fwd = *si;
+    fwd.si_code = SI_QUEUE;
+    syscall(SYS_rt_tgsigqueueinfo, pid, pid, signo, &fwd);
+}
+
+/*
+ * The loop's handler. On another thread (a thread worker's run, what it
+ * started, a thread of the host program) a command signal or SIGCHLD goes
+ * to the main thread, which blocks it and reads it from its signalfd;
+ * SIGPIPE does nothing there or on the main thread (a closed pipe is EPIPE,
+ * as when it was ignored). The main thread runs it for a command only once
+ * the adapter unblocked them: the default action, as before the engine. An
+ * exec resets every handler to the default.
+ */
+static void
+// cppcheck-suppress constParameter ; the type sigaction's sa_sigaction takes
+loop_forward(int signo, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    int saved = errno;
+    if (signo == SIGPIPE) {
+        /* nothing */
+    } else if ((pid_t)syscall(SYS_gettid) != getpid()) {
+        se__posix_forward_to_main(signo, si);
+    } else {
+        signal(signo, SIG_DFL);
+        raise(signo);
+    }
+    errno = saved;
+}
+
+/* When the loop is the main thread, the handler above takes the commands,
+ * SIGCHLD and SIGPIPE, and thread children unblock everything: a signal
+ * that reaches them is passed on, never lost or given its default action
+ * in the server. On another thread (an engine embedded in a program's
+ * thread) nothing changes: thread children keep the loop's mask. */
+static void
+loop_forwarding(struct se_os_posix *p)
+{
+    p->forwarding = (pid_t)syscall(SYS_gettid) == getpid();
+    if (!p->forwarding) {
+        signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe is -EPIPE, not death */
+        return;
+    }
+    struct sigaction sa = {.sa_sigaction = loop_forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigfillset(&sa.sa_mask);
+    for (uint32_t i = 0; i <= p->sigs_count; i++) {
+        int signo = i < p->sigs_count ? se__sig_to_posix(p->sigs[i]) : SIGCHLD;
+        sigaction(signo, &sa, &p->saved[i]);
+    }
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 int
 se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *sigs,
                   uint32_t sigs_count, int32_t parent_hb_fd, int64_t *parent_stamp)
@@ -1061,7 +1123,7 @@ se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *si
         sigaddset(&set, se__sig_to_posix(sigs[i]));
     }
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a write to a closed pipe is -EPIPE, not death */
+    loop_forwarding(p);
     nofile_reserve(p);
     p->init = getpid() == 1;
     int rc = open_fds(p, &set);
@@ -1117,6 +1179,13 @@ se__os_posix_fini(struct se_os_posix *p)
     }
     nofile_restore(p);
     p->nofile_soft_orig = 0;
+    if (p->forwarding) { /* what the commands and SIGCHLD did before; SIGPIPE stays ignored */
+        for (uint32_t i = 0; i <= p->sigs_count; i++)
+            sigaction(i < p->sigs_count ? se__sig_to_posix(p->sigs[i]) : SIGCHLD, &p->saved[i],
+                      NULL);
+        signal(SIGPIPE, SIG_IGN);
+        p->forwarding = false;
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);

@@ -10,6 +10,8 @@
 #ifndef SE_OS_POSIX_H
 #define SE_OS_POSIX_H
 
+#include <signal.h>
+
 #include "se_int.h"
 
 /*
@@ -76,8 +78,10 @@ struct se_os_posix {
     uint64_t rng;                              /* xorshift64* state for random_u32 */
     uint64_t nofile_soft_orig;                 /* RLIMIT_NOFILE's soft limit we raised, or 0 */
     bool init;                                 /* we are PID 1: every orphan is ours to reap */
-    int (*fs_close)(void *ctx, int32_t fd);    /* the stateless close this adapter wraps */
-    void *lock;                                /* pthread_mutex_t *, heap: thread completions */
+    bool forwarding; /* the loop is the main thread: other threads forward its signals to it */
+    struct sigaction saved[SE_POSIX_SIGNALS_MAX + 1]; /* forwarding: sigs' and SIGCHLD's before */
+    int (*fs_close)(void *ctx, int32_t fd);           /* the stateless close this adapter wraps */
+    void *lock; /* pthread_mutex_t *, heap: thread completions */
     struct se_posix_child children[SE_POSIX_CHILDREN_MAX];
     struct se_posix_group groups[SE_POSIX_CHILDREN_MAX]; /* by handle % MAX */
 };
@@ -86,6 +90,10 @@ struct se_os_posix {
  * Creates the adapter for this process: blocks the given signals (plus
  * SIGCHLD) in the calling thread (call before starting threads: they
  * inherit the mask) and receives them through a signalfd; ignores SIGPIPE.
+ * When the calling thread is the main one, a handler on these signals
+ * passes to it whatever reaches another thread, and thread children
+ * (thread and embedded workers) run with nothing blocked, so that the
+ * programs they start get a clean signal state.
  * parent_hb_fd / parent_stamp: this process's own heartbeat channel to its
  * parent (from se_child_ctx), or -1/NULL. Returns 0 or -errno; on error
  * nothing is left open.
@@ -109,6 +117,12 @@ void se__os_posix_fini(struct se_os_posix *p);
 /* The POSIX number of an se_sig (0 for SE_SIG_NONE/OTHER) and back. */
 int se__sig_to_posix(enum se_sig sig);
 enum se_sig se__sig_from_posix(int signo);
+
+/* Passes a signal that reached a thread other than the main one on to the
+ * main thread (its thread id is the pid), sender kept: si_code becomes
+ * SI_QUEUE, the only code a process may queue (CONT from a server is told
+ * apart by si_pid). Async-signal-safe. */
+void se__posix_forward_to_main(int signo, const siginfo_t *si);
 
 /* Sets this thread's signal mask to exactly sigs plus SIGCHLD: a forked
  * child that will be a server leaves the fork's everything-blocked mask

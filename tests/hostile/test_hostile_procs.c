@@ -125,6 +125,44 @@ test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker(void
     assert_int_equal(status, 128 + SIGTERM);
 }
 
+/* A program started by run on a thread of the server (thread and embedded
+ * workers) starts with nothing blocked and nothing ignored, whatever the
+ * server's loop blocks for its signalfd: TERM ends it with the default
+ * action. It is the server's child, and the test's once the server is gone. */
+static void
+program_of_a_thread_worker_has_default_signals(struct itest *t, const char *type)
+{
+    pid_t server = itest_start(t, NULL, type, "workers=1", "mode=spawn_sleep", NULL);
+    itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
+    pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
+    unsigned long long blocked = proc_status_mask(grandchild, "SigBlk:");
+    unsigned long long ignored = proc_status_mask(grandchild, "SigIgn:");
+    for (int sig = 32; sig < SIGRTMIN; sig++) /* the C library's own: posix_spawn ignores them */
+        ignored &= ~(1ull << (sig - 1));
+    if (blocked != 0 || ignored != 0)
+        fail_msg("%s: the program starts with SigBlk %llx SigIgn %llx (want 0 and 0)", type,
+                 blocked, ignored);
+    itest_kill(grandchild, SIGTERM);
+    itest_kill(server, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    int status = 0;
+    pid_t adopted = itest_wait_adopted(t, DL, &status);
+    assert_int_equal(adopted, grandchild);
+    assert_int_equal(status, 128 + SIGTERM);
+}
+
+static void
+test_a_program_started_by_a_thread_worker_has_default_signals(void **state)
+{
+    program_of_a_thread_worker_has_default_signals(*state, "worker_type=thread");
+}
+
+static void
+test_a_program_started_by_an_embedded_worker_has_default_signals(void **state)
+{
+    program_of_a_thread_worker_has_default_signals(*state, "worker_type=embedded");
+}
+
 /* A program that ignores TERM outlives its worker: what is left of the
  * group gets the worker's escalation (QUIT after worker_graceful_kill_timeout,
  * 3 s here), and the server waits for it. */
@@ -572,6 +610,8 @@ main(int argc, char **argv)
     itest_main(argc, argv); /* in an engine child: runs the engine, never returns */
     const struct CMUnitTest tests[] = {
         CASE(test_a_program_started_by_run_has_default_signals_and_stops_with_its_worker),
+        CASE(test_a_program_started_by_a_thread_worker_has_default_signals),
+        CASE(test_a_program_started_by_an_embedded_worker_has_default_signals),
         CASE(test_what_is_left_of_a_worker_group_gets_the_escalation),
         CASE(test_what_is_left_after_an_immediate_stop_is_stopped_immediately),
         CASE(test_worker_kill_process_group_false_leaves_the_group_alone),
