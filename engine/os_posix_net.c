@@ -374,7 +374,7 @@ se__net_peer_allowed(int32_t fd, uint32_t *uid)
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
     *uid = (uint32_t)cred.uid;
-    return cred.uid == 0 || cred.uid == getuid() ? 1 : 0;
+    return se__peer_uid_allowed((uint32_t)cred.uid, (uint32_t)getuid()) ? 1 : 0;
 }
 
 int

@@ -85,6 +85,14 @@ int se__net_local_port(int32_t fd, uint16_t *port);
 /* The peer's uid into *uid; returns 1 when it is ours or root, 0 when not,
  * or -errno. */
 int se__net_peer_allowed(int32_t fd, uint32_t *uid);
+
+/* Who may use a unix socket the engine serves: root, and the user the
+ * process runs as (its real uid). */
+static inline bool
+se__peer_uid_allowed(uint32_t peer_uid, uint32_t own_uid)
+{
+    return peer_uid == 0 || peer_uid == own_uid;
+}
 int se__net_unix_connect(const char *path, int32_t *out);
 /* One line with at most one descriptor (fd -1: none). */
 int se__net_send_line(int32_t fd, const char *line, int32_t pass_fd);
