@@ -38,7 +38,7 @@ _Static_assert(SE_LOG_MSG_MAX >= SE_LOG_LINE_MAX, "a message buffer holds at lea
 struct se_logger *se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err);
 
 /* Formats like vsnprintf(out, cap, fmt, ap) for the common conversions
- * (see logger.c) and returns the length; -1 when it declines (a conversion
+ * (see log_format.c) and returns the length; -1 when it declines (a conversion
  * it does not do, or output longer than cap - 1): then use vsnprintf. ap is
  * not consumed. */
 int se__log_format(char *out, size_t cap, const char *fmt, va_list ap);
