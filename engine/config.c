@@ -36,6 +36,8 @@
 _Static_assert(sizeof(enum se_sig) == sizeof(int32_t), "signal fields are 32-bit cells");
 _Static_assert(sizeof(enum se_worker_type) == sizeof(int32_t), "enum fields are 32-bit cells");
 _Static_assert(sizeof(enum se_log_level) == sizeof(int32_t), "enum fields are 32-bit cells");
+_Static_assert(sizeof(enum se_log_format) == sizeof(int32_t), "enum fields are 32-bit cells");
+_Static_assert(SE_LOG_FORMAT_JSON == 2, "enum names are indexed by value");
 _Static_assert(SE_WORKER_SPAWN == 3 && SE_LOG_FATAL == 5, "enum names are indexed by value");
 _Static_assert(LIST_ITEMS_MAX >= SE_UNRECOVERABLE_BITS, "every exit code fits in one list");
 
@@ -46,6 +48,7 @@ _Static_assert(LIST_ITEMS_MAX >= SE_UNRECOVERABLE_BITS, "every exit code fits in
 static const char *const worker_type_names[] = {"embedded", "thread", "process", "spawn", NULL};
 static const char *const log_level_names[] = {"trace", "debug", "info", "warn",
                                               "error", "fatal", NULL};
+static const char *const log_format_names[] = {"ruby", "journal", "json", NULL};
 static const char *const heartbeat_mode_names[] = {"auto", "manual", NULL};
 static const char *const command_sender_names[] = {"signal", "pipe", NULL};
 static const char *const restart_mode_names[] = {"all", "rolling", NULL};
@@ -161,6 +164,9 @@ static const struct key keys[] = {
      .help = "log file path (empty: stderr, -: stdout)"},
     {"log_level", .type = KT_ENUM, .flags = KF_DYNAMIC, F(log_level), .names = log_level_names,
      .def = "debug", .help = "lowest level logged: trace, debug, info, warn, error or fatal"},
+    {"log_format", .type = KT_ENUM, .flags = KF_DYNAMIC, F(log_format), .names = log_format_names,
+     .def = "ruby",
+     .help = "shape of a log line: ruby (Ruby Logger's), journal (<N> priority, no time) or json"},
     {"log_rotate_age", .type = KT_INT, F(log_rotate_age), .max = 1000, .def = "5",
      .help = "log files kept in all, the live one included (0: no rotation)"},
     {"log_rotate_size", .type = KT_INT, F(log_rotate_size_bytes), .min = 1, .max = INT64_MAX,

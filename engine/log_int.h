@@ -15,11 +15,17 @@
 #include "logger.h"
 #include "sm_logrotate.h"
 
-#define HDR_MAX      128u /* the longest header: 4+26+2+11+2+5+4+63+2 = 119 */
-#define GEN_PATH_MAX (SE_PATH_MAX + 16u)
+#define HDR_MAX 160u /* the longest header: 4+26+2+11+2+5+4+63+1+11+2 = 131 */
+/* the longest JSON line head: 9+26+6+11+5+8+11+10+4+13+6*63+13 = 500 */
+#define JSON_HEAD_MAX 512u
+#define GEN_PATH_MAX  (SE_PATH_MAX + 16u)
 
 _Static_assert(HDR_MAX + sizeof SE_LOG_CONT_MARK + 64u < SE_LOG_LINE_MAX, "room for a message");
-_Static_assert(SE_LOG_PROGNAME_MAX + 56u <= HDR_MAX, "the header fits its reserve");
+_Static_assert(SE_LOG_PROGNAME_MAX + 68u <= HDR_MAX, "the header fits its reserve");
+_Static_assert(6u * SE_LOG_PROGNAME_MAX + 122u <= JSON_HEAD_MAX, "the JSON head fits its reserve");
+_Static_assert(JSON_HEAD_MAX + sizeof SE_LOG_CONT_MARK + 64u < SE_LOG_LINE_MAX,
+               "room for a message");
+_Static_assert(SE_WORKERS_MAX <= 99999u, "a worker id takes at most 5 digits");
 
 enum output_kind {
     OUT_FILE = 0, /* a path we opened; rotation and identity checks apply */
@@ -69,9 +75,14 @@ struct se_logger {
     int64_t anchor_real_us; /* realtime and monotonic read together at that moment */
     int64_t anchor_mono_ms;
     size_t stamp_len;
-    char stamp[32];     /* "2026-11-28T11:20:18" in local time */
-    int32_t *fork_word; /* pid cache, zeroed by the kernel in a forked child */
-    int32_t pid;        /* the pid pid_text renders */
+    char stamp[32]; /* "2026-11-28T11:20:18" in local time */
+    char tz[8];     /* its UTC offset, "+01:00" (JSON) */
+    size_t tz_len;
+    int format;               /* enum se_log_format */
+    bool worker_key_ok;       /* worker_key was made */
+    pthread_key_t worker_key; /* the calling thread's worker id + 1 (0: none) */
+    int32_t *fork_word;       /* pid cache, zeroed by the kernel in a forked child */
+    int32_t pid;              /* the pid pid_text renders */
     char pid_text[12];
     size_t pid_len;
     size_t progname_len;
@@ -110,11 +121,15 @@ void se__log_pid_refresh(struct se_logger *lg);
 int64_t se__log_line_now_ms(struct se_logger *lg, int64_t real_us);
 /* Brings the stamp and pid caches up to date for a line stamped real_us. */
 void se__log_header_refresh(struct se_logger *lg, int64_t real_us);
-/* The header's length once the caches are fresh. */
-size_t se__log_header_len(const struct se_logger *lg, size_t prog_len);
-/* Writes the header into p (HDR_MAX bytes) and returns its length. */
-size_t se__log_build_header(const struct se_logger *lg, char *p, enum se_log_level level,
-                            const char *prog, size_t prog_len, int64_t real_us);
+/* One line of msg into line (SE_LOG_LINE_MAX bytes) in the logger's format
+ * (ruby, journal or json; serverengine(5), log_format): the header, the
+ * continuation mark when cont, as much of msg as fits (never cutting a UTF-8
+ * character; escaped in JSON), and the newline. Returns the line's length;
+ * *taken is how many bytes of msg it holds (some when len > 0). The caches
+ * must be fresh (se__log_header_refresh). */
+size_t se__log_build_line(const struct se_logger *lg, char *line, enum se_log_level level,
+                          const char *prog, size_t prog_len, const char *msg, size_t len, bool cont,
+                          int64_t real_us, size_t *taken);
 
 /* logger.c: one line on stderr (or into the log when stderr is captured). */
 void se__log_report(struct se_logger *lg, const char *fmt, ...) SE_PRINTF(2, 3);

@@ -117,6 +117,26 @@ se_logger_set_progname(struct se_logger *lg, const char *progname)
     return 0;
 }
 
+int
+se__logger_set_format(struct se_logger *lg, enum se_log_format format)
+{
+    if ((unsigned)format > SE_LOG_FORMAT_JSON) return SE_EUNKNOWN;
+    pthread_mutex_lock(&lg->mu);
+    lg->format = (int)format;
+    pthread_mutex_unlock(&lg->mu);
+    return 0;
+}
+
+void
+se__logger_set_worker(struct se_logger *lg, int64_t worker_id)
+{
+    SE_ASSERT(worker_id == SE_LOG_WORKER_NONE ||
+              (worker_id >= 0 && worker_id < (int64_t)SE_WORKERS_MAX));
+    if (!lg->worker_key_ok) return;
+    uintptr_t v = worker_id == SE_LOG_WORKER_NONE ? 0 : (uintptr_t)worker_id + 1;
+    (void)pthread_setspecific(lg->worker_key, (void *)v); /* fails only without memory */
+}
+
 uint64_t
 se_logger_error_count(const struct se_logger *lg)
 {
@@ -137,30 +157,34 @@ void
 se__log_report(struct se_logger *lg, const char *fmt, ...)
 {
     const struct se_os *os = lg->os;
-    char buf[2 * GEN_PATH_MAX + 256 + HDR_MAX];
-    size_t h = 0;
+    char msg[2 * GEN_PATH_MAX + 256], line[SE_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    if (msg[len - 1] == '\n') len--; /* every report is one line, even cut short */
     /* Race: with stderr captured by this logger, fd 2 is a pipe only the
      * drain empties, and the drain needs the mutex held here; a report
      * written there could block forever on a full pipe. It goes straight
-     * into the log instead, as a line of its own. */
+     * into the log instead, as a line of its own (its first piece when
+     * long), in the log's format. */
     bool captured = lg->cap[1].read_fd >= 0;
+    size_t size = 0, taken = 0;
     if (captured) {
         int64_t real_us = os->realtime_us(os->ctx);
         se__log_header_refresh(lg, real_us);
-        h = se__log_build_header(lg, buf, SE_LOG_WARN, "serverengine", 12, real_us);
+        size = se__log_build_line(lg, line, SE_LOG_WARN, "serverengine", 12, msg, len, false,
+                                  real_us, &taken);
     } else {
-        h = (size_t)(se__log_put_bytes(buf, "serverengine: ", 14) - buf);
+        size = (size_t)(se__log_put_bytes(line, "serverengine: ", 14) - line);
+        size = (size_t)(se__log_put_bytes(line + size, msg, len) - line);
+        line[size++] = '\n';
     }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + h, sizeof buf - h, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    size_t len = h + ((size_t)n < sizeof buf - h ? (size_t)n : sizeof buf - h - 1);
-    buf[len - 1] = '\n'; /* every report is one line, even cut short */
     size_t written = 0;
     /* the output may itself be the one failing: nothing more to do then */
-    (void)os->write(os->ctx, captured ? lg->out.fd : 2, buf, len, &written);
+    (void)os->write(os->ctx, captured ? lg->out.fd : 2, line, size, &written);
 }
 
 static const char *
@@ -208,12 +232,11 @@ write_recovered(struct se_logger *lg, int64_t real_us, int64_t now_ms)
     if (lg->told)
         se__log_report(lg, "writing the log to %s works again; %llu line(s) lost\n", out_name(lg),
                        (unsigned long long)lost);
-    char line[HDR_MAX + 160];
-    se__log_header_refresh(lg, real_us);
-    size_t h = se__log_build_header(lg, line, SE_LOG_WARN, "serverengine", 12, real_us);
-    int n = snprintf(line + h, sizeof line - h, "%llu log line(s) lost while writing failed (%s)\n",
+    char note[160];
+    int n = snprintf(note, sizeof note, "%llu log line(s) lost while writing failed (%s)",
                      (unsigned long long)lost, se_strerror(err));
-    if (n > 0 && (size_t)n < sizeof line - h) write_line(lg, line, h + (size_t)n, now_ms);
+    if (n > 0 && (size_t)n < sizeof note)
+        se__log_emit(lg, SE_LOG_WARN, "serverengine", 12, note, (size_t)n, false, real_us, now_ms);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -292,16 +315,6 @@ write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms)
         now_ms);
 }
 
-/* Cuts at most room bytes off s (which is longer), not inside a UTF-8 sequence. */
-static size_t
-utf8_cut(const char *s, size_t room)
-{
-    size_t cut = room;
-    for (int back = 0; back < 3 && cut > 1 && ((unsigned char)s[cut] & 0xC0u) == 0x80u; back++)
-        cut--;
-    return ((unsigned char)s[cut] & 0xC0u) == 0x80u ? room : cut;
-}
-
 /* Writes msg as one line, or as several when it does not fit: each with its
  * own header, the continuation ones marked. Called with mu held. */
 void
@@ -310,21 +323,13 @@ se__log_emit(struct se_logger *lg, enum se_log_level level, const char *prog, si
 {
     char line[SE_LOG_LINE_MAX];
     se__log_header_refresh(lg, real_us);
-    size_t h = se__log_build_header(lg, line, level, prog, prog_len, real_us);
     size_t off = 0;
     do {
-        size_t p = h;
-        if (cont) {
-            memcpy(line + p, SE_LOG_CONT_MARK, sizeof SE_LOG_CONT_MARK - 1);
-            p += sizeof SE_LOG_CONT_MARK - 1;
-        }
-        size_t room = SE_LOG_LINE_MAX - p - 1;
-        size_t take = len - off <= room ? len - off : utf8_cut(msg + off, room);
-        memcpy(line + p, msg + off, take);
-        p += take;
-        line[p++] = '\n';
-        write_line(lg, line, p, now_ms);
-        off += take;
+        size_t taken = 0;
+        size_t n = se__log_build_line(lg, line, level, prog, prog_len, msg + off, len - off, cont,
+                                      real_us, &taken);
+        write_line(lg, line, n, now_ms);
+        off += taken;
         cont = true;
     } while (off < len);
 }
@@ -349,26 +354,19 @@ se_logv(struct se_logger *lg, enum se_log_level level, const char *fmt, va_list 
 {
     if (!se_logger_is_enabled(lg, level)) return;
     const struct se_os *os = lg->os;
-    /* The message is formatted outside the lock, right after room for the
-     * header, which is built under the lock (its caches are shared). */
-    char line[SE_LOG_LINE_MAX];
-    char *m = line + HDR_MAX;
-    size_t room = SE_LOG_LINE_MAX - HDR_MAX - 1;
+    /* The message is formatted outside the lock; the line is built under it
+     * (the header's caches are shared). */
+    char m[SE_LOG_LINE_MAX];
     va_list ap2;
     va_copy(ap2, ap);
-    int n = se__log_format(m, room + 1, fmt, ap); /* leaves ap untouched */
-    if (n < 0) n = vsnprintf(m, room + 1, fmt, ap);
+    int n = se__log_format(m, sizeof m, fmt, ap); /* leaves ap untouched */
+    if (n < 0) n = vsnprintf(m, sizeof m, fmt, ap);
     pthread_mutex_lock(&lg->mu);
     int64_t real_us = os->realtime_us(os->ctx);
     int64_t now_ms = se__log_line_now_ms(lg, real_us);
-    if (n >= 0 && (size_t)n <= room) {
-        se__log_header_refresh(lg, real_us);
-        size_t h = se__log_header_len(lg, lg->progname_len);
-        size_t built =
-            se__log_build_header(lg, m - h, level, lg->progname, lg->progname_len, real_us);
-        SE_ASSERT(built == h);
-        m[n] = '\n';
-        write_line(lg, m - h, h + (size_t)n + 1, now_ms);
+    if (n >= 0 && (size_t)n < sizeof m) {
+        se__log_emit(lg, level, lg->progname, lg->progname_len, m, (size_t)n, false, real_us,
+                     now_ms);
     } else {
         log_long(lg, level, fmt, ap2, real_us, now_ms);
     }
@@ -451,9 +449,11 @@ se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err)
         lg->hook[i] = (struct stdio_hook){.lg = lg, .cap = {.read_fd = -1, .is_err = i == 1}};
     }
     if (se__posix_fork_word_new(&lg->fork_word) < 0) lg->fork_word = NULL;
+    lg->worker_key_ok = pthread_key_create(&lg->worker_key, NULL) == 0; /* else: no worker ids */
     struct output out = {.kind = OUT_FD, .fd = fd};
     int rc = fd >= 0 ? 0 : output_open(os, path, &out);
     if (rc < 0 || pthread_mutex_init(&lg->mu, NULL) != 0) {
+        if (lg->worker_key_ok) pthread_key_delete(lg->worker_key);
         se__posix_fork_word_free(lg->fork_word);
         free(lg);
         *err = rc < 0 ? rc : -ENOMEM;
@@ -545,6 +545,7 @@ se_logger_free(struct se_logger *lg)
     if (lg->out.kind == OUT_FILE) (void)lg->os->close(lg->os->ctx, lg->out.fd);
     pthread_mutex_unlock(&lg->mu);
     pthread_mutex_destroy(&lg->mu);
+    if (lg->worker_key_ok) pthread_key_delete(lg->worker_key);
     se__posix_fork_word_free(lg->fork_word);
     free(lg);
 }

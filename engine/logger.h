@@ -43,6 +43,20 @@ struct se_logger *se__logger_new_os(const struct se_os *os, const char *path, in
  * not consumed. */
 int se__log_format(char *out, size_t cap, const char *fmt, va_list ap);
 
+/* The shape of every line from now on (log_line.c). 0, or SE_EUNKNOWN for
+ * a value that is not a format (the format in force stays). */
+int se__logger_set_format(struct se_logger *lg, enum se_log_format format);
+
+/* No worker: the lines of the server, the supervisor, and captured output. */
+#define SE_LOG_WORKER_NONE (-1)
+
+/* The worker id the calling thread's lines carry from now on (a thread
+ * worker sets it on its thread, a process worker once after the fork: a
+ * forked child keeps its forking thread's id), or SE_LOG_WORKER_NONE.
+ * Ids are 0 .. SE_WORKERS_MAX - 1. Without thread-specific storage (the
+ * key could not be made) lines carry no worker id. */
+void se__logger_set_worker(struct se_logger *lg, int64_t worker_id);
+
 /* Lines lost to failed writes since the last successful one (tests). */
 uint64_t se__logger_lost_pending(const struct se_logger *lg);
 
