@@ -81,6 +81,7 @@ struct se_logger {
     int format;               /* enum se_log_format */
     bool worker_key_ok;       /* worker_key was made */
     pthread_key_t worker_key; /* the calling thread's worker id + 1 (0: none) */
+    int32_t process_worker;   /* the id of a thread without one, or SE_LOG_WORKER_NONE */
     int32_t *fork_word;       /* pid cache, zeroed by the kernel in a forked child */
     int32_t pid;              /* the pid pid_text renders */
     char pid_text[12];

@@ -144,13 +144,13 @@ se__log_header_refresh(struct se_logger *lg, int64_t real_us)
     se__log_pid_refresh(lg);
 }
 
-/* The worker id of the calling thread's lines (SE_LOG_WORKER_NONE: none). */
+/* The worker id of the calling thread's lines: its own, else the process's
+ * (SE_LOG_WORKER_NONE: none). */
 static int64_t
 line_worker(const struct se_logger *lg)
 {
-    if (!lg->worker_key_ok) return SE_LOG_WORKER_NONE;
-    uintptr_t v = (uintptr_t)pthread_getspecific(lg->worker_key);
-    return v == 0 ? SE_LOG_WORKER_NONE : (int64_t)(v - 1);
+    uintptr_t v = lg->worker_key_ok ? (uintptr_t)pthread_getspecific(lg->worker_key) : 0;
+    return v == 0 ? lg->process_worker : (int64_t)(v - 1);
 }
 
 /* Ruby's progname field: the progname, then "worker N" for a worker's line

@@ -137,6 +137,16 @@ se__logger_set_worker(struct se_logger *lg, int64_t worker_id)
     (void)pthread_setspecific(lg->worker_key, (void *)v); /* fails only without memory */
 }
 
+void
+se__logger_set_process_worker(struct se_logger *lg, int64_t worker_id)
+{
+    SE_ASSERT(worker_id == SE_LOG_WORKER_NONE ||
+              (worker_id >= 0 && worker_id < (int64_t)SE_WORKERS_MAX));
+    pthread_mutex_lock(&lg->mu);
+    lg->process_worker = (int32_t)worker_id;
+    pthread_mutex_unlock(&lg->mu);
+}
+
 uint64_t
 se_logger_error_count(const struct se_logger *lg)
 {
@@ -449,7 +459,8 @@ se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err)
         lg->hook[i] = (struct stdio_hook){.lg = lg, .cap = {.read_fd = -1, .is_err = i == 1}};
     }
     if (se__posix_fork_word_new(&lg->fork_word) < 0) lg->fork_word = NULL;
-    lg->worker_key_ok = pthread_key_create(&lg->worker_key, NULL) == 0; /* else: no worker ids */
+    lg->worker_key_ok = pthread_key_create(&lg->worker_key, NULL) == 0; /* else: per process */
+    lg->process_worker = SE_LOG_WORKER_NONE;
     struct output out = {.kind = OUT_FD, .fd = fd};
     int rc = fd >= 0 ? 0 : output_open(os, path, &out);
     if (rc < 0 || pthread_mutex_init(&lg->mu, NULL) != 0) {

@@ -51,11 +51,15 @@ int se__logger_set_format(struct se_logger *lg, enum se_log_format format);
 #define SE_LOG_WORKER_NONE (-1)
 
 /* The worker id the calling thread's lines carry from now on (a thread
- * worker sets it on its thread, a process worker once after the fork: a
- * forked child keeps its forking thread's id), or SE_LOG_WORKER_NONE.
- * Ids are 0 .. SE_WORKERS_MAX - 1. Without thread-specific storage (the
- * key could not be made) lines carry no worker id. */
+ * worker sets it on its thread), or SE_LOG_WORKER_NONE. Ids are 0 ..
+ * SE_WORKERS_MAX - 1. Without thread-specific storage (the key could not be
+ * made) these lines carry the process's id (below), if any. */
 void se__logger_set_worker(struct se_logger *lg, int64_t worker_id);
+
+/* The worker id of every line of this process whose thread set none (a
+ * process worker sets it once after the fork: the logger is the child's
+ * copy, so its parent's lines are unchanged), or SE_LOG_WORKER_NONE. */
+void se__logger_set_process_worker(struct se_logger *lg, int64_t worker_id);
 
 /* Lines lost to failed writes since the last successful one (tests). */
 uint64_t se__logger_lost_pending(const struct se_logger *lg);

@@ -181,8 +181,10 @@ thread_logs(void *arg)
     return NULL;
 }
 
-/* The worker id belongs to the thread that set it (a thread worker), and a
- * forked child keeps it (a process worker sets it once after fork). */
+/* The worker id belongs to the thread that set it (a thread worker), a
+ * forked child keeps its thread's, and the process's id (a process worker
+ * sets it once after fork) tags every thread that has none, in the child
+ * only. */
 static void
 test_log_formats_worker_is_per_thread_and_survives_fork(void **state)
 {
@@ -196,6 +198,10 @@ test_log_formats_worker_is_per_thread_and_survives_fork(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         se_log_info(lg, "child");
+        se__logger_set_process_worker(lg, 6);
+        pthread_t c;
+        if (pthread_create(&c, NULL, thread_logs, lg) != 0 || pthread_join(c, NULL) != 0) _exit(1);
+        se_log_info(lg, "child again"); /* its thread's own id wins */
         _exit(0);
     }
     int status = 0;
@@ -206,6 +212,8 @@ test_log_formats_worker_is_per_thread_and_survives_fork(void **state)
     char *got = lt_read_file(f->path, NULL);
     assert_int_equal(lt_count(got, "INFO -- : from another thread\n"), 1);
     assert_int_equal(lt_count(got, "INFO -- worker 5: child\n"), 1);
+    assert_int_equal(lt_count(got, "INFO -- worker 6: from another thread\n"), 1);
+    assert_int_equal(lt_count(got, "INFO -- worker 5: child again\n"), 1);
     assert_int_equal(lt_count(got, "INFO -- : server again\n"), 1);
     free(got);
     se_logger_free(lg);
