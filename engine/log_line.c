@@ -237,15 +237,19 @@ json_unit(const unsigned char *s, size_t n, char esc[6], size_t *in, size_t *out
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char c = s[0];
-    const char *short_esc = strchr("\"\\\n\r\t\b\f", c);
+    static const char plain[] = "\"\\\n\r\t\b\f", named[] = "\"\\nrtbf";
+    const char *short_esc = strchr(plain, c);
     *in = 1;
     *out = 0;
     if (c != '\0' && short_esc != NULL) {
         esc[0] = '\\';
-        esc[1] = "\"\\nrtbf"[short_esc - "\"\\\n\r\t\b\f"];
+        esc[1] = named[short_esc - plain];
         *out = 2;
     } else if (c < 0x20 || c == 0x7f) {
-        memcpy(esc, "\\u00", 4);
+        esc[0] = '\\';
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
         esc[4] = hex[c >> 4];
         esc[5] = hex[c & 15];
         *out = 6;
@@ -253,7 +257,8 @@ json_unit(const unsigned char *s, size_t n, char esc[6], size_t *in, size_t *out
         *in = utf8_len(s, n);
         if (*in == 0) { /* not UTF-8: the replacement character */
             *in = 1;
-            memcpy(esc, "\\ufffd", 6);
+            static const char replacement[6] = {'\\', 'u', 'f', 'f', 'f', 'd'};
+            memcpy(esc, replacement, sizeof replacement);
             *out = 6;
         }
     }
