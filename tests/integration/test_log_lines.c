@@ -100,24 +100,23 @@ test_worker_lines_carry_the_worker_id_in_every_format(void **state)
     if (strstr(line, mark) == NULL) fail_msg("\"%s\" not in: %s", mark, line);
 }
 
-#define CASE(fn, param, label)                                                                     \
-    {                                                                                              \
-#fn "(" label ")", fn, itest_setup, itest_teardown, (void *)(param)                        \
-    }
-
 int
 main(int argc, char **argv)
 {
     itest_main(argc, argv); /* in an engine child: runs the engine, never returns */
     const struct CMUnitTest tests[] = {
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_embedded,
-             "ruby, embedded"),
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_thread, "ruby, thread"),
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_process, "ruby, process"),
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &journal_process,
-             "journal, process"),
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &json_thread, "json, thread"),
-        CASE(test_worker_lines_carry_the_worker_id_in_every_format, &json_process, "json, process"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_embedded,
+                   "ruby, embedded"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_thread,
+                   "ruby, thread"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &ruby_process,
+                   "ruby, process"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &journal_process,
+                   "journal, process"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &json_thread,
+                   "json, thread"),
+        ITEST_CASE(test_worker_lines_carry_the_worker_id_in_every_format, &json_process,
+                   "json, process"),
     };
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
 }
