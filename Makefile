@@ -165,12 +165,14 @@ check-faults:
 
 # The config parser under libFuzzer (clang): YAML text and KEY=VALUE strings.
 FUZZ_SECONDS ?= 30
+# only the parsers and what they need: no file system, no logger (config_file.c reads files)
+FUZZ_CONFIG_SRC := engine/config.c engine/config_parse.c engine/config_user.c \
+                   engine/config_text.c engine/config_yaml.c engine/common.c engine/faults.c
 fuzz-config:
 	@mkdir -p build/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_config.c engine/config.c engine/common.c \
-	    engine/os_posix_fs.c \
-	    engine/faults.c -lyaml -o build/fuzz/fuzz_config
+	    $(SE_CPPFLAGS) $(SE_WARN) tests/fuzz/fuzz_config.c $(FUZZ_CONFIG_SRC) -lyaml \
+	    -o build/fuzz/fuzz_config
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus tests/fuzz/corpus_config
 
 # The SocketManager's request parser under libFuzzer (clang).

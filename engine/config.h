@@ -81,6 +81,7 @@ struct se_config {
     /* Logger */
     char log[SE_PATH_MAX];          /* "" = stderr, "-" = stdout; dynamic */
     enum se_log_level log_level;    /* default debug; dynamic */
+    enum se_log_format log_format;  /* default ruby; dynamic */
     uint32_t log_rotate_age;        /* default 5; 0 = no rotation */
     uint64_t log_rotate_size_bytes; /* default 1048576 */
     bool log_stdout;                /* default true */

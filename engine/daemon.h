@@ -24,6 +24,12 @@ struct se_daemon {
 };
 
 /* Sets every descriptor to -1 and the path to "". */
+/* Helpers daemon.c shares with pidfile.c and privileges.c. snprintf into
+ * err, which may be NULL or empty. */
+void se__daemon_set_err(char *err, size_t err_size, const char *fmt, ...) SE_PRINTF(3, 4);
+/* Closes *fd if it is open and sets it to -1. */
+void se__daemon_fd_close(int32_t *fd);
+
 void se__daemon_init(struct se_daemon *d);
 
 /*

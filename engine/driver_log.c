@@ -203,9 +203,8 @@ se__driver_event_text(const struct se_driver *d, const struct se_act *a, char *b
     const enum se_log_level I = SE_LOG_INFO;
     switch (a->event) {
     case SE_EVT_WORKER_STARTED:
-        if (d->slots[a->slot].pid <= 0)
-            return text(b, n, SE_LOG_DEBUG, "%s started (thread)", l.who);
-        return text(b, n, SE_LOG_DEBUG, "%s started (pid %d)", l.who, d->slots[a->slot].pid);
+        if (d->slots[a->slot].pid <= 0) return text(b, n, I, "%s started (thread)", l.who);
+        return text(b, n, I, "%s started (pid %d)", l.who, d->slots[a->slot].pid);
     case SE_EVT_WORKER_FINISHED: return text(b, n, I, "%s finished with %s", l.who, l.how);
     case SE_EVT_WORKER_EXITED: return text(b, n, I, "%s exited with %s", l.who, l.how);
     case SE_EVT_WORKER_EXITED_UNEXPECTEDLY: return exited_unexpectedly(&l, a, b, n);

@@ -254,6 +254,7 @@ se__engine_apply_logger(struct se_engine *e, const struct se_config *cfg)
         if (rc < 0) return rc;
     }
     se_logger_set_level(e->logger, cfg->log_level);
+    (void)se__logger_set_format(e->logger, cfg->log_format); /* a valid key's value */
     if (log_path_is_file(cfg->log))
         se_logger_set_rotation(e->logger, cfg->log_rotate_age, cfg->log_rotate_size_bytes);
     return 0;

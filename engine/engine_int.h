@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "driver.h"
 #include "listen.h"
+#include "logger.h"
 #include "sockmgr.h"
 #include "os_posix.h"
 #include "se_int.h"

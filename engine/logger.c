@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * logger.c: the log many processes share (serverengine(3), LOG), Ruby
- * ServerEngine's DaemonLogger made safe across processes.
+ * ServerEngine's DaemonLogger made safe across processes: creation, outputs,
+ * levels, and writing a line (one write per line, failures counted). The
+ * line's header is log_line.c's, the printf subset log_format.c's, the
+ * rotation's actions log_rotate.c's, output capture log_capture.c's; what
+ * they share is in log_int.h.
  *
  * What it reproduces from Ruby: Logger::Formatter's line
  *   "%s, [%s #%d] %5s -- %s: %s\n"
@@ -24,18 +28,8 @@
  *     stays one write, so a backtrace is never interleaved with other
  *     processes' lines; the price (also Ruby's) is that its inner lines have
  *     no header, and a trailing "\n" yields an empty line.
- *   - Rotation is decided by the pure machine sm_logrotate.c and serialised
- *     with flock(LOCK_EX). The lock is taken on the log file itself, opened
- *     afresh for each attempt, not on a sidecar "path.lock": what the lock
- *     must protect is "the path still names this file", and the re-check
- *     under the lock (path's inode == locked inode) makes exactly that hold,
- *     even when the inode moved while we waited (then we only reopen). A
- *     fresh open per attempt matters because flock belongs to the open file
- *     description: forked children share the logger's descriptor, so locking
- *     it would not exclude them from one another (Ruby's lock_shift_log opens
- *     afresh for the same reason). A sidecar would add a file operators and
- *     tmp cleaners can delete, after which two processes would hold "the"
- *     lock on two inodes.
+ *   - Rotation is decided by the pure machine sm_logrotate.c and its actions
+    run by log_rotate.c, under a lock on the log file itself.
  *   - Size tracking: the file's real size (others' appends included) comes
  *     from the adapter's append (lseek after the write). Asking for it on
  *     every line would cost a second syscall per line, so the logger keeps
@@ -54,14 +48,7 @@
  *     many lines were lost. A flapping disk makes many short episodes: each
  *     gets its note in the log, but stderr hears of at most one episode per
  *     REPORT_INTERVAL_MS (the next report counts the ones it skipped).
- *   - stdout/stderr capture through a pipe drained by the caller's loop:
- *     stdout lines at INFO with progname "stdout", stderr lines at WARN with
- *     "stderr" (both are the program's own output; WARN makes stray error
- *     output stand out without calling it an error). A line longer than the
- *     capture buffer goes out in pieces, marked like continuation lines.
- *     Capturing the descriptor the log itself goes to would feed every line
- *     back forever, so it is refused (SE_ESTATE), as is switching the log to
- *     a captured descriptor.
+ *   - stdout/stderr capture: log_capture.c.
  *   - Cost per line: one clock read (the monotonic time is derived from the
  *     realtime stamp, see line_now_ms), no getpid (a fork-wiped page tells a
  *     child to ask once), local time converted once a second, the common
@@ -80,141 +67,23 @@
  * the engine forks from its single-threaded loop.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
-#include <time.h>
 
-#include "logger.h"
+#include "log_int.h"
 #include "os_posix.h"
-#include "sm_logrotate.h"
 
-#define HDR_MAX            128u /* the longest header: 4+26+2+11+2+5+4+63+2 = 119 */
 #define SIZE_SAMPLE_LINES  32u
 #define SIZE_SAMPLE_DIV    64u
-#define DRAIN_READS_MAX    16u /* reads per drain call: a busy writer cannot hold the loop */
-#define DRIVE_STEPS_MAX    (2u * SE_LOGROT_AGE_MAX + 16u)
-#define GEN_PATH_MAX       (SE_PATH_MAX + 16u)
-#define LEVEL_ANY          6 /* Ruby's label for a severity out of range */
 #define CUT_MARK           " ...(message cut)"
 #define REPORT_INTERVAL_MS ((int64_t)60 * SE_MS_PER_S)
-
-_Static_assert(HDR_MAX + sizeof SE_LOG_CONT_MARK + 64u < SE_LOG_LINE_MAX, "room for a message");
-_Static_assert(SE_LOG_PROGNAME_MAX + 56u <= HDR_MAX, "the header fits its reserve");
-
-enum output_kind {
-    OUT_FILE = 0, /* a path we opened; rotation and identity checks apply */
-    OUT_STDERR,   /* fd 2, not owned */
-    OUT_STDOUT,   /* fd 1, not owned */
-    OUT_FD,       /* a descriptor the caller owns */
-};
-
-struct output {
-    enum output_kind kind;
-    int32_t fd;
-    struct se_file_id id; /* OUT_FILE: what fd is */
-    char path[SE_PATH_MAX];
-};
-
-struct capture {
-    int32_t read_fd; /* -1: slot unused (always, for a stdio hook's) */
-    bool is_err;     /* stderr's: logged at warn, progname "stderr" */
-    bool cont;       /* the next piece continues a line already logged in part */
-    size_t len;      /* bytes of a partial line in buf */
-    char buf[SE_LOG_CAPTURE_MAX];
-};
-
-/* The stdio side of a capture: the process's stdout/stderr FILE replaced by
- * a stream that logs its lines directly. stdio output of the process that
- * drains the capture pipe would otherwise go into that pipe, and a callback
- * printing more than the pipe holds would block the only reader for good. */
-struct stdio_hook {
-    struct se_logger *lg;
-    FILE *file;         /* the stream installed, or NULL */
-    FILE *saved;        /* the stream it replaced */
-    int32_t pid;        /* the process the partial line in cap belongs to (0: none yet) */
-    struct capture cap; /* its partial line */
-};
-
-/* The fields every line touches come first, together; the path, the
- * scratch names and the big buffers after them. */
-struct se_logger {
-    pthread_mutex_t mu;
-    const struct se_os *os;
-    int level;              /* enum se_log_level; atomic loads let is_enabled skip the mutex */
-    bool failing;           /* an episode of failed writes is under way */
-    bool told;              /* ... and it was reported on stderr */
-    bool torn;              /* the output ends inside a line: the next write starts a new one */
-    int64_t stamp_sec;      /* the second stamp[] renders; INT64_MIN: none yet */
-    int64_t anchor_sec;     /* the wall-clock second of the last monotonic reading */
-    int64_t anchor_real_us; /* realtime and monotonic read together at that moment */
-    int64_t anchor_mono_ms;
-    size_t stamp_len;
-    char stamp[32];     /* "2026-11-28T11:20:18" in local time */
-    int32_t *fork_word; /* pid cache, zeroed by the kernel in a forked child */
-    int32_t pid;        /* the pid pid_text renders */
-    char pid_text[12];
-    size_t pid_len;
-    size_t progname_len;
-    char progname[SE_LOG_PROGNAME_MAX + 1];
-    uint64_t size_known;  /* the file's size at the last append that reported it */
-    uint64_t bytes_since; /* bytes we wrote since */
-    uint32_t lines_since; /* lines we wrote since */
-    struct se_logrot_cfg rot_cfg;
-    struct se_logrot rot;   /* OUT_FILE only */
-    struct output out;      /* kind and fd first, the path last */
-    int32_t lock_fd;        /* the rotation lock's descriptor while held, else -1 */
-    uint64_t errors;        /* failed writes, ever (atomic loads) */
-    uint64_t lost;          /* lines lost since the last good write */
-    int32_t lost_err;       /* the first error of the episode */
-    uint32_t untold;        /* episodes not reported since the last report */
-    int64_t report_next_ms; /* no stderr report of a new episode before this */
-    char gen_a[GEN_PATH_MAX], gen_b[GEN_PATH_MAX]; /* path.N scratch */
-    struct capture cap[2];                         /* stdout, stderr */
-    struct stdio_hook hook[2];                     /* stdout, stderr */
-    char msg[SE_LOG_MSG_MAX]; /* messages too long for one line, formatted under mu */
-};
-
-static const char level_letter[] = "TDIWEFA";
-static const char level_label[7][6] = {"TRACE", "DEBUG", " INFO", " WARN",
-                                       "ERROR", "FATAL", "  ANY"};
-static const char *const level_names[7] = {"TRACE", "DEBUG", "INFO", "WARN",
-                                           "ERROR", "FATAL", "ANY"};
 
 static void write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms);
 
 /* ------------------------------------------------------------------------ */
 /* Levels                                                                   */
 /* ------------------------------------------------------------------------ */
-
-static int
-level_index(enum se_log_level level)
-{
-    return (unsigned)level <= SE_LOG_FATAL ? (int)level : LEVEL_ANY;
-}
-
-const char *
-se_log_level_name(enum se_log_level level)
-{
-    return level_names[level_index(level)];
-}
-
-int
-se_log_level_parse(const char *text, enum se_log_level *level)
-{
-    static const char *const numbers[] = {"-1", "0", "1", "2", "3", "4"};
-    SE_ASSERT(level != NULL);
-    if (text == NULL) return SE_EUNKNOWN;
-    for (int l = SE_LOG_TRACE; l <= SE_LOG_FATAL; l++) {
-        if (strcasecmp(text, level_names[l]) == 0 || strcmp(text, numbers[l]) == 0) {
-            *level = (enum se_log_level)l;
-            return 0;
-        }
-    }
-    return SE_EUNKNOWN;
-}
 
 int
 se_logger_set_level(struct se_logger *lg, enum se_log_level level)
@@ -233,7 +102,7 @@ se_logger_level(const struct se_logger *lg)
 bool
 se_logger_is_enabled(const struct se_logger *lg, enum se_log_level level)
 {
-    return level_index(level) >= __atomic_load_n(&lg->level, __ATOMIC_RELAXED);
+    return se__log_level_index(level) >= __atomic_load_n(&lg->level, __ATOMIC_RELAXED);
 }
 
 int
@@ -246,6 +115,37 @@ se_logger_set_progname(struct se_logger *lg, const char *progname)
     lg->progname_len = n;
     pthread_mutex_unlock(&lg->mu);
     return 0;
+}
+
+int
+se__logger_set_format(struct se_logger *lg, enum se_log_format format)
+{
+    if ((unsigned)format > SE_LOG_FORMAT_JSON) return SE_EUNKNOWN;
+    pthread_mutex_lock(&lg->mu);
+    lg->format = (int)format;
+    pthread_mutex_unlock(&lg->mu);
+    return 0;
+}
+
+void
+se__logger_set_worker(struct se_logger *lg, int64_t worker_id)
+{
+    SE_ASSERT(worker_id == SE_LOG_WORKER_NONE ||
+              (worker_id >= 0 && worker_id < (int64_t)SE_WORKERS_MAX));
+    if (!lg->worker_key_ok) return;
+    uintptr_t v = worker_id == SE_LOG_WORKER_NONE ? 0 : (uintptr_t)worker_id + 1;
+    /* the id rides in the pointer, never dereferenced; fails only without memory */
+    (void)pthread_setspecific(lg->worker_key, (void *)v); /* NOLINT(performance-no-int-to-ptr) */
+}
+
+void
+se__logger_set_process_worker(struct se_logger *lg, int64_t worker_id)
+{
+    SE_ASSERT(worker_id == SE_LOG_WORKER_NONE ||
+              (worker_id >= 0 && worker_id < (int64_t)SE_WORKERS_MAX));
+    pthread_mutex_lock(&lg->mu);
+    lg->process_worker = (int32_t)worker_id;
+    pthread_mutex_unlock(&lg->mu);
 }
 
 uint64_t
@@ -261,169 +161,41 @@ se__logger_lost_pending(const struct se_logger *lg)
 }
 
 /* ------------------------------------------------------------------------ */
-/* The line header                                                          */
-/* ------------------------------------------------------------------------ */
-
-static size_t
-put_uint(char *p, uint64_t v, int width)
-{
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 || n < width);
-    for (int i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return (size_t)n;
-}
-
-/* Local-time conversion is the costly part of a stamp: once per second. */
-static void
-stamp_refresh(struct se_logger *lg, int64_t sec)
-{
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (localtime_r(&t, &tm) == NULL) memset(&tm, 0, sizeof tm);
-    int n =
-        snprintf(lg->stamp, sizeof lg->stamp, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    lg->stamp_len = n < 0 ? 0 : (size_t)n < sizeof lg->stamp ? (size_t)n : sizeof lg->stamp - 1;
-    lg->stamp_sec = sec;
-}
-
-/* The pid may change under us (fork), so it is never taken on trust: the
- * fork-wiped word reads 0 in a new child, and without one we ask every time. */
-static void
-pid_refresh(struct se_logger *lg)
-{
-    int32_t pid = lg->fork_word != NULL ? *lg->fork_word : 0;
-    if (pid == 0) {
-        pid = se__posix_pid();
-        if (lg->fork_word != NULL) *lg->fork_word = pid;
-    }
-    if (pid == lg->pid && lg->pid_len > 0) return;
-    lg->pid = pid;
-    lg->pid_len = put_uint(lg->pid_text, (uint64_t)(uint32_t)pid, 1);
-}
-
-/*
- * The monotonic time of a line, from its realtime stamp: the monotonic clock
- * is read once per wall-clock second (as the local-time cache is refreshed)
- * and the realtime delta added in between, so a line costs one clock read,
- * not two. Both clocks run at the same rate; a wall-clock step of a second
- * or more changes the second and re-anchors at once, a smaller one within
- * the second, and a step backwards never moves the result below the anchor.
- * The rotation machine, which only needs "has a second passed", is fed this.
- */
-static int64_t
-line_now_ms(struct se_logger *lg, int64_t real_us)
-{
-    int64_t sec = real_us / 1000000;
-    if (sec != lg->anchor_sec) {
-        lg->anchor_sec = sec;
-        lg->anchor_real_us = real_us;
-        lg->anchor_mono_ms = lg->os->monotonic_ms(lg->os->ctx);
-    }
-    int64_t delta_us = real_us - lg->anchor_real_us;
-    return lg->anchor_mono_ms + (delta_us > 0 ? delta_us / 1000 : 0);
-}
-
-static int64_t
-floor_sec(int64_t real_us)
-{
-    return real_us >= 0 ? real_us / 1000000 : -((-real_us + 999999) / 1000000);
-}
-
-/* Brings the stamp and pid caches up to date for a line stamped real_us. */
-static void
-header_refresh(struct se_logger *lg, int64_t real_us)
-{
-    int64_t sec = floor_sec(real_us);
-    if (sec != lg->stamp_sec) stamp_refresh(lg, sec);
-    pid_refresh(lg);
-}
-
-/* The header's length once the caches are fresh: its parts are fixed but
- * the date, the pid and the progname. */
-static size_t
-header_len(const struct se_logger *lg, size_t prog_len)
-{
-    return 4 + lg->stamp_len + 7 + 2 + lg->pid_len + 2 + 5 + 4 + prog_len + 2;
-}
-
-/* Copies n bytes (no terminator: lines are byte strings) and returns the end. */
-static inline char *
-put_bytes(char *dst, const char *src, size_t n)
-{
-    memcpy(dst, src, n);
-    return dst + n;
-}
-
-/* "I, [2026-11-28T11:20:18.123456 #4242]  INFO -- prog: " into p (HDR_MAX),
- * with the caches made fresh for real_us by header_refresh. */
-static size_t
-build_header(const struct se_logger *lg, char *p, enum se_log_level level, const char *prog,
-             size_t prog_len, int64_t real_us)
-{
-    int64_t usec = real_us - lg->stamp_sec * 1000000;
-    SE_ASSERT(usec >= 0 && usec < 1000000);
-    int li = level_index(level);
-    char *s = p;
-    *s++ = level_letter[li];
-    s = put_bytes(s, ", [", 3);
-    s = put_bytes(s, lg->stamp, lg->stamp_len);
-    *s++ = '.';
-    for (int i = 5; i >= 0; i--) {
-        s[i] = (char)('0' + usec % 10);
-        usec /= 10;
-    }
-    s += 6;
-    s = put_bytes(s, " #", 2);
-    s = put_bytes(s, lg->pid_text, lg->pid_len);
-    s = put_bytes(s, "] ", 2);
-    s = put_bytes(s, level_label[li], 5);
-    s = put_bytes(s, " -- ", 4);
-    s = put_bytes(s, prog, prog_len);
-    s = put_bytes(s, ": ", 2);
-    SE_ASSERT((size_t)(s - p) <= HDR_MAX);
-    return (size_t)(s - p);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Reports on stderr and the note of lost lines                             */
 /* ------------------------------------------------------------------------ */
 
-static void report(struct se_logger *lg, const char *fmt, ...) SE_PRINTF(2, 3);
-
-static void
-report(struct se_logger *lg, const char *fmt, ...)
+void
+se__log_report(struct se_logger *lg, const char *fmt, ...)
 {
     const struct se_os *os = lg->os;
-    char buf[2 * GEN_PATH_MAX + 256 + HDR_MAX];
-    size_t h = 0;
+    char msg[2 * GEN_PATH_MAX + 256], line[SE_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    size_t len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    if (msg[len - 1] == '\n') len--; /* every report is one line, even cut short */
     /* Race: with stderr captured by this logger, fd 2 is a pipe only the
      * drain empties, and the drain needs the mutex held here; a report
      * written there could block forever on a full pipe. It goes straight
-     * into the log instead, as a line of its own. */
+     * into the log instead, as a line of its own (its first piece when
+     * long), in the log's format. */
     bool captured = lg->cap[1].read_fd >= 0;
+    size_t size = 0, taken = 0;
     if (captured) {
         int64_t real_us = os->realtime_us(os->ctx);
-        header_refresh(lg, real_us);
-        h = build_header(lg, buf, SE_LOG_WARN, "serverengine", 12, real_us);
+        se__log_header_refresh(lg, real_us);
+        size = se__log_build_line(lg, line, SE_LOG_WARN, "serverengine", 12, msg, len, false,
+                                  real_us, &taken);
     } else {
-        h = (size_t)(put_bytes(buf, "serverengine: ", 14) - buf);
+        size = (size_t)(se__log_put_bytes(line, "serverengine: ", 14) - line);
+        size = (size_t)(se__log_put_bytes(line + size, msg, len) - line);
+        line[size++] = '\n';
     }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf + h, sizeof buf - h, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    size_t len = h + ((size_t)n < sizeof buf - h ? (size_t)n : sizeof buf - h - 1);
-    buf[len - 1] = '\n'; /* every report is one line, even cut short */
     size_t written = 0;
     /* the output may itself be the one failing: nothing more to do then */
-    (void)os->write(os->ctx, captured ? lg->out.fd : 2, buf, len, &written);
+    (void)os->write(os->ctx, captured ? lg->out.fd : 2, line, size, &written);
 }
 
 static const char *
@@ -452,10 +224,10 @@ write_failed(struct se_logger *lg, int err, int64_t now_ms)
         return;
     }
     lg->report_next_ms = se_add_ms(now_ms, REPORT_INTERVAL_MS);
-    report(lg,
-           "writing the log to %s failed: %s; lines are counted as lost "
-           "until a write succeeds (%u earlier episode(s) not reported)\n",
-           out_name(lg), se_strerror(err), (unsigned)lg->untold);
+    se__log_report(lg,
+                   "writing the log to %s failed: %s; lines are counted as lost "
+                   "until a write succeeds (%u earlier episode(s) not reported)\n",
+                   out_name(lg), se_strerror(err), (unsigned)lg->untold);
     lg->untold = 0;
 }
 
@@ -469,449 +241,13 @@ write_recovered(struct se_logger *lg, int64_t real_us, int64_t now_ms)
     lg->failing = false;
     __atomic_store_n(&lg->lost, 0, __ATOMIC_RELAXED);
     if (lg->told)
-        report(lg, "writing the log to %s works again; %llu line(s) lost\n", out_name(lg),
-               (unsigned long long)lost);
-    char line[HDR_MAX + 160];
-    header_refresh(lg, real_us);
-    size_t h = build_header(lg, line, SE_LOG_WARN, "serverengine", 12, real_us);
-    int n = snprintf(line + h, sizeof line - h, "%llu log line(s) lost while writing failed (%s)\n",
+        se__log_report(lg, "writing the log to %s works again; %llu line(s) lost\n", out_name(lg),
+                       (unsigned long long)lost);
+    char note[160];
+    int n = snprintf(note, sizeof note, "%llu log line(s) lost while writing failed (%s)",
                      (unsigned long long)lost, se_strerror(err));
-    if (n > 0 && (size_t)n < sizeof line - h) write_line(lg, line, h + (size_t)n, now_ms);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Executing the rotation machine's actions                                 */
-/* ------------------------------------------------------------------------ */
-
-static const char *
-gen_path(struct se_logger *lg, int32_t gen, char *buf)
-{
-    if (gen == SE_LOGROT_GEN_LIVE) return lg->out.path;
-    snprintf(buf, GEN_PATH_MAX, "%s.%d", lg->out.path, (int)gen);
-    return buf;
-}
-
-static void
-answer(struct se_logrot_in *reply, int rc, const struct se_file_id *id)
-{
-    if (rc < 0)
-        *reply = (struct se_logrot_in){.kind = SE_LOGROT_IN_FAILED, .err = rc};
-    else
-        *reply = (struct se_logrot_in){.kind = SE_LOGROT_IN_DONE, .id = *id};
-}
-
-static int
-exec_lock(struct se_logger *lg, struct se_file_id *id)
-{
-    const struct se_os *os = lg->os;
-    int32_t fd = -1;
-    int rc = os->open_append(os->ctx, lg->out.path, &fd);
-    if (rc < 0) return rc;
-    rc = os->lock(os->ctx, fd);
-    if (rc == 0) rc = os->file_id(os->ctx, NULL, fd, id);
-    if (rc < 0) {
-        os->close(os->ctx, fd); /* releases the lock too, if it was taken */
-        return rc;
-    }
-    lg->lock_fd = fd;
-    return 0;
-}
-
-static void
-exec_unlock(struct se_logger *lg)
-{
-    const struct se_os *os = lg->os;
-    SE_ASSERT(lg->lock_fd >= 0);
-    (void)os->unlock(os->ctx, lg->lock_fd); /* the close below releases it regardless */
-    (void)os->close(os->ctx, lg->lock_fd);
-    lg->lock_fd = -1;
-}
-
-/* Opens the path again and swaps the descriptor; the old one is closed only
- * after the new one works, so a failure leaves lines going to the old file. */
-static int
-exec_reopen(struct se_logger *lg, struct se_file_id *id)
-{
-    const struct se_os *os = lg->os;
-    int32_t fd = -1;
-    int rc = os->open_append(os->ctx, lg->out.path, &fd);
-    if (rc < 0) return rc;
-    rc = os->file_id(os->ctx, NULL, fd, id);
-    if (rc < 0) {
-        os->close(os->ctx, fd);
-        return rc;
-    }
-    (void)os->close(os->ctx, lg->out.fd);
-    lg->out.fd = fd;
-    lg->out.id = *id;
-    lg->size_known = id->size_bytes;
-    lg->bytes_since = 0;
-    lg->lines_since = 0;
-    return 0;
-}
-
-static void
-exec_report(struct se_logger *lg, const struct se_logrot_act *a)
-{
-    const char *what = "reopen";
-    char detail[2 * GEN_PATH_MAX + 8] = "";
-    switch (a->op) {
-    case SE_LOGROT_ACT_LOCK: what = "lock"; break;
-    case SE_LOGROT_ACT_CHECK: what = "stat"; break;
-    case SE_LOGROT_ACT_RENAME: what = "rename"; break;
-    case SE_LOGROT_ACT_UNLINK: what = "unlink"; break;
-    case SE_LOGROT_ACT_REOPEN:
-    case SE_LOGROT_ACT_UNLOCK:
-    case SE_LOGROT_ACT_REPORT:
-    case SE_LOGROT_ACT_RECOVERED: break;
-    }
-    if (a->op == SE_LOGROT_ACT_RENAME)
-        snprintf(detail, sizeof detail, " %s -> %s", gen_path(lg, a->gen, lg->gen_a),
-                 gen_path(lg, a->gen_to, lg->gen_b));
-    else if (a->op == SE_LOGROT_ACT_CHECK || a->op == SE_LOGROT_ACT_UNLINK)
-        snprintf(detail, sizeof detail, " %s", gen_path(lg, a->gen, lg->gen_a));
-    /* the open of a reopen or a lock may be a refusal: a planted link,
-     * a FIFO or a directory at path, named as such */
-    char why[256];
-    bool opened = a->op == SE_LOGROT_ACT_REOPEN || a->op == SE_LOGROT_ACT_LOCK;
-    report(lg,
-           "log rotation of %s: %s%s failed: %s; the live file is kept and "
-           "the rotation retried later\n",
-           lg->out.path, what, detail,
-           opened ? se__posix_open_error(lg->out.path, a->err, why, sizeof why)
-                  : se_strerror(a->err));
-}
-
-/* Runs one action; for a call, writes the answer to reply and returns true. */
-static bool
-exec_act(struct se_logger *lg, const struct se_logrot_act *a, struct se_logrot_in *reply,
-         int *reopen_err)
-{
-    const struct se_os *os = lg->os;
-    struct se_file_id id = {0};
-    int rc = 0;
-    switch (a->kind) {
-    case SE_LOGROT_ACT_LOCK: rc = exec_lock(lg, &id); break;
-    case SE_LOGROT_ACT_CHECK:
-        rc = os->file_id(os->ctx, gen_path(lg, a->gen, lg->gen_a), -1, &id);
-        break;
-    case SE_LOGROT_ACT_RENAME:
-        rc = os->rename(os->ctx, gen_path(lg, a->gen, lg->gen_a),
-                        gen_path(lg, a->gen_to, lg->gen_b));
-        break;
-    case SE_LOGROT_ACT_UNLINK: rc = os->unlink(os->ctx, gen_path(lg, a->gen, lg->gen_a)); break;
-    case SE_LOGROT_ACT_REOPEN:
-        rc = exec_reopen(lg, &id);
-        *reopen_err = rc;
-        break;
-    case SE_LOGROT_ACT_UNLOCK: exec_unlock(lg); return false;
-    case SE_LOGROT_ACT_REPORT: exec_report(lg, a); return false;
-    case SE_LOGROT_ACT_RECOVERED:
-        report(lg, "log rotation of %s works again after %u failed attempt(s)\n", lg->out.path,
-               (unsigned)a->count);
-        return false;
-    }
-    answer(reply, rc, &id);
-    return true;
-}
-
-/* Steps the machine with in, then with the answer to each call it makes,
- * until it asks for nothing more. Returns the result of the last REOPEN. */
-static int
-rot_drive(struct se_logger *lg, struct se_logrot_in in, int64_t now_ms)
-{
-    int reopen_err = 0;
-    for (uint32_t guard = 0;; guard++) {
-        SE_ASSERT(guard < DRIVE_STEPS_MAX);
-        struct se_logrot_acts acts = {.count = 0};
-        se__logrot_step(&lg->rot, &in, now_ms, &acts);
-        bool answered = false;
-        for (uint32_t i = 0; i < acts.count; i++)
-            answered = exec_act(lg, &acts.items[i], &in, &reopen_err) || answered;
-        if (!answered) break;
-    }
-    SE_ASSERT(lg->lock_fd < 0); /* the machine never leaves the lock held */
-    return reopen_err;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Formatting: a printf subset, exact where it answers                      */
-/* ------------------------------------------------------------------------ */
-
-/*
- * glibc's vsnprintf costs more than anything else the logger does for a
- * line (a FILE set up per call, then a general interpreter). The common
- * conversions are done here, with printf's exact output: flags '-' and '0',
- * a decimal width, ".N" or ".*" precision on %s, the length modifiers hh h l
- * ll z j t, and d i u x X c s p %. Anything else (floats, %o, %m, '+', ' ',
- * '#', '*' width, integer precision, NULL strings, output that does not fit)
- * is declined and the caller uses vsnprintf on an untouched va_list. Checked
- * against vsnprintf by test_logger.
- */
-struct spec {
-    bool left, zero;
-    int width; /* -1: none */
-    int prec;  /* -1: none; -2: ".*" */
-    char len;  /* 0, 'H' (hh), 'h', 'l', 'L' (ll), 'z', 'j', 't' */
-    char conv;
-};
-
-struct sink {
-    char *p, *end; /* end leaves room for the NUL */
-};
-
-static bool
-sink_put(struct sink *k, const char *s, size_t n)
-{
-    if ((size_t)(k->end - k->p) < n) return false;
-    memcpy(k->p, s, n);
-    k->p += n;
-    return true;
-}
-
-static bool
-sink_pad(struct sink *k, char c, int n)
-{
-    if (n <= 0) return true;
-    if (k->end - k->p < n) return false;
-    memset(k->p, c, (size_t)n);
-    k->p += n;
-    return true;
-}
-
-static int
-parse_num(const char **f)
-{
-    int v = 0;
-    for (; **f >= '0' && **f <= '9'; (*f)++) {
-        v = v * 10 + (**f - '0');
-        if (v > (int)SE_LOG_LINE_MAX) return -1; /* wider than any line: decline */
-    }
-    return v;
-}
-
-static const char *
-parse_length(const char *f, char *len)
-{
-    *len = 0;
-    if (f[0] == 'h' || f[0] == 'l') {
-        bool twice = f[1] == f[0];
-        *len = twice ? (f[0] == 'h' ? 'H' : 'L') : f[0];
-        return f + (twice ? 2 : 1);
-    }
-    if (f[0] == 'z' || f[0] == 'j' || f[0] == 't') *len = *f++;
-    return f;
-}
-
-static bool
-conv_known(char c)
-{
-    switch (c) {
-    case 'd':
-    case 'i':
-    case 'u':
-    case 'x':
-    case 'X':
-    case 'c':
-    case 's':
-    case 'p':
-    case '%': return true;
-    default: return false;
-    }
-}
-
-/* Parses what follows a '%'; NULL when the spec is not one we answer. */
-static const char *
-parse_spec(const char *f, struct spec *sp)
-{
-    *sp = (struct spec){.width = -1, .prec = -1};
-    for (;; f++) {
-        if (*f == '-')
-            sp->left = true;
-        else if (*f == '0')
-            sp->zero = true;
-        else
-            break;
-    }
-    if (*f >= '1' && *f <= '9' && (sp->width = parse_num(&f)) < 0) return NULL;
-    if (*f == '.') {
-        f++;
-        if (*f == '*') {
-            sp->prec = -2;
-            f++;
-        } else if ((sp->prec = parse_num(&f)) < 0) {
-            return NULL;
-        }
-    }
-    f = parse_length(f, &sp->len);
-    sp->conv = *f;
-    bool text = sp->conv == 's' || sp->conv == 'c';
-    if (!conv_known(sp->conv)) return NULL;
-    if (sp->prec != -1 && sp->conv != 's') return NULL;
-    if (text && (sp->zero || sp->len != 0)) return NULL;
-    if ((sp->conv == 'p' || sp->conv == '%') &&
-        (sp->left || sp->zero || sp->width >= 0 || sp->len != 0))
-        return NULL;
-    return f + 1;
-}
-
-static uint64_t
-arg_unsigned(va_list *ap, char len)
-{
-    switch (len) {
-    case 'H': return (unsigned char)va_arg(*ap, unsigned int);
-    case 'h': return (unsigned short)va_arg(*ap, unsigned int);
-    case 'l': return va_arg(*ap, unsigned long);
-    case 'L': return va_arg(*ap, unsigned long long);
-    case 'z': return va_arg(*ap, size_t); /* NOLINT(bugprone-branch-clone): = 'j' on LP64 only */
-    case 'j': return va_arg(*ap, uintmax_t);
-    case 't': return (uint64_t)va_arg(*ap, ptrdiff_t);
-    default: return va_arg(*ap, unsigned int);
-    }
-}
-
-static int64_t
-arg_signed(va_list *ap, char len)
-{
-    switch (len) {
-    case 'H': return (signed char)va_arg(*ap, int);
-    case 'h': return (short)va_arg(*ap, int);
-    case 'l': return va_arg(*ap, long);
-    case 'L': return va_arg(*ap, long long);
-    case 'z': return va_arg(*ap, ssize_t); /* NOLINT(bugprone-branch-clone): = 'j' on LP64 only */
-    case 'j': return va_arg(*ap, intmax_t);
-    case 't': return va_arg(*ap, ptrdiff_t);
-    default: return va_arg(*ap, int);
-    }
-}
-
-/* Digits of v, decimal or hexadecimal, into the end of buf; returns where
- * they start. Constant divisors: the compiler turns them into multiplies
- * (a run-time base made the division instruction this function's cost). */
-static char *
-digits(char *end, uint64_t v, bool hex, bool upper)
-{
-    if (hex) {
-        const char *set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-        do {
-            *--end = set[v & 15u];
-            v >>= 4;
-        } while (v > 0);
-        return end;
-    }
-    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-                                   "25262728293031323334353637383940414243444546474849"
-                                   "50515253545556575859606162636465666768697071727374"
-                                   "75767778798081828384858687888990919293949596979899";
-    for (; v >= 100u; v /= 100u) { /* two digits per division */
-        end -= 2;
-        memcpy(end, pairs + 2 * (v % 100u), 2);
-    }
-    if (v >= 10u) {
-        end -= 2;
-        memcpy(end, pairs + 2 * v, 2);
-        return end;
-    }
-    *--end = (char)('0' + v);
-    return end;
-}
-
-/* Sign and digits, padded to the width as printf does. */
-static bool
-put_number(struct sink *k, const struct spec *sp, bool minus, const char *d, size_t nd)
-{
-    const char *sign = "-";
-    size_t ns = minus ? 1 : 0;
-    int fill = sp->width - (int)(ns + nd);
-    if (sp->left) return sink_put(k, sign, ns) && sink_put(k, d, nd) && sink_pad(k, ' ', fill);
-    if (sp->zero) return sink_put(k, sign, ns) && sink_pad(k, '0', fill) && sink_put(k, d, nd);
-    return sink_pad(k, ' ', fill) && sink_put(k, sign, ns) && sink_put(k, d, nd);
-}
-
-static bool
-put_int(struct sink *k, const struct spec *sp, va_list *ap)
-{
-    char buf[24], *end = buf + sizeof buf;
-    bool minus = false;
-    uint64_t v;
-    if (sp->conv == 'd' || sp->conv == 'i') {
-        int64_t x = arg_signed(ap, sp->len);
-        minus = x < 0;
-        v = minus ? (uint64_t)(-(x + 1)) + 1u : (uint64_t)x;
-    } else {
-        v = arg_unsigned(ap, sp->len);
-    }
-    char *d = digits(end, v, sp->conv == 'x' || sp->conv == 'X', sp->conv == 'X');
-    return put_number(k, sp, minus, d, (size_t)(end - d));
-}
-
-static bool
-put_text(struct sink *k, const struct spec *sp, va_list *ap)
-{
-    char c;
-    const char *s = &c;
-    size_t n = 1;
-    if (sp->conv == 'c') {
-        c = (char)va_arg(*ap, int);
-    } else {
-        int prec = sp->prec == -2 ? va_arg(*ap, int) : sp->prec;
-        s = va_arg(*ap, const char *);
-        if (s == NULL) return false; /* glibc's "(null)" rules: vsnprintf's */
-        n = prec >= 0 ? strnlen(s, (size_t)prec) : strlen(s);
-    }
-    int fill = sp->width - (int)n;
-    if (sp->left) return sink_put(k, s, n) && sink_pad(k, ' ', fill);
-    return sink_pad(k, ' ', fill) && sink_put(k, s, n);
-}
-
-static bool
-put_pointer(struct sink *k, va_list *ap)
-{
-    const void *p = va_arg(*ap, const void *);
-    if (p == NULL) return sink_put(k, "(nil)", 5);
-    char buf[24], *end = buf + sizeof buf;
-    char *d = digits(end, (uint64_t)(uintptr_t)p, true, false);
-    return sink_put(k, "0x", 2) && sink_put(k, d, (size_t)(end - d));
-}
-
-static bool
-put_spec(struct sink *k, const struct spec *sp, va_list *ap)
-{
-    switch (sp->conv) {
-    case '%': return sink_put(k, "%", 1);
-    case 'c':
-    case 's': return put_text(k, sp, ap);
-    case 'p': return put_pointer(k, ap);
-    default: return put_int(k, sp, ap);
-    }
-}
-
-static bool
-format_all(struct sink *k, const char *f, va_list *ap)
-{
-    while (*f != '\0') {
-        const char *pct = strchr(f, '%');
-        size_t lit = pct == NULL ? strlen(f) : (size_t)(pct - f);
-        if (!sink_put(k, f, lit)) return false;
-        if (pct == NULL) return true;
-        struct spec sp;
-        f = parse_spec(pct + 1, &sp);
-        if (f == NULL || !put_spec(k, &sp, ap)) return false;
-    }
-    return true;
-}
-
-int
-se__log_format(char *out, size_t cap, const char *fmt, va_list ap)
-{
-    SE_ASSERT(cap > 0);
-    struct sink k = {out, out + cap - 1};
-    va_list a;
-    va_copy(a, ap);
-    bool ok = format_all(&k, fmt, &a);
-    va_end(a);
-    *k.p = '\0';
-    return ok ? (int)(k.p - out) : -1;
+    if (n > 0 && (size_t)n < sizeof note)
+        se__log_emit(lg, SE_LOG_WARN, "serverengine", 12, note, (size_t)n, false, real_us, now_ms);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -984,45 +320,27 @@ write_line(struct se_logger *lg, const char *line, size_t len, int64_t now_ms)
     /* Without a size and before its deadline, a WRITE makes the machine do
      * nothing: skipping the step is the same, and cheaper. */
     if (!want && now_ms < se__logrot_deadline_ms(&lg->rot)) return;
-    rot_drive(
+    se__log_rot_drive(
         lg,
         (struct se_logrot_in){.kind = SE_LOGROT_IN_WRITE, .size_known = want, .size_bytes = size},
         now_ms);
 }
 
-/* Cuts at most room bytes off s (which is longer), not inside a UTF-8 sequence. */
-static size_t
-utf8_cut(const char *s, size_t room)
-{
-    size_t cut = room;
-    for (int back = 0; back < 3 && cut > 1 && ((unsigned char)s[cut] & 0xC0u) == 0x80u; back++)
-        cut--;
-    return ((unsigned char)s[cut] & 0xC0u) == 0x80u ? room : cut;
-}
-
 /* Writes msg as one line, or as several when it does not fit: each with its
  * own header, the continuation ones marked. Called with mu held. */
-static void
-emit(struct se_logger *lg, enum se_log_level level, const char *prog, size_t prog_len,
-     const char *msg, size_t len, bool cont, int64_t real_us, int64_t now_ms)
+void
+se__log_emit(struct se_logger *lg, enum se_log_level level, const char *prog, size_t prog_len,
+             const char *msg, size_t len, bool cont, int64_t real_us, int64_t now_ms)
 {
     char line[SE_LOG_LINE_MAX];
-    header_refresh(lg, real_us);
-    size_t h = build_header(lg, line, level, prog, prog_len, real_us);
+    se__log_header_refresh(lg, real_us);
     size_t off = 0;
     do {
-        size_t p = h;
-        if (cont) {
-            memcpy(line + p, SE_LOG_CONT_MARK, sizeof SE_LOG_CONT_MARK - 1);
-            p += sizeof SE_LOG_CONT_MARK - 1;
-        }
-        size_t room = SE_LOG_LINE_MAX - p - 1;
-        size_t take = len - off <= room ? len - off : utf8_cut(msg + off, room);
-        memcpy(line + p, msg + off, take);
-        p += take;
-        line[p++] = '\n';
-        write_line(lg, line, p, now_ms);
-        off += take;
+        size_t taken = 0;
+        size_t n = se__log_build_line(lg, line, level, prog, prog_len, msg + off, len - off, cont,
+                                      real_us, &taken);
+        write_line(lg, line, n, now_ms);
+        off += taken;
         cont = true;
     } while (off < len);
 }
@@ -1039,7 +357,7 @@ log_long(struct se_logger *lg, enum se_log_level level, const char *fmt, va_list
         len = sizeof lg->msg - 1;
         memcpy(lg->msg + len - (sizeof CUT_MARK - 1), CUT_MARK, sizeof CUT_MARK - 1);
     }
-    emit(lg, level, lg->progname, lg->progname_len, lg->msg, len, false, real_us, now_ms);
+    se__log_emit(lg, level, lg->progname, lg->progname_len, lg->msg, len, false, real_us, now_ms);
 }
 
 void
@@ -1047,25 +365,19 @@ se_logv(struct se_logger *lg, enum se_log_level level, const char *fmt, va_list 
 {
     if (!se_logger_is_enabled(lg, level)) return;
     const struct se_os *os = lg->os;
-    /* The message is formatted outside the lock, right after room for the
-     * header, which is built under the lock (its caches are shared). */
-    char line[SE_LOG_LINE_MAX];
-    char *m = line + HDR_MAX;
-    size_t room = SE_LOG_LINE_MAX - HDR_MAX - 1;
+    /* The message is formatted outside the lock; the line is built under it
+     * (the header's caches are shared). */
+    char m[SE_LOG_LINE_MAX];
     va_list ap2;
     va_copy(ap2, ap);
-    int n = se__log_format(m, room + 1, fmt, ap); /* leaves ap untouched */
-    if (n < 0) n = vsnprintf(m, room + 1, fmt, ap);
+    int n = se__log_format(m, sizeof m, fmt, ap); /* leaves ap untouched */
+    if (n < 0) n = vsnprintf(m, sizeof m, fmt, ap);
     pthread_mutex_lock(&lg->mu);
     int64_t real_us = os->realtime_us(os->ctx);
-    int64_t now_ms = line_now_ms(lg, real_us);
-    if (n >= 0 && (size_t)n <= room) {
-        header_refresh(lg, real_us);
-        size_t h = header_len(lg, lg->progname_len);
-        size_t built = build_header(lg, m - h, level, lg->progname, lg->progname_len, real_us);
-        SE_ASSERT(built == h);
-        m[n] = '\n';
-        write_line(lg, m - h, h + (size_t)n + 1, now_ms);
+    int64_t now_ms = se__log_line_now_ms(lg, real_us);
+    if (n >= 0 && (size_t)n < sizeof m) {
+        se__log_emit(lg, level, lg->progname, lg->progname_len, m, (size_t)n, false, real_us,
+                     now_ms);
     } else {
         log_long(lg, level, fmt, ap2, real_us, now_ms);
     }
@@ -1148,9 +460,12 @@ se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err)
         lg->hook[i] = (struct stdio_hook){.lg = lg, .cap = {.read_fd = -1, .is_err = i == 1}};
     }
     if (se__posix_fork_word_new(&lg->fork_word) < 0) lg->fork_word = NULL;
+    lg->worker_key_ok = pthread_key_create(&lg->worker_key, NULL) == 0; /* else: per process */
+    lg->process_worker = SE_LOG_WORKER_NONE;
     struct output out = {.kind = OUT_FD, .fd = fd};
     int rc = fd >= 0 ? 0 : output_open(os, path, &out);
     if (rc < 0 || pthread_mutex_init(&lg->mu, NULL) != 0) {
+        if (lg->worker_key_ok) pthread_key_delete(lg->worker_key);
         se__posix_fork_word_free(lg->fork_word);
         free(lg);
         *err = rc < 0 ? rc : -ENOMEM;
@@ -1205,7 +520,7 @@ se_logger_reopen(struct se_logger *lg)
     int rc = 0;
     if (lg->out.kind == OUT_FILE) {
         int64_t now_ms = lg->os->monotonic_ms(lg->os->ctx);
-        rc = rot_drive(lg, (struct se_logrot_in){.kind = SE_LOGROT_IN_REOPEN}, now_ms);
+        rc = se__log_rot_drive(lg, (struct se_logrot_in){.kind = SE_LOGROT_IN_REOPEN}, now_ms);
     }
     pthread_mutex_unlock(&lg->mu);
     return rc;
@@ -1227,206 +542,22 @@ se_logger_set_rotation(struct se_logger *lg, uint32_t rotate_age, uint64_t rotat
 }
 
 /* ------------------------------------------------------------------------ */
-/* Capture of stdout and stderr                                             */
+/* Freeing, and the lock held across a fork                                 */
 /* ------------------------------------------------------------------------ */
-
-static void hook_install(struct stdio_hook *h, int target_fd);
-
-int
-se_logger_capture(struct se_logger *lg, int target_fd, int *read_fd)
-{
-    if (target_fd != 1 && target_fd != 2) return -EINVAL;
-    struct capture *c = &lg->cap[target_fd - 1];
-    pthread_mutex_lock(&lg->mu);
-    int rc = 0;
-    /* The log itself going to the target would read back its own lines forever. */
-    if (lg->out.fd == target_fd || c->read_fd >= 0) rc = SE_ESTATE;
-    int32_t fd = -1;
-    if (rc == 0) rc = se__posix_capture_pipe(target_fd, &fd);
-    if (rc == 0) {
-        c->read_fd = fd;
-        c->len = 0;
-        c->cont = false;
-        *read_fd = fd;
-    }
-    pthread_mutex_unlock(&lg->mu);
-    if (rc == 0) hook_install(&lg->hook[target_fd - 1], target_fd);
-    return rc;
-}
-
-/* Logs len bytes at p as one captured line (in pieces if long). Under mu. */
-static void
-capture_emit(struct se_logger *lg, struct capture *c, const char *p, size_t len)
-{
-    const struct se_os *os = lg->os;
-    bool is_out = !c->is_err;
-    enum se_log_level level = is_out ? SE_LOG_INFO : SE_LOG_WARN;
-    if (se_logger_is_enabled(lg, level))
-        emit(lg, level, is_out ? "stdout" : "stderr", 6, p, len, c->cont, os->realtime_us(os->ctx),
-             os->monotonic_ms(os->ctx));
-}
-
-/* Logs every whole line in the buffer and keeps a partial last one, unless
- * the buffer is full of it: then it goes out as a piece to be continued. */
-static void
-capture_lines(struct se_logger *lg, struct capture *c)
-{
-    size_t start = 0;
-    for (size_t i = 0; i < c->len; i++) {
-        if (c->buf[i] != '\n') continue;
-        capture_emit(lg, c, c->buf + start, i - start);
-        c->cont = false;
-        start = i + 1;
-    }
-    if (start == 0 && c->len == sizeof c->buf) {
-        capture_emit(lg, c, c->buf, c->len);
-        c->cont = true;
-        start = c->len;
-    }
-    memmove(c->buf, c->buf + start, c->len - start);
-    c->len -= start;
-}
-
-/* EOF: the partial last line is logged and the slot freed (the caller closes). */
-static void
-capture_eof(struct se_logger *lg, struct capture *c)
-{
-    if (c->len > 0) capture_emit(lg, c, c->buf, c->len);
-    c->len = 0;
-    c->cont = false;
-    c->read_fd = -1;
-}
-
-static struct capture *
-capture_find(struct se_logger *lg, int read_fd)
-{
-    for (size_t i = 0; i < SE_ARRAY_LEN(lg->cap); i++)
-        if (read_fd >= 0 && lg->cap[i].read_fd == read_fd) return &lg->cap[i];
-    return NULL;
-}
-
-/* A read error ends the capture like EOF (after saying so in the log): a
- * descriptor that stays readable but cannot be read would otherwise make
- * the caller's loop spin on it. */
-static void
-capture_read_failed(struct se_logger *lg, struct capture *c, int err)
-{
-    const struct se_os *os = lg->os;
-    char note[128];
-    int n = snprintf(note, sizeof note, "capture of %s ended: read failed: %s",
-                     c->is_err ? "stderr" : "stdout", se_strerror(err));
-    capture_eof(lg, c);
-    if (n > 0)
-        emit(lg, SE_LOG_WARN, "serverengine", 12, note, (size_t)n, false, os->realtime_us(os->ctx),
-             os->monotonic_ms(os->ctx));
-}
-
-int
-se_logger_capture_drain(struct se_logger *lg, int read_fd)
-{
-    const struct se_os *os = lg->os;
-    pthread_mutex_lock(&lg->mu);
-    struct capture *c = capture_find(lg, read_fd);
-    int rc = c == NULL ? -EINVAL : 0;
-    for (uint32_t i = 0; rc == 0 && i < DRAIN_READS_MAX; i++) {
-        size_t n = 0;
-        rc = os->read(os->ctx, read_fd, c->buf + c->len, sizeof c->buf - c->len, &n);
-        if (rc == -EAGAIN) {
-            rc = 0; /* all read; the caller's loop calls again when readable */
-            break;
-        }
-        if (rc < 0) {
-            capture_read_failed(lg, c, rc);
-            rc = 1;
-        } else if (n == 0) {
-            capture_eof(lg, c);
-            rc = 1;
-        } else {
-            c->len += n;
-            capture_lines(lg, c);
-        }
-    }
-    pthread_mutex_unlock(&lg->mu);
-    return rc;
-}
-
-/* The stdio hook's write: whole lines are logged at once, a partial one
- * waits for the rest. A forked child starts without its parent's partial
- * line (the parent logs that one). Called by stdio with its own lock held. */
-static ssize_t
-hook_write(void *cookie, const char *buf, size_t size)
-{
-    struct stdio_hook *h = cookie;
-    struct se_logger *lg = h->lg;
-    pthread_mutex_lock(&lg->mu);
-    pid_refresh(lg);
-    if (h->pid != lg->pid) {
-        h->pid = lg->pid;
-        h->cap.len = 0;
-        h->cap.cont = false;
-    }
-    struct capture *c = &h->cap;
-    for (size_t off = 0; off < size;) {
-        size_t room = sizeof c->buf - c->len;
-        size_t n = size - off < room ? size - off : room;
-        memcpy(c->buf + c->len, buf + off, n);
-        c->len += n;
-        off += n;
-        capture_lines(lg, c);
-    }
-    pthread_mutex_unlock(&lg->mu);
-    return (ssize_t)size;
-}
-
-/* Replaces stdout (1) or stderr (2) by a stream into the log. Without one
- * (no memory) stdio keeps writing into the capture pipe as before. */
-static void
-hook_install(struct stdio_hook *h, int target_fd)
-{
-    FILE **std = target_fd == 1 ? &stdout : &stderr;
-    if (h->file != NULL) return;
-    FILE *f = fopencookie(h, "w", (cookie_io_functions_t){.write = hook_write});
-    if (f == NULL) return;
-    /* stdout keeps its buffer (lines go out at each newline), stderr none */
-    if (setvbuf(f, NULL, target_fd == 1 ? _IOLBF : _IONBF, target_fd == 1 ? BUFSIZ : 0) != 0) {
-        fclose(f);
-        return;
-    }
-    fflush(*std); /* what was buffered before goes where it was headed */
-    h->saved = *std;
-    h->file = f;
-    *std = f;
-}
-
-/* Puts the original stream back and logs a last partial line. Not under mu:
- * the flush comes back through hook_write. */
-static void
-hook_remove(struct stdio_hook *h, int target_fd)
-{
-    FILE **std = target_fd == 1 ? &stdout : &stderr;
-    if (h->file == NULL) return;
-    fflush(h->file);
-    if (*std == h->file) *std = h->saved;
-    fclose(h->file);
-    h->file = NULL;
-    pthread_mutex_lock(&h->lg->mu);
-    if (h->cap.len > 0) capture_emit(h->lg, &h->cap, h->cap.buf, h->cap.len);
-    h->cap.len = 0;
-    pthread_mutex_unlock(&h->lg->mu);
-}
 
 void
 se_logger_free(struct se_logger *lg)
 {
     if (lg == NULL) return;
-    hook_remove(&lg->hook[0], 1);
-    hook_remove(&lg->hook[1], 2);
+    se__log_hook_remove(&lg->hook[0], 1);
+    se__log_hook_remove(&lg->hook[1], 2);
     pthread_mutex_lock(&lg->mu);
     for (size_t i = 0; i < SE_ARRAY_LEN(lg->cap); i++)
-        if (lg->cap[i].read_fd >= 0) capture_eof(lg, &lg->cap[i]);
+        if (lg->cap[i].read_fd >= 0) se__log_capture_eof(lg, &lg->cap[i]);
     if (lg->out.kind == OUT_FILE) (void)lg->os->close(lg->os->ctx, lg->out.fd);
     pthread_mutex_unlock(&lg->mu);
     pthread_mutex_destroy(&lg->mu);
+    if (lg->worker_key_ok) pthread_key_delete(lg->worker_key);
     se__posix_fork_word_free(lg->fork_word);
     free(lg);
 }

@@ -38,10 +38,28 @@ _Static_assert(SE_LOG_MSG_MAX >= SE_LOG_LINE_MAX, "a message buffer holds at lea
 struct se_logger *se__logger_new_os(const struct se_os *os, const char *path, int fd, int *err);
 
 /* Formats like vsnprintf(out, cap, fmt, ap) for the common conversions
- * (see logger.c) and returns the length; -1 when it declines (a conversion
+ * (see log_format.c) and returns the length; -1 when it declines (a conversion
  * it does not do, or output longer than cap - 1): then use vsnprintf. ap is
  * not consumed. */
 int se__log_format(char *out, size_t cap, const char *fmt, va_list ap);
+
+/* The shape of every line from now on (log_line.c). 0, or SE_EUNKNOWN for
+ * a value that is not a format (the format in force stays). */
+int se__logger_set_format(struct se_logger *lg, enum se_log_format format);
+
+/* No worker: the lines of the server, the supervisor, and captured output. */
+#define SE_LOG_WORKER_NONE (-1)
+
+/* The worker id the calling thread's lines carry from now on (a thread
+ * worker sets it on its thread), or SE_LOG_WORKER_NONE. Ids are 0 ..
+ * SE_WORKERS_MAX - 1. Without thread-specific storage (the key could not be
+ * made) these lines carry the process's id (below), if any. */
+void se__logger_set_worker(struct se_logger *lg, int64_t worker_id);
+
+/* The worker id of every line of this process whose thread set none (a
+ * process worker sets it once after the fork: the logger is the child's
+ * copy, so its parent's lines are unchanged), or SE_LOG_WORKER_NONE. */
+void se__logger_set_process_worker(struct se_logger *lg, int64_t worker_id);
 
 /* Lines lost to failed writes since the last successful one (tests). */
 uint64_t se__logger_lost_pending(const struct se_logger *lg);

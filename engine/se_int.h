@@ -41,6 +41,15 @@ SE_NORETURN void se__assert_fail(const char *file, int line, const char *expr);
 
 #define SE_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The shape of a log line (serverengine(5), log_format): Ruby Logger's line
+ * (the default), a journald priority prefix without the time, or one JSON
+ * object per line. */
+enum se_log_format {
+    SE_LOG_FORMAT_RUBY = 0,
+    SE_LOG_FORMAT_JOURNAL,
+    SE_LOG_FORMAT_JSON,
+};
+
 /* ------------------------------------------------------------------------ */
 /* Limits. Everything is bounded; the relations are checked at compile time. */
 /* ------------------------------------------------------------------------ */

@@ -103,7 +103,9 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 {
     struct se_worker *w = arg;
     (void)cc;
+    se__logger_set_worker(w->server->e->logger, w->id); /* this thread's lines */
     int status = w->server->e->wcb.run(w);
+    se__logger_set_worker(w->server->e->logger, SE_LOG_WORKER_NONE);
     __atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
     return status;
 }
@@ -348,6 +350,7 @@ se__worker_process_entry(void *arg, const struct se_child_ctx *cc)
      * starts stays in it, and goes with the worker (worker_kill_process_group). */
     setpgid(0, 0);
     w->in_child = true;
+    se__logger_set_process_worker(e->logger, w->id); /* every line of this child */
     w->server_pid = cc->parent_pid;
     w->hb_fd = cc->heartbeat_fd;
     w->stamp = cc->heartbeat_ms;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer harness for the configuration parsers (engine/config.c): the
+ * libFuzzer harness for the configuration parsers (engine/config_*.c): the
  * input as a YAML document (se_config_load_yaml_string), and split at its
  * first newline, the first line as a -s KEY=VALUE (se_config_set_kv) and the
  * rest as YAML over it. Beyond the sanitizers it checks three promises:
@@ -9,7 +9,8 @@
  *
  *   clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
  *       -Iengine/include -Iengine -Ifaults tests/fuzz/fuzz_config.c \
- *       engine/config.c engine/common.c engine/os_posix_fs.c engine/faults.c -lyaml \
+ *       engine/config.c engine/config_parse.c engine/config_user.c engine/config_text.c \
+ *       engine/config_yaml.c engine/common.c engine/faults.c -lyaml \
  *       -o build/fuzz_config
  *   build/fuzz_config -max_total_time=30 tests/fuzz/corpus_config
  */

@@ -277,7 +277,7 @@ test_reload_example_accepts_sleep_0(void **state)
     const char *const args[] = {"-s", "sleep=0", "-s", "workers=1", NULL};
     start(r, "reload", args);
     wait_started(r, 1);
-    wait_output(r, "INFO -- : Awesome work!\n", 3);
+    wait_output(r, "INFO -- worker 0: Awesome work!\n", 3); /* its id where Ruby has the progname */
     term_and_wait_gone(r);
 }
 
@@ -325,7 +325,8 @@ test_reload_example_refuses_a_bad_edit_and_keeps_its_settings(void **state)
     const char *const args[] = {"-c", cfg, NULL};
     start(r, "reload", args);
     wait_started(r, 2);
-    wait_output(r, "INFO -- : one\n", 2);
+    wait_output(r, "INFO -- worker 0: one\n", 1);
+    wait_output(r, "INFO -- worker 1: one\n", 1);
 
     write_text(cfg, "message: two\nsleep: banana\n");
     assert_int_equal(kill(r->pid, SIGUSR2), 0);
@@ -333,7 +334,8 @@ test_reload_example_refuses_a_bad_edit_and_keeps_its_settings(void **state)
 
     write_text(cfg, "message: three\nsleep: 0.05\n");
     assert_int_equal(kill(r->pid, SIGUSR2), 0);
-    wait_output(r, "INFO -- : three\n", 2);
+    wait_output(r, "INFO -- worker 0: three\n", 1);
+    wait_output(r, "INFO -- worker 1: three\n", 1);
     term_and_wait_gone(r);
 
     static char out[OUT_MAX];

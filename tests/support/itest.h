@@ -201,4 +201,11 @@ pid_t itest_pgid_of(pid_t pid);
 /* Monotonic milliseconds. */
 int64_t itest_now_ms(void);
 
+/* A cmocka test of a table row: fn run with param (itest_param), named
+ * "fn(label)". */
+#define ITEST_CASE(fn, param, label)                                                               \
+    {                                                                                              \
+#fn "(" label ")", fn, itest_setup, itest_teardown, (void *)(param)                        \
+    }
+
 #endif /* SE_ITEST_H */

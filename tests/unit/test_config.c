@@ -184,6 +184,7 @@ static const struct {
     {"signal_dump", "SIGCONT"},
     {"log", ""},
     {"log_level", "debug"},
+    {"log_format", "ruby"},
     {"log_rotate_age", "5"},
     {"log_rotate_size", "1048576"},
     {"log_stdout", "true"},
@@ -232,6 +233,7 @@ test_config_defaults_are_stored_in_engine_units(void **state)
     assert_int_equal(cfg->daemonize_error_exit_code, 1);
     assert_int_equal(cfg->worker_type, SE_WORKER_EMBEDDED);
     assert_int_equal(cfg->log_level, SE_LOG_DEBUG);
+    assert_int_equal(cfg->log_format, SE_LOG_FORMAT_RUBY);
     assert_int_equal(cfg->log_rotate_size_bytes, 1048576);
     assert_int_equal(cfg->worker_reload_signal, SE_SIG_NONE);
     assert_true(cfg->enable_detach);
@@ -266,6 +268,7 @@ test_config_key_table_has_unique_names_help_and_the_seeds_dynamic_marks(void **s
         "worker_kill_process_group",
         "log",
         "log_level",
+        "log_format",
         "restart_mode", /* new: read when a restart comes */
     };
     size_t n = se_config_key_count();
@@ -321,6 +324,8 @@ static const struct {
     {"worker_type", "PROCESS", "process"},
     {"worker_type", "spawn", "spawn"},
     {"log_level", "Warn", "warn"},
+    {"log_format", "JSON", "json"},
+    {"log_format", "journal", "journal"},
     {"worker_heartbeat_mode", "manual", "manual"},
     {"command_sender", "pipe", "pipe"},
     {"chumask", "022", "0022"},
@@ -440,6 +445,7 @@ static const struct {
     {"start_worker_delay_rand", "-0.1", "expected a ratio from 0 to 1"},
     /* enum */
     {"log_level", "verbose", "expected one of trace, debug, info, warn, error, fatal"},
+    {"log_format", "syslog", "expected one of ruby, journal, json"},
     {"worker_heartbeat_mode", "auto ", "expected one of auto, manual"},
     {"command_sender", "socket", "expected one of signal, pipe"},
     /* signal */
@@ -609,6 +615,7 @@ static const struct {
     {"signal_graceful_stop", "SIGPWR"},
     {"signal_reload", "SIGTTIN"},
     {"log_level", "fatal"},
+    {"log_format", "json"},
     {"listen", "[tcp://[2001:db8::1]:8080, udp://10.0.0.1:53, unix:/tmp/s]"},
 };
 

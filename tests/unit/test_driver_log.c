@@ -78,9 +78,9 @@ test_log_worker_events(void **state)
 {
     (void)state;
     static const struct row rows[] = {
-        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 3}, D, "Worker 3 started (pid 43)"},
-        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 6}, D, "Worker 6 started (thread)"},
-        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 7}, D, "Worker 7 started (pid 1)"},
+        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 3}, I, "Worker 3 started (pid 43)"},
+        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 6}, I, "Worker 6 started (thread)"},
+        {SRV, {.event = SE_EVT_WORKER_STARTED, .slot = 7}, I, "Worker 7 started (pid 1)"},
         {SRV, {.event = SE_EVT_WORKER_FINISHED, .slot = 0}, I, "Worker 0 finished with status 0"},
         {SRV,
          {.event = SE_EVT_WORKER_FINISHED, .slot = 2, .status = -1, .sig = SE_SIG_TERM},
