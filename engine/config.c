@@ -249,7 +249,42 @@ static const struct {
 } unsupported_keys[] = {
     {"logger_class", "a Ruby logger class cannot be plugged in; configure the log with log, "
                      "log_level, log_rotate_age and log_rotate_size"},
+/* Ruby's supervisor had keys of its own for its server; here the worker_ ones
+ * govern it. Ruby's process workers could drop privileges alone. */
+#define SERVER_WHY "the supervisor watches and stops its server with "
+#define WORKER_WHY(k)                                                                              \
+    "workers run as the server does: set " k " for the whole engine, or start spawn workers "      \
+    "through setpriv(1)"
+    {"server_heartbeat_interval", SERVER_WHY "worker_heartbeat_interval"},
+    {"server_heartbeat_timeout", SERVER_WHY "worker_heartbeat_timeout"},
+    {"server_graceful_kill_interval", SERVER_WHY "worker_graceful_kill_interval"},
+    {"server_graceful_kill_interval_increment",
+     SERVER_WHY "worker_graceful_kill_interval_increment"},
+    {"server_graceful_kill_timeout", SERVER_WHY "worker_graceful_kill_timeout"},
+    {"server_immediate_kill_interval", SERVER_WHY "worker_immediate_kill_interval"},
+    {"server_immediate_kill_interval_increment",
+     SERVER_WHY "worker_immediate_kill_interval_increment"},
+    {"server_immediate_kill_timeout", SERVER_WHY "worker_immediate_kill_timeout"},
+    {"worker_chuser", WORKER_WHY("chuser")},
+    {"worker_chgroup", WORKER_WHY("chgroup")},
+    {"worker_chumask", WORKER_WHY("chumask")},
+#undef SERVER_WHY
+#undef WORKER_WHY
 };
+
+/* Values of Ruby ServerEngine that have no meaning here: refused naming what to use. */
+#define BY_DATE                                                                                    \
+    "rotation by date is not built: give the number of files to keep, rotated by "                 \
+    "log_rotate_size, or set log_rotate_age to 0, rotate with logrotate(8) and send USR2 to "      \
+    "reopen the log"
+static const struct {
+    const char *key, *value, *why;
+} unsupported_values[] = {
+    {"log_rotate_age", "daily", BY_DATE},
+    {"log_rotate_age", "weekly", BY_DATE},
+    {"log_rotate_age", "monthly", BY_DATE},
+};
+#undef BY_DATE
 
 static const struct key *
 key_find(const char *name)
@@ -991,12 +1026,31 @@ list_set_text(const struct key *k, struct se_config *cfg, const char *text, cons
 /* One key from text, one key to text                                       */
 /* ------------------------------------------------------------------------ */
 
+/* A Ruby value with no meaning here: SE_ECONFIG naming what to use, else 0. */
+static int
+value_check(const struct key *k, const char *text, const struct msg *m)
+{
+    for (size_t i = 0; i < SE_ARRAY_LEN(unsupported_values); i++) {
+        if (strcmp(k->name, unsupported_values[i].key) == 0 &&
+            strcmp(text, unsupported_values[i].value) == 0) {
+            struct sb b = msg_sb(m);
+            sb_printf(&b, "%s: ", k->name);
+            sb_quoted(&b, text);
+            sb_puts(&b, " is not supported: ");
+            sb_puts(&b, unsupported_values[i].why);
+            return SE_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 /* Sets built-in key k from text. 0, SE_ECONFIG or -ENOMEM; cfg may be partly
  * written on error (callers work on a copy). */
 static int
 key_set_text(const struct key *k, struct se_config *cfg, const char *text, const struct msg *m)
 {
     int64_t v;
+    if (value_check(k, text, m) < 0) return SE_ECONFIG;
     switch (k->type) {
     case KT_STRING: return text_set(k, cfg, text, m);
     case KT_CODES:
