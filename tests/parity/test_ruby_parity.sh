@@ -5,9 +5,9 @@
 # worker_chuser/chgroup/chumask) and what each message offers instead; a
 # decimal chumask refused; workers: 0 idling until a reload scales it up; the
 # log on stderr (or stdout) leaving the other stream uncaptured; the
-# supervisor obeying signal_graceful_stop; the process-name keys. TAP output,
-# read by tests/run.sh; the Makefile writes this file into the build
-# directory with the paths filled in.
+# supervisor obeying signal_graceful_stop and sending it on to its workers;
+# the process-name keys. TAP output, read by tests/run.sh; the Makefile
+# writes this file into the build directory with the paths filled in.
 set -u
 SRC='@SRCDIR@'
 B='@B@'
@@ -40,6 +40,12 @@ wait_lines() {
 wait_exit() {
     local until=$((SECONDS + DL))
     while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -le "$until" ]; do sleep 0.05; done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL -- "-$1"
+        wait "$1"
+        rc=124 # past the deadline: killed
+        return
+    fi
     wait "$1"
     rc=$?
 }
@@ -129,7 +135,7 @@ done
 # ---- the supervisor obeys signal_graceful_stop --------------------------------------
 start supsig -s supervisor=true -s "log=$tmp/supsig.log" -s signal_graceful_stop=WINCH \
     -s daemon_process_name=se-parity-main -s server_process_name=se-parity-server \
-    -- sh -c 'echo "supervised worker"; exec sleep 1000'
+    -- sh -c 'trap "kill \$!; exit 0" WINCH; echo "supervised worker"; sleep 1000 & wait'
 if wait_lines "$tmp/supsig.log" 1 "supervised worker"; then
     # serverengine run has no argv to rewrite (se_engine_configure takes none):
     # the names show as the kernel's 15-byte comm, what ps -o comm and top show
@@ -143,7 +149,7 @@ if wait_lines "$tmp/supsig.log" 1 "supervised worker"; then
     kill -WINCH "$main"
     wait_exit "$main"
     if [ "$rc" -eq 0 ] && grep -q "Received graceful stop" "$tmp/supsig.log"; then
-        ok "a supervisor stops on its signal_graceful_stop (WINCH)"
+        ok "a supervisor stops on its signal_graceful_stop (WINCH), and sends it on to the program"
     else nok "a supervisor stops on its signal_graceful_stop (WINCH): exit $rc"; fi
 else
     nok "the supervised program runs"
