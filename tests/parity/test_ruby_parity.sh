@@ -101,10 +101,15 @@ if [[ "$out" == *"chumask: 0022"* ]]; then ok "chumask 022 is read as octal"; el
     nok "chumask 022 is read as octal: $out"; fi
 
 # ---- workers: 0 idles, and a reload scales it up ------------------------------------
-printf 'workers: 0\nlog: %s\n' "$tmp/zero.log" >"$tmp/zero.yml"
+# the pid file is written once the file has been read: only then is it edited
+zero="log: $tmp/zero.log
+pid_path: $tmp/zero.pid"
+printf 'workers: 0\n%s\n' "$zero" >"$tmp/zero.yml"
 start zero -c "$tmp/zero.yml" -- sh -c 'echo "zero worker $SERVERENGINE_WORKER_ID"; exec sleep 1000'
-printf 'workers: 1\nlog: %s\n' "$tmp/zero.log" >"$tmp/zero.yml"
-if wait_usr2 "$main"; then kill -USR2 "$main"; fi
+if wait_lines "$tmp/zero.pid" 1 "$main" && wait_usr2 "$main"; then
+    printf 'workers: 1\n%s\n' "$zero" >"$tmp/zero.yml"
+    kill -USR2 "$main"
+fi
 if wait_lines "$tmp/zero.log" 1 "zero worker 0" && kill -0 "$main" 2>/dev/null; then
     ok "workers: 0 keeps the server running; a reload to 1 starts a worker"
 else nok "workers: 0 keeps the server running; a reload to 1 starts a worker"; fi
