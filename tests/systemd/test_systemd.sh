@@ -8,8 +8,10 @@
 # them (ExecStart with the instance and the environment file filled in, a
 # NOTIFY_SOCKET and WATCHDOG_USEC, ExecReload, and TERM to the main process
 # alone as KillMode=mixed does), watching the notification datagrams with
-# netcat. PID 1 need not be systemd. TAP output, read by tests/run.sh; the
-# Makefile writes this file into the build directory with the paths filled in.
+# netcat; and the socket unit's address and name handed over the way socket
+# activation does (systemd-socket-activate, where installed). PID 1 need not
+# be systemd. TAP output, read by tests/run.sh; the Makefile writes this file
+# into the build directory with the paths filled in.
 set -u
 SRC='@SRCDIR@'
 B='@B@'
@@ -197,6 +199,47 @@ stopped=$(grep -c "worker [0-3] stops" "$tmp/engine.log")
 is "every worker was stopped by the engine (TERM)" "$stopped" 4
 if pgrep -f "$tmp/prog.sh" >/dev/null; then nok "no program is left running"; else
     ok "no program is left running"; fi
+# ---- the socket unit, the way systemd activates it ----------------------------------
+# systemd-socket-activate (package systemd) binds the socket unit's address,
+# execs the command at the first connection with LISTEN_FDS, LISTEN_PID and
+# LISTEN_FDNAMES, as the socket unit does. The program is test_tool's
+# --serve-listen-fds: it answers "OK pid=P names=N" when it was handed exactly
+# one listening stream socket the way socket activation hands it over.
+if command -v systemd-socket-activate >/dev/null; then
+    listen=$(unit_value "$socket" Socket ListenStream)
+    listen=${listen//%i/$inst}
+    listen=${listen//\/run\/serverengine\//$tmp\/}
+    fdname=$(unit_value "$socket" Socket FileDescriptorName)
+    fdname=${fdname//%i/$inst}
+    {
+        cat "$dir/example.yml"
+        echo "log: $tmp/activated.log"
+    } >"$tmp/etc/$inst.yml"
+    echo "SERVERENGINE_PROGRAM=$B/tests/test_tool --serve-listen-fds" >"$tmp/etc/$inst.env"
+    set -f
+    read -ra argv <<<"$(expand "$start")"
+    set +f
+    setsid systemd-socket-activate -l "$listen" --fdname="$fdname" "${argv[@]}" \
+        >"$tmp/activated.out" 2>&1 &
+    main=$!
+    pids+=("$main")
+    until=$((SECONDS + DL))
+    while [ ! -S "$listen" ] && [ "$SECONDS" -le "$until" ]; do sleep 0.05; done
+    answers=""
+    for i in 1 2 3; do answers+="$(timeout "$DL" nc -U "$listen" </dev/null)"$'\n'; done
+    good=$(grep -c "^OK pid=[0-9]* names=$fdname\$" <<<"$answers")
+    is "socket activation: the program gets the unit's socket, named $fdname" "$good" 3
+    kill -TERM "$main"
+    until=$((SECONDS + DL))
+    while kill -0 "$main" 2>/dev/null && [ "$SECONDS" -le "$until" ]; do sleep 0.05; done
+    wait "$main"
+    is "socket activation: TERM stops the service with status 0" "$?" 0
+    if [ "$good" -ne 3 ]; then printf '# answers: %s\n' "$answers"; fi
+else
+    echo "# systemd-socket-activate is not installed (Debian package systemd): the"
+    echo "# socket unit is checked by its keys above, not activated"
+fi
+
 if [ "$failed" -ne 0 ]; then
     sed 's/^/# log: /' "$tmp/engine.log" | tail -30
     sed 's/^/# out: /' "$tmp/run.out" | tail -10
