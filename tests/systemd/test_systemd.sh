@@ -226,7 +226,7 @@ if command -v systemd-socket-activate >/dev/null; then
     until=$((SECONDS + DL))
     while [ ! -S "$listen" ] && [ "$SECONDS" -le "$until" ]; do sleep 0.05; done
     answers=""
-    for i in 1 2 3; do answers+="$(timeout "$DL" nc -U "$listen" </dev/null)"$'\n'; done
+    for _ in 1 2 3; do answers+="$(timeout "$DL" nc -U "$listen" </dev/null)"$'\n'; done
     good=$(grep -c "^OK pid=[0-9]* names=$fdname\$" <<<"$answers")
     is "socket activation: the program gets the unit's socket, named $fdname" "$good" 3
     kill -TERM "$main"
