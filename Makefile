@@ -76,7 +76,8 @@ MAN     := $(MAN_SRC:doc/%.scd=$(B)/man/%)
 
 all: $(LIB_A) $(LIB_SO) $(SIM) $(TOOL) $(EX_BIN) $(B)/serverengine.pc $(MAN)
 
-tests: $(TEST_BIN) $(SIM) $(TOOL) $(B)/tests/test_install.sh
+tests: $(TEST_BIN) $(SIM) $(TOOL) $(B)/tests/test_install.sh $(B)/tests/test_systemd.sh \
+       $(B)/tests/test_ruby_parity.sh
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -141,6 +142,21 @@ $(B)/serverengine.pc: engine/serverengine.pc.in Makefile
 # tests/install: install into two DESTDIRs and build the README's sample with
 # pkg-config alone (a script: run.sh runs it outside valgrind)
 $(B)/tests/test_install.sh: tests/install/test_install.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SRCDIR@|$(CURDIR)|g' -e 's|@B@|$(B)|g' $< > $@
+	chmod 755 $@
+
+# tests/systemd: the example units of contrib/systemd, checked against the
+# engine's values, by systemd-analyze verify where installed, and run the way
+# systemd runs them (a script, like the install test)
+$(B)/tests/test_systemd.sh: tests/systemd/test_systemd.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SRCDIR@|$(CURDIR)|g' -e 's|@B@|$(B)|g' $< > $@
+	chmod 755 $@
+
+# tests/parity: the README's differences from Ruby ServerEngine that no other
+# test pins down, through the tool (a script)
+$(B)/tests/test_ruby_parity.sh: tests/parity/test_ruby_parity.sh
 	@mkdir -p $(dir $@)
 	sed -e 's|@SRCDIR@|$(CURDIR)|g' -e 's|@B@|$(B)|g' $< > $@
 	chmod 755 $@

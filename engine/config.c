@@ -368,6 +368,7 @@ int
 se_config_set(struct se_config *cfg, const char *key, const char *value, char *err, size_t err_size)
 {
     SE_ASSERT(err != NULL || err_size == 0);
+    SE_ASSERT(key != NULL && value != NULL); /* a programmer error (file header) */
     const struct msg m = {err, err_size};
     se__msg_clear(&m);
     const struct key *k = se__config_key_find(key);

@@ -631,6 +631,38 @@ list_set_text(const struct key *k, struct se_config *cfg, const char *text, cons
 /* One key from text, one key to text                                       */
 /* ------------------------------------------------------------------------ */
 
+/* Values of Ruby ServerEngine that have no meaning here: refused naming what to use. */
+#define BY_DATE                                                                                    \
+    "rotation by date is not built: give the number of files to keep, rotated by "                 \
+    "log_rotate_size, or set log_rotate_age to 0, rotate with logrotate(8) and send USR2 to "      \
+    "reopen the log"
+static const struct {
+    const char *key, *value, *why;
+} unsupported_values[] = {
+    {"log_rotate_age", "daily", BY_DATE},
+    {"log_rotate_age", "weekly", BY_DATE},
+    {"log_rotate_age", "monthly", BY_DATE},
+};
+#undef BY_DATE
+
+/* A Ruby value with no meaning here: SE_ECONFIG naming what to use, else 0. */
+static int
+value_check(const struct key *k, const char *text, const struct msg *m)
+{
+    for (size_t i = 0; i < SE_ARRAY_LEN(unsupported_values); i++) {
+        if (strcmp(k->name, unsupported_values[i].key) == 0 &&
+            strcmp(text, unsupported_values[i].value) == 0) {
+            struct sb b = se__msg_sb(m);
+            se__sb_printf(&b, "%s: ", k->name);
+            se__sb_quoted(&b, text);
+            se__sb_puts(&b, " is not supported: ");
+            se__sb_puts(&b, unsupported_values[i].why);
+            return SE_ECONFIG;
+        }
+    }
+    return 0;
+}
+
 /* Sets built-in key k from text. 0, SE_ECONFIG or -ENOMEM; cfg may be partly
  * written on error (callers work on a copy). */
 int
@@ -638,6 +670,7 @@ se__config_key_set_text(const struct key *k, struct se_config *cfg, const char *
                         const struct msg *m)
 {
     int64_t v;
+    if (value_check(k, text, m) < 0) return SE_ECONFIG;
     switch (k->type) {
     case KT_STRING: return text_set(k, cfg, text, m);
     case KT_CODES:

@@ -26,6 +26,27 @@ static const struct {
 } unsupported_keys[] = {
     {"logger_class", "a Ruby logger class cannot be plugged in; configure the log with log, "
                      "log_level, log_rotate_age and log_rotate_size"},
+/* Ruby's supervisor had keys of its own for its server; here the worker_ ones
+ * govern it. Ruby's process workers could drop privileges alone. */
+#define SERVER_WHY "the supervisor watches and stops its server with "
+#define WORKER_WHY(k)                                                                              \
+    "workers run as the server does: set " k " for the whole engine, or start spawn workers "      \
+    "through setpriv(1)"
+    {"server_heartbeat_interval", SERVER_WHY "worker_heartbeat_interval"},
+    {"server_heartbeat_timeout", SERVER_WHY "worker_heartbeat_timeout"},
+    {"server_graceful_kill_interval", SERVER_WHY "worker_graceful_kill_interval"},
+    {"server_graceful_kill_interval_increment",
+     SERVER_WHY "worker_graceful_kill_interval_increment"},
+    {"server_graceful_kill_timeout", SERVER_WHY "worker_graceful_kill_timeout"},
+    {"server_immediate_kill_interval", SERVER_WHY "worker_immediate_kill_interval"},
+    {"server_immediate_kill_interval_increment",
+     SERVER_WHY "worker_immediate_kill_interval_increment"},
+    {"server_immediate_kill_timeout", SERVER_WHY "worker_immediate_kill_timeout"},
+    {"worker_chuser", WORKER_WHY("chuser")},
+    {"worker_chgroup", WORKER_WHY("chgroup")},
+    {"worker_chumask", WORKER_WHY("chumask")},
+#undef SERVER_WHY
+#undef WORKER_WHY
 };
 
 /* ------------------------------------------------------------------------ */
