@@ -61,6 +61,7 @@ struct se_engine {
 };
 
 struct se_cmdpipe;
+struct se_status_srv;
 
 struct se_server {
     struct se_engine *e;
@@ -72,9 +73,10 @@ struct se_server {
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor;            /* this object lives in the supervisor process */
-    bool ready_notified;        /* READY=1 went to systemd */
-    struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
+    bool supervisor;              /* this object lives in the supervisor process */
+    bool ready_notified;          /* READY=1 went to systemd */
+    struct se_sockmgr *sockmgr;   /* socket_manager: true (owned), else NULL */
+    struct se_status_srv *status; /* the status socket (owned), or NULL */
     /* command_sender pipe: the parent's pipe (was stdin) and its reader */
     int32_t cmdin_fd;
     struct se_cmdpipe *cmdin;
