@@ -13,6 +13,7 @@
 #include "driver.h"
 #include "listen.h"
 #include "sockmgr.h"
+#include "status.h"
 #include "os_posix.h"
 #include "se_int.h"
 
@@ -53,8 +54,9 @@ struct se_engine {
     bool log_created; /* the log file did not exist before this process opened it */
     bool ready_reported;
     struct se_notify notify;
-    struct se_listen_set listen; /* the `listen` sockets, opened once at start */
-    void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
+    struct se_listen_set listen;       /* the `listen` sockets, opened once at start */
+    struct se_status_sock status_sock; /* the status socket, made at start */
+    void (*stop_hook)(void *ud);       /* the supervisor's way to stop itself */
     void *stop_ud;
     const char *usage; /* se_engine_set_usage: the program's --help lines */
     bool own_options;  /* ... and whether it takes options of its own */

@@ -399,25 +399,20 @@ start_sockmgr(struct se_server *s)
     return rc;
 }
 
-/* The status socket (status.h) beside the pid file: a server that cannot
- * make it says why in its log and runs on; `serverengine status` then
- * reports that it serves none. */
+/* The status socket (status.h), made by the engine before the privilege
+ * drop and inherited: answered from this loop. Without it (the engine
+ * logged why) no status is served. */
 static void
 start_status(struct se_server *s, bool supervised)
 {
     struct se_engine *e = s->e;
-    int32_t pid = (int32_t)getpid(), parent = supervised ? (int32_t)getppid() : 0;
-    s->status = se__status_new();
-    int rc = s->status == NULL ? -ENOMEM : 0;
-    if (rc == 0)
-        rc = se__status_start(s->status, e->daemon.pidfile_path, supervised ? parent : pid, pid,
-                              parent, e->config_path, (uint32_t)e->overrides_count,
-                              s->os.monotonic_ms(s->os.ctx));
-    if (rc == 0) rc = s->os.watch(s->os.ctx, s->status->lfd);
+    if (!e->status_sock.open) return;
+    s->status =
+        se__status_new(e->status_sock.fd, (int32_t)getpid(), supervised ? (int32_t)getppid() : 0,
+                       e->config_path, (uint32_t)e->overrides_count, s->os.monotonic_ms(s->os.ctx));
+    int rc = s->status == NULL ? -ENOMEM : s->os.watch(s->os.ctx, s->status->lfd);
     if (rc == 0) return;
-    se__engine_log(e, SE_LOG_WARN, "No status socket%s%s: %s",
-                   s->status != NULL && s->status->path[0] ? " at " : "",
-                   s->status != NULL ? s->status->path : "", se_strerror(rc));
+    se__engine_log(e, SE_LOG_WARN, "Status is not served: %s", se_strerror(rc));
     se__status_free(s->status);
     s->status = NULL;
 }
@@ -474,8 +469,11 @@ se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp
     se__engine_report_ready(e, true, NULL);
     int32_t status = 0;
     rc = se__driver_run(s->driver, &status);
-    se__status_free(s->status); /* the loop is done: nothing to answer from */
-    s->status = NULL;
+    if (s->status != NULL) { /* the loop is done: nothing to answer from */
+        s->os.unwatch(s->os.ctx, s->status->lfd);
+        se__status_free(s->status);
+        s->status = NULL;
+    }
     if (e->scb.after_run != NULL) e->scb.after_run(s);
     se__notify_stopping(&e->notify, se__driver_config(s->driver));
     if (rc < 0) return 1;

@@ -79,56 +79,67 @@ se__status_snapshot(const struct se_driver *d, int64_t now_ms, struct se_status 
         snapshot_one(d, i, now_ms, &st->w[i]);
 }
 
-/* ---- the server side ------------------------------------------------------ */
-
-struct se_status_srv *
-se__status_new(void)
-{
-    struct se_status_srv *ss = calloc(1, sizeof *ss);
-    if (ss != NULL) ss->lfd = -1;
-    return ss;
-}
+/* ---- the socket --------------------------------------------------------- */
 
 int
-se__status_start(struct se_status_srv *ss, const char *pid_path, int32_t top_pid,
-                 int32_t server_pid, int32_t supervisor_pid, const char *config, uint32_t overrides,
-                 int64_t now_ms)
+se__status_listen(struct se_status_sock *sock, const char *pid_path, int32_t top_pid,
+                  const char *owner, const char *group)
 {
     const char *dir = getenv("SERVERENGINE_STATUS_DIR");
     if (dir == NULL || dir[0] == '\0') dir = "/tmp";
     struct se_listen_addr a = {.kind = SE_LISTEN_UNIX, .mode = 0600};
+    *sock = (struct se_status_sock){.fd = -1};
     int rc = se__status_path(pid_path, top_pid, dir, a.path, sizeof a.path);
     if (rc < 0) return rc;
-    memcpy(ss->path, a.path, strlen(a.path) + 1);
-    /* a stale socket at the path (a server that died, or the one this
-     * server replaces on a restart or a detach) is replaced; anything else
-     * there is left alone and the bind fails */
-    rc = se__net_unix_listen(&a, &ss->lfd);
+    memcpy(sock->path, a.path, strlen(a.path) + 1);
+    snprintf(a.owner, sizeof a.owner, "%s", owner != NULL ? owner : "");
+    snprintf(a.group, sizeof a.group, "%s", group != NULL ? group : "");
+    /* a stale socket at the path (an instance that died) is replaced;
+     * anything else there is left alone and the bind fails */
+    rc = se__net_unix_listen(&a, &sock->fd);
     if (rc < 0) return rc;
     struct stat st;
-    if (lstat(ss->path, &st) == 0) ss->dev = st.st_dev, ss->ino = st.st_ino;
+    if (lstat(sock->path, &st) == 0) sock->dev = st.st_dev, sock->ino = st.st_ino;
+    sock->open = true;
+    return 0;
+}
+
+void
+se__status_unlisten(struct se_status_sock *sock)
+{
+    if (!sock->open) return;
+    close(sock->fd);
+    sock->open = false;
+    sock->fd = -1;
+    /* only while the path is still this socket (after a privilege drop the
+     * directory may refuse: the next start replaces the stale socket) */
+    struct stat st;
+    if (lstat(sock->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == sock->dev &&
+        st.st_ino == sock->ino)
+        unlink(sock->path);
+}
+
+/* ---- the server side ------------------------------------------------------ */
+
+struct se_status_srv *
+se__status_new(int32_t lfd, int32_t server_pid, int32_t supervisor_pid, const char *config,
+               uint32_t overrides, int64_t now_ms)
+{
+    struct se_status_srv *ss = calloc(1, sizeof *ss);
+    if (ss == NULL) return NULL;
+    ss->lfd = lfd;
     ss->snap.server_pid = server_pid;
     ss->snap.supervisor_pid = supervisor_pid;
     snprintf(ss->snap.config, sizeof ss->snap.config, "%s", config);
     ss->snap.overrides = overrides;
     ss->started_ms = now_ms;
-    return 0;
+    return ss;
 }
 
 void
 se__status_free(struct se_status_srv *ss)
 {
-    if (ss == NULL) return;
-    if (ss->lfd >= 0) {
-        close(ss->lfd);
-        /* only while the path is still this server's socket: a successor
-         * (restart, detach) has bound its own there */
-        struct stat st;
-        if (lstat(ss->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ss->dev &&
-            st.st_ino == ss->ino)
-            unlink(ss->path);
-    }
-    free(ss);
+    free(ss); /* the socket is the engine's (se__status_unlisten) */
 }
 
 /* Sends the answer in messages of SE_STATUS_CHUNK bytes; gives up on a

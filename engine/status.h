@@ -9,19 +9,23 @@
  * Three parts, one reason to change each:
  *   status_fmt.c  pure: a worker slot's state from the pool's, and a
  *                 snapshot (struct se_status) as a table or as JSON;
- *   status.c      the server side: the snapshot taken from the driver's
+ *   status.c      the socket, the snapshot taken from the driver's
  *                 machines (no worker is woken: a heartbeat stamp is a load
- *                 from shared memory) and the unix socket served from the
- *                 driver's loop, one request per connection, as the
- *                 SocketManager does; and the client, se_status_read.
+ *                 from shared memory) and the answer served from the
+ *                 server's loop, one request per connection, as the
+ *                 SocketManager does;
+ *   status_client.c  se_status_read.
  *
  * The socket: PIDFILE.status beside the pid file when there is one, else
  * serverengine-status-PID.sock in SERVERENGINE_STATUS_DIR (or /tmp), PID
  * the process an operator signals (the supervisor's with `supervisor:
- * true`). The server binds it (a stale socket there is replaced: a server
- * started by a restart or a detach takes the path over from the one before)
- * with mode 0600; at exit a server removes the path only while it is still
- * its own socket (the same inode), never its successor's.
+ * true`). That process binds it before it gives up its privileges (mode
+ * 0600, owned by `chuser`), so a pid file in a directory only root may
+ * write still gets one, and every server it starts inherits it: a server
+ * restarted after a crash serves on the same socket. During a detach the
+ * old and the new server both hold it until the old one ends: either may
+ * answer, and server_pid says which. The path is removed at exit while it
+ * is still this socket (the same inode), never a later instance's.
  *
  * The wire format: the client sends one SOCK_SEQPACKET message, "STATUS\n"
  * (the table) or "STATUS json\n"; the server answers with the text in
@@ -106,34 +110,50 @@ int se__status_format(const struct se_status *st, bool json, char *buf, size_t s
  * path is at most 107 bytes). */
 int se__status_path(const char *pid_path, int32_t pid, const char *dir, char *buf, size_t size);
 
-/* status.c: the server side, in the server's loop */
+/* status.c: the socket, made by the process an operator signals (the
+ * supervisor, or the only process) before it gives up its privileges, as
+ * the `listen` sockets are, and inherited by every server it starts */
 
 struct se_driver;
 struct se_logger;
 
-struct se_status_srv {
-    int32_t lfd; /* the listening socket, or -1 */
+struct se_status_sock {
+    bool open; /* fd is listening (all zero: none) */
+    int32_t fd;
     char path[SE_PATH_MAX];
-    uint64_t dev, ino; /* the path's identity once published */
+    uint64_t dev, ino; /* the path's identity once bound */
+};
+
+/* Listens at the path for pid_path ("" none) and top_pid (this process:
+ * the pid an operator names), mode 0600, owned by owner and group when
+ * given (chuser, chgroup: the server's user after the drop). A stale
+ * socket at the path is replaced. Returns 0 or -errno (sock->path says
+ * where, when known). */
+int se__status_listen(struct se_status_sock *sock, const char *pid_path, int32_t top_pid,
+                      const char *owner, const char *group);
+/* Closes the socket and removes the path while it is still this one (a
+ * later instance may have bound its own there). Idempotent. */
+void se__status_unlisten(struct se_status_sock *sock);
+
+/* The server side, in the server's loop: answers on the inherited socket
+ * (borrowed: se__status_unlisten closes it). */
+struct se_status_srv {
+    int32_t lfd; /* the listening socket (borrowed) */
     int64_t started_ms;
     uint32_t refused; /* peers of another user */
     struct se_status snap;
     char text[SE_STATUS_TEXT_MAX];
 };
 
-/* Allocates the server side (not listening yet). NULL: out of memory. */
-struct se_status_srv *se__status_new(void);
-/* Listens at the path for pid_path ("" none) and top_pid (the pid an
- * operator names), mode 0600. The head of every answer: server_pid,
- * supervisor_pid (0 none), config (the file, "" none), overrides (-s
- * given); now_ms: the server's start on the driver's clock. 0 or -errno. */
-int se__status_start(struct se_status_srv *ss, const char *pid_path, int32_t top_pid,
-                     int32_t server_pid, int32_t supervisor_pid, const char *config,
-                     uint32_t overrides, int64_t now_ms);
+/* The server side for the socket lfd: the head of every answer is
+ * server_pid, supervisor_pid (0 none), config (the file, "" none),
+ * overrides (-s given); now_ms: the server's start on the driver's clock.
+ * NULL when out of memory. */
+struct se_status_srv *se__status_new(int32_t lfd, int32_t server_pid, int32_t supervisor_pid,
+                                     const char *config, uint32_t overrides, int64_t now_ms);
 /* Answers one client (call when lfd is readable) from d's machines; log
  * lines (a refused peer) go to lg. */
 void se__status_serve(struct se_status_srv *ss, const struct se_driver *d, struct se_logger *lg);
-/* Closes the socket; removes the path while it is still ours. Frees ss. */
 void se__status_free(struct se_status_srv *ss);
 
 /* The snapshot of d's machines at now_ms into st's worker fields. */

@@ -582,6 +582,53 @@ test_status_for_another_user_is_refused(void **state)
     assert_int_equal(access(sock, F_OK), -1);
 }
 
+/* With chuser, the socket is made before the privilege drop, so a pid file
+ * in a directory only root writes still gets one, owned by the server's
+ * user; the user cannot remove it at exit, and a status then finds nothing
+ * answering. As an ordinary user, chuser names ourselves. */
+static void
+test_status_with_chuser_beside_a_pid_file_only_root_may_write_beside(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX];
+    char pid_path[ITEST_PATH_MAX + 32], sock[ITEST_PATH_MAX + 64], kv[64];
+    uid_t uid = geteuid();
+    if (uid == 0) {
+        other_user_make();
+        uid = g_user.uid;
+        snprintf(kv, sizeof kv, "chuser=%s", g_user.name);
+        assert_int_equal(chmod(t->dir, 0755), 0); /* readable, writable by root only */
+    } else {
+        struct passwd *pw = getpwuid(uid);
+        assert_non_null(pw);
+        snprintf(kv, sizeof kv, "chuser=%s", pw->pw_name);
+    }
+    pid_t tool = run_three(t, pid_path, sizeof pid_path, kv);
+    snprintf(sock, sizeof sock, "%s.status", pid_path);
+    status_json_until(t, pid_path, out, all_running, NULL);
+    struct stat st;
+    assert_int_equal(lstat(sock, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(st.st_uid, uid); /* the server's user may ask too */
+    assert_int_equal(itest_count_log(t, "No status socket"), 0);
+    itest_kill(tool, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, tool, DL), 0);
+    if (geteuid() == 0) {
+        assert_int_equal(lstat(sock, &st), 0); /* left: the directory is root's */
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        assert_true(strlen(sock) < sizeof sun.sun_path);
+        memcpy(sun.sun_path, sock, strlen(sock) + 1);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof sun), -1);
+        assert_int_equal(errno, ECONNREFUSED); /* nothing answers: the next start replaces it */
+        close(fd);
+    } else {
+        assert_int_equal(access(sock, F_OK), -1);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -599,6 +646,8 @@ main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_status_of_what_serves_none_is_refused_with_1, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_for_another_user_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_status_with_chuser_beside_a_pid_file_only_root_may_write_beside, setup, teardown),
     };
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
 }
