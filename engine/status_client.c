@@ -121,6 +121,11 @@ read_all(int32_t c, char **text, char *err, size_t err_size)
         int n = se__net_recv_line(c, buf + len, SE_STATUS_CHUNK + 1, &fd);
         if (fd >= 0) close(fd);
         if (n == -EPIPE || (n == -ECONNRESET && len == 0)) break; /* the end, or a refusal */
+        if (n == -EAGAIN) { /* se__net_unix_connect waits 5 s for each message */
+            free(buf);
+            return fail(-ETIMEDOUT, err, err_size,
+                        "no answer within 5 s (the server is restarting, or its loop is busy)");
+        }
         if (n < 0) {
             free(buf);
             return fail(n, err, err_size, "reading the status: %s", se_strerror(n));

@@ -545,7 +545,8 @@ SE_API int se_worker_heartbeat(struct se_worker *w);
  * (NUL-ended, the caller frees it with free()), or <0 with a sentence in
  * err: -ENOENT when the process serves no status (no socket), -ECONNREFUSED
  * when nothing answers, -EACCES when refused (another user), -EPERM when
- * another process answers, -ENOTSOCK for a link or a file at the path.
+ * another process answers, -ENOTSOCK for a link or a file at the path,
+ * -ETIMEDOUT when no answer comes within 5 s (a server restarting).
  */
 SE_API int se_status_read(const char *pid_path, int pid, unsigned flags, char **text, char *err,
                           size_t err_size);
