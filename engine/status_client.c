@@ -110,7 +110,7 @@ read_all(int32_t c, char **text, char *err, size_t err_size)
     if (buf == NULL) return fail(-ENOMEM, err, err_size, "%s", se_strerror(-ENOMEM));
     for (;;) {
         if (cap - len < SE_STATUS_CHUNK + 1) {
-            char *more = cap < 2 * SE_STATUS_TEXT_MAX ? realloc(buf, cap * 2) : NULL;
+            char *more = cap < (size_t)2 * SE_STATUS_TEXT_MAX ? realloc(buf, cap * 2) : NULL;
             if (more == NULL) {
                 free(buf);
                 return fail(-EMSGSIZE, err, err_size, "the status answer is too long");
