@@ -266,6 +266,8 @@ reload_config(struct se_driver *d, int64_t now_ms)
     se__config_keep_static(next, d->cfg);
     struct se_config *old = d->cfg;
     d->cfg = next;
+    d->reloads++;
+    d->reloaded_ms = now_ms;
     derive_in_place(d);
     /* Readers in other threads may still hold the old one: the runtime keeps
      * it alive a while (retire_config); without that hook it goes now. */
@@ -522,6 +524,10 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
         s->cmd_fd = -1;
     }
     s->child = 0; /* the handle is dead from here on: never signalled again */
+    s->ended = true;
+    s->last_exit = *ex;
+    s->last_exit.child = 0;
+    s->last_exit_sig_ours = sig_ours;
     if (d->hooks.exited != NULL) d->hooks.exited(d->hooks.ud, (uint32_t)slot, ex);
     if (d->role == SE_ROLE_SERVER) {
         pool_feed(d,
@@ -766,6 +772,7 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
         if (slot >= d->slots_used) d->slots_used = slot + 1;
         s->child = res.child;
         s->pid = res.pid;
+        s->starts++;
         s->hb_fd = res.heartbeat_fd;
         s->cmd_fd = res.command_fd;
         /* a spawned program in auto mode is judged by heartbeat once it

@@ -83,6 +83,12 @@ struct se_drv_slot {
     uint32_t group_child; /* the ended child's handle; 0 = nothing left */
     int64_t group_probe_ms;
     struct se_kill group_kill;
+    /* What an operator asks about the slot (status.c reads them; nothing
+     * here decides on them). */
+    uint32_t starts;          /* children started in this slot */
+    bool ended;               /* last_exit holds how the previous child ended */
+    bool last_exit_sig_ours;  /* ... by a signal the engine sent it */
+    struct se_exit last_exit; /* child handle 0: it is gone */
 };
 
 struct se_driver {
@@ -104,6 +110,8 @@ struct se_driver {
     int64_t periodic_next_ms;
     uint32_t slots_max;  /* SE_WORKERS_MAX or SE_SERVERS_MAX */
     uint32_t slots_used; /* slots [0, slots_used) have had a child */
+    uint32_t reloads;    /* configurations applied by a reload (status.c) */
+    int64_t reloaded_ms; /* when the last one was applied */
 
     /* machine configurations, derived from cfg, borrowed by the machines */
     struct se_pool_cfg pool_cfg;

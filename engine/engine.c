@@ -48,6 +48,7 @@ se_engine_free(struct se_engine *e)
     if (e == NULL) return;
     se__server_free(e->server);
     se__listen_close(&e->listen);
+    se__status_unlisten(&e->status_sock);
     se_logger_free(e->logger);
     se_config_free(e->cfg);
     se_config_free(e->defaults);
@@ -370,6 +371,13 @@ prepare_process(struct se_engine *e)
     /* the sockets are bound while the process may still bind low ports */
     int rc = se__listen_open(&e->listen, c, err, sizeof err);
     if (rc < 0) return start_failed(e, code, NULL, err); /* "listen ADDRESS: ..." */
+    /* made while the directory of the pid file may still be written; a
+     * server that cannot have one runs on (serverengine(3), STATUS) */
+    rc = se__status_listen(&e->status_sock, e->daemon.pidfile_path, (int32_t)getpid(), c->chuser,
+                           c->chgroup);
+    if (rc < 0)
+        se__engine_log(e, SE_LOG_WARN, "No status socket %s: %s", e->status_sock.path,
+                       se_strerror(rc));
     rc = se__privileges_drop(c->chuser, c->chgroup, c->chumask, err, sizeof err);
     if (rc < 0) return start_failed(e, code, "privileges", err);
     if (c->daemon_process_name[0] != '\0')
@@ -419,6 +427,7 @@ se_engine_run(struct se_engine *e)
     if (status != 0) return status;
     status = prepare_process(e);
     if (status != 0) {
+        se__status_unlisten(&e->status_sock);
         se__pidfile_release(&e->daemon);
         return status;
     }
@@ -427,6 +436,7 @@ se_engine_run(struct se_engine *e)
     else
         status = se__server_main(e, -1, NULL);
     se__engine_report_ready(e, status == 0, "the server ended before it was ready");
+    se__status_unlisten(&e->status_sock);
     se__pidfile_release(&e->daemon);
     if (e->daemon.release_msg[0] != '\0')
         se__engine_log(e, SE_LOG_WARN, "%s", e->daemon.release_msg);

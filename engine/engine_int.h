@@ -14,6 +14,7 @@
 #include "listen.h"
 #include "logger.h"
 #include "sockmgr.h"
+#include "status.h"
 #include "os_posix.h"
 #include "se_int.h"
 
@@ -54,14 +55,16 @@ struct se_engine {
     bool log_created; /* the log file did not exist before this process opened it */
     bool ready_reported;
     struct se_notify notify;
-    struct se_listen_set listen; /* the `listen` sockets, opened once at start */
-    void (*stop_hook)(void *ud); /* the supervisor's way to stop itself */
+    struct se_listen_set listen;       /* the `listen` sockets, opened once at start */
+    struct se_status_sock status_sock; /* the status socket, made at start */
+    void (*stop_hook)(void *ud);       /* the supervisor's way to stop itself */
     void *stop_ud;
     const char *usage; /* se_engine_set_usage: the program's --help lines */
     bool own_options;  /* ... and whether it takes options of its own */
 };
 
 struct se_cmdpipe;
+struct se_status_srv;
 
 struct se_server {
     struct se_engine *e;
@@ -73,9 +76,10 @@ struct se_server {
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     int32_t capture_fds[2];    /* stdout, stderr capture read ends, or -1 */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor;            /* this object lives in the supervisor process */
-    bool ready_notified;        /* READY=1 went to systemd */
-    struct se_sockmgr *sockmgr; /* socket_manager: true (owned), else NULL */
+    bool supervisor;              /* this object lives in the supervisor process */
+    bool ready_notified;          /* READY=1 went to systemd */
+    struct se_sockmgr *sockmgr;   /* socket_manager: true (owned), else NULL */
+    struct se_status_srv *status; /* the status socket (owned), or NULL */
     /* command_sender pipe: the parent's pipe (was stdin) and its reader */
     int32_t cmdin_fd;
     struct se_cmdpipe *cmdin;

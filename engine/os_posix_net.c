@@ -27,6 +27,7 @@
 #include "listen.h"
 #include "se_fault.h"
 #include "sockmgr.h"
+#include "status.h"
 
 /* ---- the calls, one fault point each ------------------------------------ */
 
@@ -375,6 +376,30 @@ se__net_peer_allowed(int32_t fd, uint32_t *uid)
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
     *uid = (uint32_t)cred.uid;
     return se__peer_uid_allowed((uint32_t)cred.uid, (uint32_t)getuid()) ? 1 : 0;
+}
+
+int
+se__net_peer_cred(int32_t fd, int32_t *pid, uint32_t *uid)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_PEERCRED);
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
+    *pid = (int32_t)cred.pid;
+    *uid = (uint32_t)cred.uid;
+    return 0;
+}
+
+int
+se__net_send_bytes(int32_t fd, const void *buf, size_t len)
+{
+    SE_FAULT_CHECK(SE_FAULT_NET_SENDMSG);
+    ssize_t n;
+    do {
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    return (size_t)n == len ? 0 : -EIO;
 }
 
 int

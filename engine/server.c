@@ -15,6 +15,7 @@
 
 #include "engine_int.h"
 #include "logger.h"
+#include "status.h"
 
 /* ---- the signals that are commands -------------------------------------- */
 
@@ -268,6 +269,10 @@ hook_readable(void *ud, int32_t fd)
         se__sockmgr_serve(s->sockmgr, s->e->logger);
         return;
     }
+    if (s->status != NULL && fd == s->status->lfd) {
+        se__status_serve(s->status, s->driver, s->e->logger);
+        return;
+    }
     if (se__cmdin_readable(s, fd)) return;
     if (fd == s->cmd_pipe[0]) {
         unsigned char buf[64];
@@ -341,6 +346,7 @@ se__server_free(struct se_server *s)
     if (s == NULL) return;
     se__cmdin_close(s);
     se__driver_free(s->driver);
+    se__status_free(s->status);
     if (s->sockmgr != NULL) se__sockmgr_stop(s->sockmgr);
     free(s->sockmgr);
     for (int i = 0; i < 2; i++) {
@@ -393,6 +399,24 @@ start_sockmgr(struct se_server *s)
     return rc;
 }
 
+/* The status socket (status.h), made by the engine before the privilege
+ * drop and inherited: answered from this loop. Without it (the engine
+ * logged why) no status is served. */
+static void
+start_status(struct se_server *s, bool supervised)
+{
+    struct se_engine *e = s->e;
+    if (!e->status_sock.open) return;
+    s->status =
+        se__status_new(e->status_sock.fd, (int32_t)getpid(), supervised ? (int32_t)getppid() : 0,
+                       e->config_path, (uint32_t)e->overrides_count, s->os.monotonic_ms(s->os.ctx));
+    int rc = s->status == NULL ? -ENOMEM : s->os.watch(s->os.ctx, s->status->lfd);
+    if (rc == 0) return;
+    se__engine_log(e, SE_LOG_WARN, "Status is not served: %s", se_strerror(rc));
+    se__status_free(s->status);
+    s->status = NULL;
+}
+
 static int
 server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
 {
@@ -441,9 +465,15 @@ se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp
     if (e->scb.before_run != NULL && (rc = e->scb.before_run(s)) != 0) return rc;
     /* Ready: the loop runs from here. Workers that fail to start are retried
      * by it, they do not make the start fail. */
+    start_status(s, parent_hb_fd >= 0);
     se__engine_report_ready(e, true, NULL);
     int32_t status = 0;
     rc = se__driver_run(s->driver, &status);
+    if (s->status != NULL) { /* the loop is done: nothing to answer from */
+        s->os.unwatch(s->os.ctx, s->status->lfd);
+        se__status_free(s->status);
+        s->status = NULL;
+    }
     if (e->scb.after_run != NULL) e->scb.after_run(s);
     se__notify_stopping(&e->notify, se__driver_config(s->driver));
     if (rc < 0) return 1;

@@ -4,6 +4,7 @@
  *
  *   serverengine run [-c FILE] [-s KEY=VALUE]... [--] COMMAND [ARG]...
  *   serverengine stop|kill|restart [--immediate]|reload|detach|dump (-p PIDFILE | PID)
+ *   serverengine status [--json] (-p PIDFILE | PID)
  *   serverengine check-config -c FILE [-s KEY=VALUE]...
  *
  * `run` runs COMMAND as spawn workers with the whole engine (supervisor,
@@ -13,7 +14,8 @@
  * `check-config` prints the effective configuration as YAML, each key with
  * where its value came from. Exit codes: 0; 64 (EX_USAGE) for a usage
  * error; 78 (EX_CONFIG) for a bad configuration value; 1 when a signal
- * cannot be sent; `run` exits with the engine's status.
+ * cannot be sent or no status can be read; `run` exits with the engine's
+ * status.
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +40,7 @@ struct args {
     size_t sets_count;
     bool help;
     bool immediate;
+    bool json;
     const char *pid_file;
     const char *pid_text;
     char **command; /* run: COMMAND [ARG]..., NULL-terminated */
@@ -58,6 +61,8 @@ static const char usage_text[] =
     "  reload (-p PIDFILE | PID)    reload the configuration, reopen logs (USR2)\n"
     "  detach (-p PIDFILE | PID)    detach for a live restart (INT)\n"
     "  dump (-p PIDFILE | PID)      dump stacks and memory figures (CONT)\n"
+    "  status [--json] (-p PIDFILE | PID)\n"
+    "                   the workers' table: pid, state, uptime, restarts, last exit\n"
     "  check-config -c FILE [-s KEY=VALUE]...\n"
     "                   print the effective configuration as YAML, or name the bad key\n"
     "\n"
@@ -65,7 +70,8 @@ static const char usage_text[] =
     "  --version        the version\n"
     "\n"
     "Exit status: 0; 64 for a usage error; 78 for a bad configuration value;\n"
-    "1 when a signal cannot be sent; run: the engine's own status.\n"
+    "1 when a signal cannot be sent or no status can be read; run: the engine's\n"
+    "own status.\n"
     "See the README for every configuration key.\n";
 
 static const char run_text[] =
@@ -91,6 +97,25 @@ static const char signal_text[] =
     "  -p, --pid-file PIDFILE  read the pid from this file\n"
     "%s"
     "  -h, --help              this text\n";
+
+static const char status_text[] =
+    "usage: serverengine status [--json] (-p PIDFILE | PID)\n"
+    "\n"
+    "Prints what the server whose pid is PID or is written in PIDFILE is doing:\n"
+    "its pid and its supervisor's, its configuration file and last reload, and\n"
+    "per worker its id, pid, state (starting, running, stopping, backoff for a\n"
+    "time, dead, stopped), uptime, restarts, last exit (status, or signal and\n"
+    "whether serverengine sent it) and the age of its last heartbeat. The\n"
+    "server answers on its status socket, PIDFILE.status (without a pid file,\n"
+    "serverengine-status-PID.sock in SERVERENGINE_STATUS_DIR or /tmp); no\n"
+    "worker is woken. Only the server's user and root are answered.\n"
+    "\n"
+    "  -p, --pid-file PIDFILE  the server's pid file\n"
+    "  --json                  one JSON object instead of the table\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Exit status: 0; 64 for a usage error; 1 when no status can be read (the\n"
+    "process serves none, nothing answers, or the answer is refused).\n";
 
 static const char check_text[] =
     "usage: serverengine check-config -c FILE [-s KEY=VALUE]...\n"
@@ -184,6 +209,8 @@ parse(int argc, char **argv, char what, struct args *a)
             return usage_error("option %s needs a value", arg);
         } else if (what == 's' && strcmp(arg, "--immediate") == 0) {
             a->immediate = true;
+        } else if (what == 's' && strcmp(arg, "--json") == 0) {
+            a->json = true;
         } else if (arg[0] == '-' && arg[1] != '\0') {
             return usage_error("unknown option %s", arg);
         } else if (what == 'r') {
@@ -291,6 +318,7 @@ cmd_signal(const struct sigcmd *sc, int argc, char **argv)
     }
     if (a.immediate && sc->sig_immediate == 0)
         return usage_error("unknown option %s", "--immediate");
+    if (a.json) return usage_error("unknown option %s", "--json");
     if ((a.pid_file == NULL) == (a.pid_text == NULL))
         return usage_error("%s: give either -p PIDFILE or a PID", sc->name);
     pid_t pid = 0;
@@ -304,6 +332,32 @@ cmd_signal(const struct sigcmd *sc, int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+static int
+cmd_status(int argc, char **argv)
+{
+    struct args a = {0};
+    int rc = parse(argc, argv, 's', &a);
+    if (rc != 0) return rc;
+    if (a.help) return fputs(status_text, stdout) < 0;
+    if (a.immediate) return usage_error("unknown option %s", "--immediate");
+    if ((a.pid_file == NULL) == (a.pid_text == NULL))
+        return usage_error("status: give either -p PIDFILE or a PID%s", "");
+    pid_t pid = 0;
+    if (a.pid_text != NULL && parse_pid(a.pid_text, &pid) < 0)
+        return usage_error("not a pid: %s", a.pid_text);
+    char *text = NULL, err[ERR_MAX] = "";
+    rc = se_status_read(a.pid_file, (int)pid, a.json ? SE_STATUS_JSON : 0, &text, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "serverengine: status: %s\n", err[0] != '\0' ? err : se_strerror(rc));
+        return 1;
+    }
+    rc = fputs(text, stdout) < 0 || fflush(stdout) != 0;
+    free(text);
+    return rc;
 }
 
 /* ---- check-config ------------------------------------------------------------ */
@@ -488,6 +542,7 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "check-config") == 0) return cmd_check_config(argc - 2, argv + 2);
+    if (strcmp(cmd, "status") == 0) return cmd_status(argc - 2, argv + 2);
     for (size_t i = 0; i < sizeof sigcmds / sizeof sigcmds[0]; i++) {
         if (strcmp(cmd, sigcmds[i].name) == 0) return cmd_signal(&sigcmds[i], argc - 2, argv + 2);
     }

@@ -523,6 +523,35 @@ SE_API int se_server_share_sockets_with_another_server(struct se_server *s, cons
 SE_API int se_worker_heartbeat(struct se_worker *w);
 
 /* ------------------------------------------------------------------------ */
+/* Status (engine/status.c): what a running server's workers are doing.     */
+/* serverengine(3), STATUS; the tool's `serverengine status`.                */
+/* ------------------------------------------------------------------------ */
+
+#define SE_STATUS_JSON 1u /* se_status_read: one JSON object instead of the table */
+
+/*
+ * Asks a running server for its status: per worker its id, pid, state,
+ * uptime, restarts, last exit and heartbeat age; the server's and
+ * supervisor's pids, configuration source and last reload. The server is
+ * named by its pid file (pid_path, the configuration's pid_path; pid is
+ * then ignored) or, with pid_path NULL, by pid (the pid an operator
+ * signals: the supervisor's with `supervisor: true`). The answer is read
+ * from the server's status socket (PID_PATH.status, or
+ * serverengine-status-PID.sock in SERVERENGINE_STATUS_DIR or /tmp without
+ * a pid file) and trusted only when the socket's peer is that pid or its
+ * child. No worker is woken.
+ *
+ * flags: 0 for the table, SE_STATUS_JSON for JSON. Returns 0 with *text
+ * (NUL-ended, the caller frees it with free()), or <0 with a sentence in
+ * err: -ENOENT when the process serves no status (no socket), -ECONNREFUSED
+ * when nothing answers, -EACCES when refused (another user), -EPERM when
+ * another process answers, -ENOTSOCK for a link or a file at the path,
+ * -ETIMEDOUT when no answer comes within 5 s (a server restarting).
+ */
+SE_API int se_status_read(const char *pid_path, int pid, unsigned flags, char **text, char *err,
+                          size_t err_size);
+
+/* ------------------------------------------------------------------------ */
 /* BlockingFlag (engine/blocking_flag.c): a flag threads wait on, the safe   */
 /* way for `stop` (another thread) to end `run`. serverengine(3), UTILITIES.            */
 /* ------------------------------------------------------------------------ */
