@@ -927,7 +927,10 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
         SE_ASSERT(n <= SE_EVS_MAX);
         int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
         d->now_ms = now_ms;
-        for (uint32_t i = 0; i < n && !d->done; i++) {
+        for (uint32_t i = 0; i < n; i++) {
+            /* once done, only children's ends matter: what is left of a
+             * worker's group may be orphans of ours (PID 1) to reap */
+            if (d->done && d->evs[i].kind != SE_EV_CHILD) continue;
             dispatch(d, &d->evs[i], now_ms);
             execute_all(d, now_ms);
         }

@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +50,9 @@ nap_ms(long ms)
 /* ---- the engine side ------------------------------------------------------ */
 
 /* A child that forks a grandchild and exits at once: the grandchild, an
- * orphan, exits a moment later. */
+ * orphan, exits a moment later, or (hold) waits until it is killed. */
 static void
-leave_orphan(void)
+leave_orphan(bool hold)
 {
     pid_t child = fork();
     if (child != 0) {
@@ -59,18 +60,39 @@ leave_orphan(void)
         return;
     }
     if (fork() == 0) {
+        if (hold) {
+            for (;;)
+                pause();
+        }
         nap_ms(20);
         _exit(0);
     }
     _exit(0);
 }
 
+/* With DIR/hold, each worker leaves orphans that wait, and only on its first
+ * run: a restart makes no child whose end would wake the engine. */
+static bool
+leave_orphans(unsigned id)
+{
+    const char *dir = getenv("SE_CONTAINER_DIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/hold", dir);
+    bool hold = access(path, F_OK) == 0;
+    snprintf(path, sizeof path, "%s/made-%u", dir, id);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    close(fd);
+    for (int i = 0; i < ORPHANS; i++)
+        leave_orphan(hold);
+    return true;
+}
+
 static int
 w_run(struct se_worker *w)
 {
-    for (int i = 0; i < ORPHANS; i++)
-        leave_orphan();
-    se_log_info(se_worker_logger(w), "orphans left: %d", ORPHANS);
+    if (leave_orphans(se_worker_id(w)))
+        se_log_info(se_worker_logger(w), "orphans left: %d", ORPHANS);
     struct se_blocking_flag *stop = se_worker_user_data(w);
     se_blocking_flag_wait_for_set(stop, -1);
     return 0;
@@ -102,6 +124,7 @@ engine_main(const char *dir)
         .init = w_init, .run = w_run, .stop = w_stop, .finalize = w_fin};
     char log[512], msg[256];
     snprintf(log, sizeof log, "log=%s/engine.log", dir);
+    setenv("SE_CONTAINER_DIR", dir, 1);
     const char *sets[] = {"worker_type=process", "workers=2", log,
                           "worker_graceful_kill_timeout=5"};
     int err = 0;
@@ -194,6 +217,27 @@ start_in_namespace(struct box *b, const char *self)
     return pid;
 }
 
+static int zombies_of(pid_t pid);
+
+/* What a failure needs to be understood: the engine's log and the states
+ * of what is left of its tree. */
+static void
+show_why(const char *log, pid_t engine)
+{
+    FILE *f = fopen(log, "re");
+    char line[4096];
+    fprintf(stderr, "--- %s\n", log);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        fputs(line, stderr);
+    if (f != NULL) fclose(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd,
+             "ps -o pid,ppid,pgid,stat,wchan:20,args --ppid %d -p %d >&2; "
+             "grep -E 'Sig(Blk|Ign|Cgt|Pnd)|ShdPnd' /proc/%d/status >&2",
+             (int)engine, (int)engine, (int)engine);
+    (void)!system(cmd);
+}
+
 static void
 test_as_pid_1_the_engine_reaps_orphans_and_stops_on_term(void **state)
 {
@@ -219,6 +263,7 @@ test_as_pid_1_the_engine_reaps_orphans_and_stops_on_term(void **state)
     until = now_ms() + DEADLINE_MS;
     while (zombies_of(engine) != 0 && now_ms() < until)
         nap_ms(10);
+    if (zombies_of(engine) != 0) show_why(log, engine);
     assert_int_equal(zombies_of(engine), 0);
 
     /* TERM, as an orchestrator sends it: a graceful stop, status 0 */
@@ -228,12 +273,104 @@ test_as_pid_1_the_engine_reaps_orphans_and_stops_on_term(void **state)
     pid_t got = 0;
     while ((got = waitpid(b->unshare, &status, WNOHANG)) == 0 && now_ms() < until)
         nap_ms(10);
+    if (got != b->unshare) show_why(log, engine);
     assert_int_equal(got, b->unshare);
     b->unshare = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_int_equal(count_in_file(log, "Received graceful stop"), 1);
     assert_int_equal(count_in_file(log, "finished with status 0"), 2);
+}
+
+/* The first child of the engine that leads its own process group: a worker. */
+static pid_t
+a_worker_of(pid_t engine)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)engine, (int)engine);
+    FILE *f = fopen(path, "re");
+    int child = -1, found = -1;
+    while (f != NULL && found < 0 && fscanf(f, "%d", &child) == 1) {
+        if (getpgid(child) == child) found = child;
+    }
+    if (f != NULL) fclose(f);
+    return found;
+}
+
+static int
+count_children(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "re");
+    int child, n = 0;
+    while (f != NULL && fscanf(f, "%d", &child) == 1)
+        n++;
+    if (f != NULL) fclose(f);
+    return n;
+}
+
+/* A worker and its orphans end while the engine cannot run (stopped): at
+ * its next SIGCHLD the worker's zombie comes first in the wait order, the
+ * orphans' after it. Every one of them must be reaped, and the stop that
+ * follows must not wait on orphans' zombies left in the worker's group. */
+static void
+test_as_pid_1_the_engine_reaps_orphans_that_end_with_their_worker(void **state)
+{
+    struct box *b = *state;
+    char self[512], log[128], hold[128];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    snprintf(hold, sizeof hold, "%s/hold", b->dir);
+    FILE *h = fopen(hold, "we");
+    assert_non_null(h);
+    fclose(h);
+    b->unshare = start_in_namespace(b, self);
+    snprintf(log, sizeof log, "%s/engine.log", b->dir);
+    int64_t until = now_ms() + DEADLINE_MS;
+    while (count_in_file(log, "orphans left") < 2 && now_ms() < until)
+        nap_ms(10);
+    assert_int_equal(count_in_file(log, "orphans left"), 2);
+    pid_t engine = first_child(b->unshare);
+    assert_true(engine > 0);
+    /* the workers' children have ended; the orphans are the engine's now */
+    until = now_ms() + DEADLINE_MS;
+    while (count_children(engine) < 2 + 2 * ORPHANS && now_ms() < until)
+        nap_ms(10);
+    assert_int_equal(count_children(engine), 2 + 2 * ORPHANS);
+    pid_t worker = a_worker_of(engine);
+    assert_true(worker > 0);
+
+    kill(engine, SIGSTOP);
+    until = now_ms() + DEADLINE_MS;
+    while (state_of(engine) != 'T' && now_ms() < until)
+        nap_ms(10);
+    assert_int_equal(state_of(engine), 'T');
+    kill(-worker, SIGKILL); /* the worker and its orphans, all at once */
+    until = now_ms() + DEADLINE_MS;
+    while (zombies_of(engine) < 1 + ORPHANS && now_ms() < until)
+        nap_ms(10);
+    assert_int_equal(zombies_of(engine), 1 + ORPHANS);
+    kill(engine, SIGCONT);
+
+    until = now_ms() + DEADLINE_MS;
+    while (zombies_of(engine) != 0 && now_ms() < until)
+        nap_ms(10);
+    if (zombies_of(engine) != 0) show_why(log, engine);
+    assert_int_equal(zombies_of(engine), 0);
+
+    kill(engine, SIGTERM);
+    int status = 0;
+    pid_t got = 0;
+    until = now_ms() + DEADLINE_MS;
+    while ((got = waitpid(b->unshare, &status, WNOHANG)) == 0 && now_ms() < until)
+        nap_ms(10);
+    if (got != b->unshare) show_why(log, engine);
+    assert_int_equal(got, b->unshare);
+    b->unshare = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static int
@@ -271,6 +408,8 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_as_pid_1_the_engine_reaps_orphans_and_stops_on_term,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_as_pid_1_the_engine_reaps_orphans_that_end_with_their_worker, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
