@@ -638,6 +638,7 @@ se__config_key_set_text(const struct key *k, struct se_config *cfg, const char *
                         const struct msg *m)
 {
     int64_t v;
+    se__config_key_mark_given(k, cfg);
     switch (k->type) {
     case KT_STRING: return text_set(k, cfg, text, m);
     case KT_CODES:

@@ -206,6 +206,16 @@ spawn_sleep(struct se_logger *lg, unsigned id, bool ignore_term)
     se_log_info(lg, "TEST grandchild worker=%u pid=%d", id, (int)pid);
 }
 
+/* mode dump_wait: the asm after the wait keeps this frame on the stack
+ * (no tail call), and default visibility (the build hides symbols) lets
+ * -rdynamic export it, so that a dump of run's thread shows it by name. */
+__attribute__((noinline, visibility("default"))) void
+itest_run_waits_in_dump_frame(struct se_blocking_flag *stop)
+{
+    se_blocking_flag_wait_for_set(stop, -1);
+    __asm__ volatile("" ::: "memory");
+}
+
 /* mode serve: answers "OK worker=N\n" to every connection on the first
  * `listen` socket (one datagram back for UDP) until stopped; a connection
  * accepted is always answered, stop or not. */
@@ -267,6 +277,8 @@ tw_run(struct se_worker *w)
     } else if (strcmp(mode, "spawn_sleep") == 0) {
         spawn_sleep(lg, id, cfg_is(cfg, "grandchild_ignores_term", "true"));
         se_blocking_flag_wait_for_set(stop, -1);
+    } else if (strcmp(mode, "dump_wait") == 0) {
+        itest_run_waits_in_dump_frame(stop);
     } else if (strcmp(mode, "serve") == 0) {
         se_log_info(lg, "TEST listen worker=%u count=%u name=%s", id, se_worker_listen_count(w),
                     se_worker_listen_count(w) > 0 ? se_worker_listen_name(w, 0) : "-");
