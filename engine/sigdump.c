@@ -328,8 +328,8 @@ se__sigdump(struct se_logger *lg)
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", localtime(&t));
     dprintf(fd, "Sigdump at %s process %d\n", when, (int)getpid());
-    dprintf(fd, "Threads (frames: binary(symbol+offset)[address]; without a symbol, "
-                "addr2line -e BINARY +offset names the line):\n");
+    dprintf(fd, "Threads (frames: binary(symbol+offset)[address]; where no symbol is named, "
+                "addr2line -f -e BINARY OFFSET names it: serverengine(3), UTILITIES):\n");
     dump_threads(fd);
     dprintf(fd, "Memory:\n");
     static const char *const mem[] = {"VmPeak",  "VmSize", "VmHWM",   "VmRSS",

@@ -159,6 +159,39 @@ test_signal_dump_key_wins_over_sigdump_signal(void **state)
     assert_int_equal(count(dump, "Sigdump at "), 1);
 }
 
+/* run's thread blocks SIGRTMIN+5, or the program handles it: the dump says
+ * so instead of a stack (and never takes the program's handler). */
+static void
+test_a_thread_that_blocks_the_dump_signal_or_a_program_that_handles_it_is_named(void **state)
+{
+    struct itest *t = *state;
+    const char *const *c = itest_param(t);
+    static char dump[DUMP_MAX];
+    char taken[64];
+    snprintf(taken, sizeof taken, "dump_signal_taken=%s", c[0]);
+    pid_t server =
+        itest_start(t, NULL, "worker_type=process", "workers=1", "mode=dump_wait", taken, NULL);
+    itest_wait_log(t, "TEST run worker=0 pid=", 1, DL);
+    pid_t worker = itest_worker_pid(t, 0);
+    itest_kill(worker, SIGCONT);
+    itest_wait_log(t, "sigdump: wrote", 1, DL);
+    read_dump(t, dump, sizeof dump);
+    assert_every_thread_dumped(dump, 0);
+    if (strstr(dump, c[1]) == NULL) fail_msg("\"%s\" not in the dump:\n%s", c[1], dump);
+    if (strcmp(c[0], "handled") == 0) { /* still the program's: the worker lives on */
+        itest_kill(worker, SIGRTMIN + 5);
+        itest_kill(worker, SIGCONT);
+        itest_wait_log(t, "sigdump: wrote", 2, DL);
+    }
+    itest_kill(server, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    assert_int_equal(itest_count_log(t, "finished with status 0"), 1);
+}
+
+static const char *const blocked[] = {"blocked", "no stack: it blocks SIGRTMIN+5"};
+static const char *const handled[] = {
+    "handled", "no stack: the program has its own handler on SIGRTMIN+5, left to it"};
+
 int
 main(int argc, char **argv)
 {
@@ -177,6 +210,10 @@ main(int argc, char **argv)
             itest_teardown),
         cmocka_unit_test_setup_teardown(test_signal_dump_key_wins_over_sigdump_signal, itest_setup,
                                         itest_teardown),
+        ITEST_CASE(test_a_thread_that_blocks_the_dump_signal_or_a_program_that_handles_it_is_named,
+                   blocked, "blocked"),
+        ITEST_CASE(test_a_thread_that_blocks_the_dump_signal_or_a_program_that_handles_it_is_named,
+                   handled, "handled"),
     };
     return cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown);
 }
