@@ -135,8 +135,7 @@ mono_ms(void)
 static int32_t
 req_wait(struct stack_req *r, int32_t from, int64_t deadline_ms)
 {
-    int32_t s;
-    while ((s = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE)) == from) {
+    while (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == from) {
         int64_t left = deadline_ms - mono_ms();
         if (left <= 0) break;
         struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
