@@ -123,20 +123,12 @@ stack_handler(int signo, siginfo_t *si, void *uc)
     errno = saved;
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until the request leaves state `from` or the deadline passes. */
 static int32_t
 req_wait(struct stack_req *r, int32_t from, int64_t deadline_ms)
 {
     while (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == from) {
-        int64_t left = deadline_ms - mono_ms();
+        int64_t left = deadline_ms - se__posix_mono_ms();
         if (left <= 0) break;
         struct timespec ts = {left / 1000, (left % 1000) * 1000000L};
         syscall(SYS_futex, &r->state, FUTEX_WAIT_PRIVATE, from, &ts, NULL, 0);
@@ -170,7 +162,7 @@ ask_stack(int out, int32_t tid, int signo, int64_t deadline_ms)
                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return "no answer in time (its request page stays mapped for a late answer)";
     /* the handler is running: backtrace() takes microseconds, not seconds */
-    if (req_wait(r, REQ_BUSY, mono_ms() + DUMP_ANSWER_MS) != REQ_DONE)
+    if (req_wait(r, REQ_BUSY, se__posix_mono_ms() + DUMP_ANSWER_MS) != REQ_DONE)
         return "its answer did not finish in time (its request page stays mapped)";
     /* frame 0 is the handler itself */
     if (r->frames_count > 1) backtrace_symbols_fd(r->frames + 1, r->frames_count - 1, out);
@@ -263,7 +255,7 @@ stack_refused(const struct stack_signal *ss, const struct task_info *ti, int64_t
     if (ss->refused != NULL) return ss->refused;
     if (ti->blocked_known && ((ti->sig_blocked >> (ss->signo - 1)) & 1u))
         return "it blocks SIGRTMIN+5, the dump's signal";
-    if (mono_ms() >= budget_end_ms) return "the dump's 5 s for every thread are spent";
+    if (se__posix_mono_ms() >= budget_end_ms) return "the dump's 5 s for every thread are spent";
     return NULL;
 }
 
@@ -288,7 +280,8 @@ dump_thread(int out, const char *name, const struct stack_signal *ss, int64_t bu
         return;
     }
     dprintf(out, ":\n");
-    why = ask_stack(out, tid, ss->signo, se_min_ms(mono_ms() + DUMP_ANSWER_MS, budget_end_ms));
+    why = ask_stack(out, tid, ss->signo,
+                    se_min_ms(se__posix_mono_ms() + DUMP_ANSWER_MS, budget_end_ms));
     if (why != NULL) dprintf(out, "    no stack: %s\n", why);
 }
 
@@ -297,7 +290,7 @@ dump_threads(int out)
 {
     struct stack_signal ss;
     stack_signal_install(&ss);
-    int64_t budget_end_ms = mono_ms() + DUMP_BUDGET_MS;
+    int64_t budget_end_ms = se__posix_mono_ms() + DUMP_BUDGET_MS;
     DIR *d = opendir("/proc/self/task");
     struct dirent *de;
     while (d != NULL && (de = readdir(d)) != NULL) {
