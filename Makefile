@@ -109,6 +109,9 @@ $(INTEG_BIN): $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TSUP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LDLIBS_TEST) $(LDLIBS_CORE)
 
+# the sigdump test finds run's frame by name: its symbols exported
+$(B)/tests/test_sigdump: LDFLAGS += -rdynamic
+
 # tests/hostile: what a careless or hostile local user can do to the paths and
 # processes the engine touches (real processes, as root and as another user)
 $(HOST_BIN): $(B)/tests/%: $(B)/obj/tests/hostile/%.o $(TSUP_OBJ) $(LIB_A)

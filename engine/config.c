@@ -194,6 +194,23 @@ static const struct key keys[] = {
 #undef F
 
 #define KEY_COUNT SE_ARRAY_LEN(keys)
+_Static_assert(KEY_COUNT <= 64 * SE_ARRAY_LEN(((struct se_config *)0)->keys_given),
+               "one bit per key in keys_given");
+
+void
+se__config_key_mark_given(const struct key *k, struct se_config *cfg)
+{
+    size_t i = (size_t)(k - keys);
+    SE_ASSERT(i < KEY_COUNT);
+    cfg->keys_given[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+static bool
+key_given(const struct key *k, const struct se_config *cfg)
+{
+    size_t i = (size_t)(k - keys);
+    return (cfg->keys_given[i / 64] >> (i % 64)) & 1u;
+}
 
 const struct key *
 se__config_key_find(const char *name)
@@ -301,6 +318,7 @@ se_config_new(void)
         SE_ASSERT(rc == 0); /* the table's defaults are valid values */
     }
     SE_ASSERT(config_validate(cfg, &quiet) == 0);
+    memset(cfg->keys_given, 0, sizeof cfg->keys_given); /* defaults are not given */
     return cfg;
 }
 
@@ -354,11 +372,14 @@ key_set_in_place(const struct key *k, struct se_config *cfg, const char *value, 
     SE_ASSERT(k->size <= sizeof saved);
     unsigned char *field = (unsigned char *)cfg + k->offset;
     uint32_t saved_count = cfg->listen_count;
+    uint64_t saved_given[SE_ARRAY_LEN(cfg->keys_given)];
+    memcpy(saved_given, cfg->keys_given, sizeof saved_given);
     memcpy(saved, field, k->size);
     int rc = se__config_key_set_text(k, cfg, value, m);
     if (rc == 0) rc = config_validate(cfg, m);
     if (rc < 0) {
         memcpy(field, saved, k->size);
+        memcpy(cfg->keys_given, saved_given, sizeof saved_given);
         cfg->listen_count = saved_count;
     }
     return rc;
@@ -612,6 +633,26 @@ se__config_signal_cmd(const struct se_config *cfg, enum se_sig sig)
         }
     }
     return SE_CMD_NONE;
+}
+
+int
+se__config_dump_signal_env(struct se_config *cfg, const char *value, char *err, size_t err_size)
+{
+    SE_ASSERT(err != NULL || err_size == 0);
+    const struct msg m = {err, err_size};
+    const struct key *k = se__config_key_find("signal_dump");
+    SE_ASSERT(k != NULL);
+    if (value == NULL || value[0] == '\0' || key_given(k, cfg)) return 0;
+    char why[512] = "";
+    const struct msg sub = {why, sizeof why};
+    int rc = key_set_in_place(k, cfg, value, &sub);
+    if (rc == 0) return 0;
+    struct sb b = se__msg_sb(&m);
+    se__sb_puts(&b, "SIGDUMP_SIGNAL=");
+    se__sb_quoted(&b, value);
+    se__sb_puts(&b, " (the dump signal: no source sets signal_dump): ");
+    se__sb_puts(&b, why);
+    return rc;
 }
 
 void

@@ -101,6 +101,10 @@ struct se_config {
     char **warnings; /* owned strings */
     size_t warning_count;
     size_t warning_cap;
+
+    /* The built-in keys a source set (bit i: the key table's row i); the
+     * defaults of se_config_new are not given. */
+    uint64_t keys_given[2];
 };
 
 static inline bool
@@ -135,6 +139,16 @@ void se__config_keep_static(struct se_config *next, const struct se_config *old_
 
 /* The signal configured for a command (SE_SIG_NONE for none). */
 enum se_sig se__config_cmd_signal(const struct se_config *cfg, enum se_cmd cmd);
+
+/*
+ * SIGDUMP_SIGNAL (serverengine(3), ENVIRONMENT): value, the variable's text
+ * (NULL or "": unset), becomes signal_dump when no source gave that key (a
+ * source that does wins, whatever its value). Called once every source is
+ * applied. 0, or SE_ECONFIG with a message naming the variable in err and
+ * cfg unchanged.
+ */
+int se__config_dump_signal_env(struct se_config *cfg, const char *value, char *err,
+                               size_t err_size);
 
 /* The command a signal means per this configuration (SE_CMD_NONE: not ours). */
 enum se_cmd se__config_signal_cmd(const struct se_config *cfg, enum se_sig sig);

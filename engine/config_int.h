@@ -101,8 +101,12 @@ int se__config_apply(struct se_config *cfg, const char *key, const char *value,
 /* Validates work and, when valid, makes it cfg's content. Frees work. */
 int se__config_commit(struct se_config *cfg, struct se_config *work, const struct msg *m);
 
+/* Marks built-in key k as given by a source (keys_given; config.c). */
+void se__config_key_mark_given(const struct key *k, struct se_config *cfg);
+
 /* config_parse.c: values of built-in keys. 0, SE_ECONFIG or -ENOMEM with a
- * message in m; cfg may be partly written on error (callers work on a copy). */
+ * message in m; cfg may be partly written on error (callers work on a copy).
+ * The key is marked given (keys_given) either way. */
 int se__config_key_set_text(const struct key *k, struct se_config *cfg, const char *text,
                             const struct msg *m);
 /* Sets a list key from its items (a YAML sequence, or split text). */

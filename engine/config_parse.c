@@ -671,6 +671,7 @@ se__config_key_set_text(const struct key *k, struct se_config *cfg, const char *
 {
     int64_t v;
     if (value_check(k, text, m) < 0) return SE_ECONFIG;
+    se__config_key_mark_given(k, cfg);
     switch (k->type) {
     case KT_STRING: return text_set(k, cfg, text, m);
     case KT_CODES:

@@ -195,6 +195,7 @@ se__engine_load_config(struct se_engine *e, struct se_config **out, char *err, s
     for (size_t i = 0; rc == 0 && i < e->overrides_count; i++)
         rc = se_config_set_kv(cfg, e->overrides[i], err, err_size);
     if (rc == 0 && e->loader != NULL) rc = e->loader(e->loader_ud, cfg, err, err_size);
+    if (rc == 0) rc = se__config_dump_signal_env(cfg, getenv("SIGDUMP_SIGNAL"), err, err_size);
     if (rc == 0) rc = se__config_check_whole(cfg, err, err_size);
     if (rc == 0) rc = absolutize_paths(e, cfg, err, err_size);
     bool spawn = cfg->worker_type == SE_WORKER_SPAWN;

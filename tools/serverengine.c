@@ -495,6 +495,17 @@ effective_config(const struct args *a)
     return NULL;
 }
 
+/* signal_dump that no source sets is SIGDUMP_SIGNAL's when it is set
+ * (serverengine(3), ENVIRONMENT; check_as_run refused a bad one): true, and
+ * its value in value. */
+static bool
+dump_signal_from_env(struct se_config *cfg, const char *key, char *value, size_t size)
+{
+    const char *env = getenv("SIGDUMP_SIGNAL");
+    if (strcmp(key, "signal_dump") != 0 || env == NULL || env[0] == '\0') return false;
+    return se_config_set(cfg, key, env, NULL, 0) == 0 && se_config_get(cfg, key, value, size) >= 0;
+}
+
 static int
 cmd_check_config(int argc, char **argv)
 {
@@ -518,6 +529,8 @@ cmd_check_config(int argc, char **argv)
         if (se_config_get(cfg, key, value, sizeof value) < 0) value[0] = '\0';
         const char *from = in_sets(&a, key) ? "set" : in_file(&fk, key) ? "file" : "default";
         if (strcmp(key, "worker_type") == 0 && strcmp(from, "default") == 0) from = "run";
+        if (strcmp(from, "default") == 0 && dump_signal_from_env(cfg, key, value, sizeof value))
+            from = "env SIGDUMP_SIGNAL";
         printf("%s: ", key);
         print_yaml_value(value);
         printf("  # %s\n", from);

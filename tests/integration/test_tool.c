@@ -345,6 +345,33 @@ test_check_config_prints_every_key_and_where_it_came_from(void **state)
                      78);
 }
 
+/* SIGDUMP_SIGNAL (serverengine(3), ENVIRONMENT) shows where it decides the
+ * dump signal, and a bad value is refused naming it. */
+static void
+test_check_config_shows_the_dump_signal_sigdump_signal_names(void **state)
+{
+    struct itest *t = *state;
+    static char out[TEXT_MAX], out_set[TEXT_MAX], out_bad[TEXT_MAX], err[TEXT_MAX];
+    char path[ITEST_PATH_MAX + 32];
+    itest_path(t, "c.yml", path, sizeof path);
+    itest_write_file(t, "c.yml", "workers: 2\n");
+    setenv("SIGDUMP_SIGNAL", "WINCH", 1);
+    int rc = tool_run(t, out, err, "check-config", "-c", path, NULL);
+    int rc_set =
+        tool_run(t, out_set, err, "check-config", "-c", path, "-s", "signal_dump=URG", NULL);
+    setenv("SIGDUMP_SIGNAL", "NOPE", 1);
+    int rc_bad = tool_run(t, out_bad, err, "check-config", "-c", path, NULL);
+    unsetenv("SIGDUMP_SIGNAL");
+    assert_int_equal(rc_bad, 78);
+    expect_in(err, "SIGDUMP_SIGNAL=\"NOPE\"", "the variable named");
+    assert_int_equal(rc, 0);
+    expect_in(out, "\nsignal_dump: SIGWINCH  # env SIGDUMP_SIGNAL\n", "the variable's signal");
+    assert_int_equal(rc_set, 0);
+    expect_in(out_set, "\nsignal_dump: SIGURG  # set\n", "the key wins");
+    rc = tool_run(t, out, err, "check-config", "-c", path, NULL);
+    expect_in(out, "\nsignal_dump: SIGCONT  # default\n", "the default without the variable");
+}
+
 /* ---- the command pipe on run's stdin ------------------------------------------- */
 
 static void
@@ -523,6 +550,7 @@ main(int argc, char **argv)
         ONE(test_run_as_a_daemon_is_stopped_through_its_pid_file),
         ONE(test_run_of_a_program_that_is_not_there_says_why),
         ONE(test_check_config_prints_every_key_and_where_it_came_from),
+        ONE(test_check_config_shows_the_dump_signal_sigdump_signal_names),
         ONE(test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof),
         ONE(test_run_hands_listen_sockets_to_programs_as_socket_activation_does),
     };

@@ -206,6 +206,40 @@ spawn_sleep(struct se_logger *lg, unsigned id, bool ignore_term)
     se_log_info(lg, "TEST grandchild worker=%u pid=%d", id, (int)pid);
 }
 
+static void
+dump_signal_noop(int signo)
+{
+    (void)signo;
+}
+
+/* dump_signal_taken (mode dump_wait): "blocked", run's thread blocks the
+ * dump's SIGRTMIN+5 (serverengine(3), UTILITIES); "handled", the program has
+ * a handler of its own on it; "no", neither. */
+static void
+take_dump_signal(const struct se_config *cfg)
+{
+    int signo = SIGRTMIN + 5;
+    if (cfg_is(cfg, "dump_signal_taken", "blocked")) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, signo);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    } else if (cfg_is(cfg, "dump_signal_taken", "handled")) {
+        struct sigaction sa = {.sa_handler = dump_signal_noop};
+        sigaction(signo, &sa, NULL);
+    }
+}
+
+/* mode dump_wait: the asm after the wait keeps this frame on the stack
+ * (no tail call), and default visibility (the build hides symbols) lets
+ * -rdynamic export it, so that a dump of run's thread shows it by name. */
+__attribute__((noinline, visibility("default"))) void
+itest_run_waits_in_dump_frame(struct se_blocking_flag *stop)
+{
+    se_blocking_flag_wait_for_set(stop, -1);
+    __asm__ volatile("" ::: "memory");
+}
+
 /* mode serve: answers "OK worker=N\n" to every connection on the first
  * `listen` socket (one datagram back for UDP) until stopped; a connection
  * accepted is always answered, stop or not. */
@@ -267,6 +301,9 @@ tw_run(struct se_worker *w)
     } else if (strcmp(mode, "spawn_sleep") == 0) {
         spawn_sleep(lg, id, cfg_is(cfg, "grandchild_ignores_term", "true"));
         se_blocking_flag_wait_for_set(stop, -1);
+    } else if (strcmp(mode, "dump_wait") == 0) {
+        take_dump_signal(cfg);
+        itest_run_waits_in_dump_frame(stop);
     } else if (strcmp(mode, "serve") == 0) {
         se_log_info(lg, "TEST listen worker=%u count=%u name=%s", id, se_worker_listen_count(w),
                     se_worker_listen_count(w) > 0 ? se_worker_listen_name(w, 0) : "-");
@@ -290,7 +327,7 @@ static const char *const user_keys[][2] = {
     {"mode", "sleep"},      {"exit_code", "0"},          {"exit_after_ms", "0"},
     {"stop_delay_ms", "0"}, {"beat_stop_after_ms", "0"}, {"message", "none"},
     {"print_lines", "0"},   {"before_run_status", "0"},  {"grandchild_ignores_term", "false"},
-    {"spawn_cwd", ""},      {"spawn_program", ""},
+    {"spawn_cwd", ""},      {"spawn_program", ""},       {"dump_signal_taken", "no"},
 };
 
 /* Short timings, set as the program's defaults so a config file can

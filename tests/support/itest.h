@@ -91,6 +91,11 @@ struct se_spawn_cmd;
 int itest_spawn_callback(struct se_worker *w, struct se_spawn_cmd *cmd);
 __attribute__((noreturn)) void itest_spawn_prog_main(void);
 
+/* Where run waits in mode dump_wait: a frame of its own, never inlined and
+ * exported (a test binary linked with -rdynamic names it in a sigdump). */
+struct se_blocking_flag;
+void itest_run_waits_in_dump_frame(struct se_blocking_flag *stop);
+
 /*
  * The first call of a test program's main(). In the test process it
  * remembers the program's path and returns. In an engine child (the test

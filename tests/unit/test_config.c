@@ -1247,6 +1247,50 @@ test_config_heartbeat_timeout_not_above_the_interval_is_refused_naming_both(void
     }
 }
 
+/* SIGDUMP_SIGNAL (serverengine(3), ENVIRONMENT) names the dump signal when
+ * no source gives signal_dump; a source that does wins, even with CONT. */
+static void
+test_config_sigdump_signal_names_the_dump_signal_unless_the_key_is_given(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *given; /* signal_dump set by a source first, or NULL */
+        const char *env;   /* SIGDUMP_SIGNAL, NULL: unset */
+        int rc;
+        const char *dump; /* signal_dump after, or the words the error must hold */
+    } rows[] = {
+        {NULL, NULL, 0, "SIGCONT"},
+        {NULL, "", 0, "SIGCONT"},
+        {NULL, "WINCH", 0, "SIGWINCH"},
+        {NULL, "SIGTSTP", 0, "SIGTSTP"},
+        {NULL, "sigurg", 0, "SIGURG"},
+        {NULL, "28", 0, "SIGWINCH"},
+        {"PWR", "WINCH", 0, "SIGPWR"},
+        {"CONT", "WINCH", 0, "SIGCONT"},
+        {NULL, "WINCHY", SE_ECONFIG, "SIGDUMP_SIGNAL"},
+        {NULL, "KILL", SE_ECONFIG, "SIGDUMP_SIGNAL"},
+        {NULL, "0", SE_ECONFIG, "SIGDUMP_SIGNAL"},
+        {NULL, "USR2", SE_ECONFIG, "signal_reload"}, /* the reload signal already */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct se_config *cfg = se_config_new();
+        char err[512] = "", buf[64];
+        if (rows[i].given != NULL)
+            assert_int_equal(se_config_set(cfg, "signal_dump", rows[i].given, err, sizeof err), 0);
+        int rc = se__config_dump_signal_env(cfg, rows[i].env, err, sizeof err);
+        if (rc != rows[i].rc) fail_msg("row %zu: rc %d: %s", i, rc, err);
+        if (rc == 0) {
+            assert_string_equal(get(cfg, "signal_dump", buf, sizeof buf), rows[i].dump);
+        } else {
+            assert_contains(err, rows[i].dump);
+            assert_contains(err, "SIGDUMP_SIGNAL");
+            assert_contains(err, rows[i].env);
+            assert_string_equal(get(cfg, "signal_dump", buf, sizeof buf), "SIGCONT");
+        }
+        se_config_free(cfg);
+    }
+}
+
 /* A FIFO at the config path: refused at once, never a blocked open. */
 static void
 test_config_fifo_or_directory_at_the_path_is_refused_without_blocking(void **state)
@@ -1284,6 +1328,7 @@ main(void)
         cmocka_unit_test(test_config_logger_class_is_rejected_as_unsupported),
         cmocka_unit_test(test_config_every_key_round_trips_from_get_to_set),
         cmocka_unit_test(test_config_two_actions_on_one_signal_are_rejected_naming_both_keys),
+        cmocka_unit_test(test_config_sigdump_signal_names_the_dump_signal_unless_the_key_is_given),
         cmocka_unit_test(test_config_commands_map_to_signals_and_back),
         cmocka_unit_test(test_config_static_changes_lists_non_dynamic_keys_only),
         cmocka_unit_test(
