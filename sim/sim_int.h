@@ -192,6 +192,8 @@ struct sim_world {
     bool stop_received;    /* the engine logged that it received a stop */
     bool detach_ended;     /* supervisor role: exit_on_detach may end the run */
     int64_t detach_end_ms; /* supervisor role: the last detach must have ended by then */
+    int64_t roll_stop_ms;  /* server role: the last worker stopped for a rolling restart */
+    int64_t converge_ms;   /* the convergence check still to come, or NEVER */
 
     struct sim_result res;
 };

@@ -416,6 +416,10 @@ static void
 on_final_stop(struct sim_world *w)
 {
     if (w->final_stop_ms != SE_INT64_NEVER) return;
+    if (w->converge_ms != SE_INT64_NEVER) { /* a rolling restart's convergence is still to check */
+        sim_push(w, w->converge_ms + 1000, SIM_EV_FINAL_STOP, 0, 0, 0);
+        return;
+    }
     w->final_stop_ms = w->now_ms;
     w->stop_requested = true;
     sim_trace(w, "operator: final graceful stop");
@@ -435,7 +439,8 @@ on_liveness(struct sim_world *w)
     int64_t conv = sim_converge_bound_ms(w);
     sim_trace(w, "liveness phase: faults off, new workers healthy; converge within %lld ms",
               (long long)conv);
-    sim_push(w, w->now_ms + conv, SIM_EV_CONVERGED, 0, 0, 0);
+    w->converge_ms = w->now_ms + conv;
+    sim_push(w, w->converge_ms, SIM_EV_CONVERGED, 0, 0, 0);
     sim_push(w, se_max_ms(w->now_ms + conv + 1000, w->opts.duration_ms), SIM_EV_FINAL_STOP, 0, 0,
              0);
 }

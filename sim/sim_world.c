@@ -226,6 +226,8 @@ sim_world_new(const struct sim_opts *opts)
     w->fd_next = 0;
     w->final_stop_ms = SE_INT64_NEVER;
     w->detach_end_ms = SE_INT64_NEVER;
+    w->roll_stop_ms = SE_INT64_NEVER;
+    w->converge_ms = SE_INT64_NEVER;
     w->reload_pending = -1;
     sim_os_init(w);
     w->cfg = se_config_new();
