@@ -32,6 +32,16 @@ enum sim_model {
     SIM_MODEL_COUNT
 };
 
+/* How a member of a worker's process group ends (sim_group.c): what a
+ * worker starts stays in its group and may outlive it. */
+#define SIM_MEMBERS_MAX 3u /* members of a worker's group besides it */
+enum sim_member_end {
+    SIM_MEMBER_TERM = 0, /* on the graceful signal (or a later one) */
+    SIM_MEMBER_QUIT,     /* on the immediate signal or KILL */
+    SIM_MEMBER_KILL,     /* on KILL only */
+    SIM_MEMBER_LEAVES,   /* by itself at leaves_ms, or on the immediate signal or KILL */
+};
+
 struct sim_opts {
     uint64_t seed;
     int64_t duration_ms;          /* simulated time of the safety + liveness phases */
@@ -72,6 +82,12 @@ void sim_world_free(struct sim_world *w);
  * gets the model; at_ms is relative to that start; code for CRASH_AT. */
 void sim_script_model(struct sim_world *w, uint32_t worker_id, uint32_t nth, enum sim_model model,
                       int64_t at_ms, int32_t code);
+/* The nth start of a worker leads a group with these members besides it
+ * (n <= SIM_MEMBERS_MAX); leaves_ms: after the start, for SIM_MEMBER_LEAVES.
+ * Only for process workers of a server with worker_kill_process_group and
+ * finite kill timeouts (the engine stops nothing else). */
+void sim_script_group(struct sim_world *w, uint32_t worker_id, uint32_t nth,
+                      const enum sim_member_end *ends_on, uint32_t n, int64_t leaves_ms);
 /* An operator signal to the server at an absolute time. */
 void sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig);
 /* The server's supervisor dies at at_ms: the adapter reports SE_EV_PARENT_GONE
@@ -91,6 +107,11 @@ void sim_print_trace_tail(const struct sim_world *w, uint32_t lines);
 uint32_t sim_starts(const struct sim_world *w, uint32_t worker_id);
 /* Signals the nth start of worker_id received, in order, as "SIGTERM@1500 SIGQUIT@...". */
 const char *sim_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
+/* The signals that reached what the nth start of worker_id left in its
+ * process group after its reap, as sim_signals_of gives them. */
+const char *sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
+/* Members of that group still alive. */
+uint32_t sim_group_left_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 /* When the nth start of worker_id received its k-th (0-based) sig, or -1. */
 int64_t sim_signal_at(struct sim_world *w, uint32_t worker_id, uint32_t nth, enum se_sig sig,
                       uint32_t k);

@@ -15,7 +15,11 @@
  *    end waits restart_worker_interval and no more;
  *  - after the faults stop, live workers converge to `workers` (N - 1 while
  *    a rolling restart goes on, and it ends);
- *  - a stop ends within the configured timeouts, no child outlives it, and
+ *  - what a worker leaves in its process group is stopped from its reap on,
+ *    on the kill schedule, and is gone once the schedule has run out
+ *    (sim_group.c);
+ *  - a stop ends within the configured timeouts, no child (nor anything
+ *    left in a worker's group) outlives it, and
  *    the exit status follows unrecoverable_exit_codes;
  *  - no step of a kill schedule is skipped: the engine never waits past a
  *    signal or an escalation that is due, so a failed signal is retried on
@@ -555,6 +559,11 @@ sim_check_exit(struct sim_world *w)
         if (p->state == SIM_P_RUNNING || p->state == SIM_P_ZOMBIE) {
             sim_fail(w, "w%u pid%d outlives the engine (%s)", p->worker_id, p->pid,
                      p->state == SIM_P_RUNNING ? "running" : "not reaped");
+            return;
+        }
+        if (p->state != SIM_P_FREE && sim_group_left(w, p) > 0) {
+            sim_fail(w, "%u member(s) of the group of w%u pid%d outlive the engine",
+                     sim_group_left(w, p), p->worker_id, p->pid);
             return;
         }
     }

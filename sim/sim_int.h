@@ -49,6 +49,7 @@ enum sim_ev_kind {
     SIM_EV_STALL_CHECK, /* check: a stalled process got its immediate signal */
     SIM_EV_RELOAD,      /* a scripted reload */
     SIM_EV_PARENT_GONE, /* the server's supervisor dies (scripted) */
+    SIM_EV_GROUP_CHECK, /* check: nothing is left of a reaped worker's group */
     SIM_EV_END,         /* the end of simulated time */
 };
 
@@ -66,6 +67,12 @@ enum sim_proc_state { SIM_P_FREE = 0, SIM_P_RUNNING, SIM_P_ZOMBIE, SIM_P_REAPED 
 struct sim_sig_rec {
     int64_t at_ms;
     enum se_sig sig;
+};
+
+struct sim_member {
+    bool alive;
+    enum sim_member_end ends_on;
+    int64_t leaves_ms;
 };
 
 struct sim_proc {
@@ -98,6 +105,12 @@ struct sim_proc {
     bool classified;  /* server role: the engine logged how it ended (once) */
     uint32_t sig_count;
     struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
+    /* its process group (sim_group.c) */
+    uint32_t members;
+    struct sim_member member[SIM_MEMBERS_MAX];
+    int64_t reaped_ms;   /* NEVER until reaped */
+    uint32_t group_sigs; /* signals to what is left after the reap */
+    struct sim_sig_rec group_sig_log[SIM_SIGLOG_MAX];
 };
 
 struct sim_fd {
@@ -113,6 +126,13 @@ struct sim_script {
     enum sim_model model;
     int64_t at_ms;
     int32_t code;
+};
+
+struct sim_group_script {
+    uint32_t worker_id, nth;
+    uint32_t members;
+    enum sim_member_end ends_on[SIM_MEMBERS_MAX];
+    int64_t leaves_ms; /* after the start, for SIM_MEMBER_LEAVES */
 };
 
 struct sim_world {
@@ -151,6 +171,7 @@ struct sim_world {
     uint32_t starts[SE_WORKERS_MAX];      /* starts per worker id */
     uint32_t live_handle[SE_WORKERS_MAX]; /* live (unreaped) process per worker id, 0 = none */
     bool dead[SE_WORKERS_MAX];            /* ended with an unrecoverable code */
+    int64_t last_reap_ms[SE_WORKERS_MAX]; /* the latest reap of each worker id */
     uint32_t ids_used;                    /* 1 + the highest worker id ever started */
 
     /* descriptors */
@@ -171,6 +192,8 @@ struct sim_world {
     /* scripts */
     uint32_t script_len;
     struct sim_script script[SIM_SCRIPT_MAX];
+    uint32_t group_script_len;
+    struct sim_group_script group_script[SIM_SCRIPT_MAX];
 
     /* trace */
     uint64_t trace_hash;
@@ -233,6 +256,14 @@ int sim_config_reload(struct sim_world *w, struct se_config **out, char *err, si
 void sim_operator_act(struct sim_world *w);
 int64_t sim_stop_bound_ms(const struct sim_world *w);
 int64_t sim_converge_bound_ms(const struct sim_world *w);
+
+/* sim_group.c */
+void sim_group_spawn(struct sim_world *w, struct sim_proc *p);
+uint32_t sim_group_left(const struct sim_world *w, const struct sim_proc *p);
+void sim_group_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+void sim_group_reaped(struct sim_world *w, struct sim_proc *p);
+void sim_check_group(struct sim_world *w, uint32_t handle);
+bool sim_groups_pending(const struct sim_world *w);
 
 /* sim_check.c */
 void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);

@@ -493,7 +493,10 @@ sim_stop_bound_ms(const struct sim_world *w)
     }
     int64_t i = c->worker_immediate_kill_timeout_ms >= 0 ? c->worker_immediate_kill_timeout_ms : 0;
     if (sim_by_hook(w)) i = 0; /* no immediate stop: the callback is all there is */
-    return g + i + 2000;
+    /* what a worker leaves in its group is stopped from its reap on, with
+     * the same schedule again (sim_group.c: only when both are finite) */
+    int64_t group = sim_groups_pending(w) ? g + i + 1000 : 0;
+    return g + i + group + 2000;
 }
 
 /* How long after faults stop the workers must be back to `workers`. */

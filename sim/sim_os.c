@@ -201,6 +201,7 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
     if (req->worker_id >= w->ids_used) w->ids_used = req->worker_id + 1;
     w->res.spawns++;
     sim_model_spawn(w, p);
+    sim_group_spawn(w, p);
     *res = (struct se_spawn_res){
         .child = handle, .pid = pid, .heartbeat_fd = p->hb_fd, .command_fd = -1};
     return 0;
@@ -234,16 +235,25 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
     return 0;
 }
 
-/* A worker's process group holds only the worker here (its models start
- * nothing): the child while it lives; once reaped, no member is left. */
+/* A worker's process group: the child while it is not reaped, and what it
+ * leaves behind (sim_group.c), also after its reap: -ESRCH once nothing is
+ * left. A zombie leader is no member the probe (SE_SIG_NONE) counts. */
 static int
 os_signal_group(void *ctx, uint32_t child, enum se_sig sig)
 {
     struct sim_world *w = W(ctx);
     struct sim_proc *p = sim_proc_by_handle(w, child);
-    if (p == NULL || p->state == SIM_P_REAPED || p->state == SIM_P_FREE) return -ESRCH;
-    if (sig == SE_SIG_NONE) return p->state == SIM_P_ZOMBIE ? -ESRCH : 0;
-    return os_signal(ctx, child, sig);
+    if (p == NULL || p->state == SIM_P_FREE) return -ESRCH;
+    uint32_t left = sim_group_left(w, p);
+    if (sig == SE_SIG_NONE) return p->state == SIM_P_RUNNING || left > 0 ? 0 : -ESRCH;
+    if (p->state == SIM_P_REAPED) {
+        if (left == 0) return -ESRCH;
+        sim_group_signal(w, p, sig);
+        return 0;
+    }
+    int rc = os_signal(ctx, child, sig);
+    if (rc == 0) sim_group_signal(w, p, sig);
+    return rc;
 }
 
 static int
@@ -267,6 +277,7 @@ os_reap(void *ctx, struct se_exit *ex)
     }
     *ex = (struct se_exit){.child = handle, .code = p->exit_code, .sig = p->exit_sig};
     sim_trace(w, "w%u pid%d reaped", p->worker_id, p->pid);
+    sim_group_reaped(w, p);
     return 0;
 }
 
@@ -491,6 +502,7 @@ process(struct sim_world *w, const struct sim_ev *ev)
                  (long long)(w->now_ms - w->final_stop_ms));
         return;
     case SIM_EV_STALL_CHECK: sim_check_stall(w, ev->handle, ev->arg); return;
+    case SIM_EV_GROUP_CHECK: sim_check_group(w, ev->handle); return;
     case SIM_EV_RELOAD:
         w->reload_pending = ev->arg;
         sim_trace(w, "operator: reload (%s)",

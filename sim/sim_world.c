@@ -409,21 +409,42 @@ sim_starts(const struct sim_world *w, uint32_t worker_id)
     return w->starts[worker_id];
 }
 
-const char *
-sim_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+/* "SIGTERM@1500 SIGQUIT@..." in w's buffer. */
+static const char *
+sigs_text(struct sim_world *w, const struct sim_sig_rec *recs, uint32_t count)
 {
-    struct sim_proc *p = proc_of(w, worker_id, nth);
     w->last_sigs[0] = '\0';
-    if (p == NULL) return "?";
     size_t used = 0;
-    for (uint32_t i = 0; i < p->sig_count && i < SIM_SIGLOG_MAX; i++) {
-        int n =
-            snprintf(w->last_sigs + used, sizeof w->last_sigs - used, "%s%s@%lld", i > 0 ? " " : "",
-                     se_sig_name(p->sigs[i].sig), (long long)p->sigs[i].at_ms);
+    for (uint32_t i = 0; i < count && i < SIM_SIGLOG_MAX; i++) {
+        int n = snprintf(w->last_sigs + used, sizeof w->last_sigs - used, "%s%s@%lld",
+                         i > 0 ? " " : "", se_sig_name(recs[i].sig), (long long)recs[i].at_ms);
         if (n < 0 || (size_t)n >= sizeof w->last_sigs - used) break;
         used += (size_t)n;
     }
     return w->last_sigs;
+}
+
+const char *
+sim_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    if (p == NULL) return "?";
+    return sigs_text(w, p->sigs, p->sig_count);
+}
+
+const char *
+sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    if (p == NULL) return "?";
+    return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint32_t
+sim_group_left_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    return p == NULL ? 0 : sim_group_left(w, p);
 }
 
 int64_t

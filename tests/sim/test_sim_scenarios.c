@@ -511,6 +511,96 @@ test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe(void **state)
     sim_world_free(w);
 }
 
+/* What a worker leaves in its process group (a job it started) is stopped
+ * from the worker's reap on, on the kill schedule: TERM at once, QUIT at the
+ * graceful timeout, KILL at the immediate timeout after that; and the
+ * server's stop waits for it. */
+static void
+test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_interval=1",
+        "worker_graceful_kill_interval_increment=0",
+        "worker_graceful_kill_timeout=2",
+        "worker_immediate_kill_interval=1",
+        "worker_immediate_kill_interval_increment=0",
+        "worker_immediate_kill_timeout=3",
+        "restart_worker_interval=30", /* no second worker: its end would hurry the group */
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_TERM, SIM_MEMBER_QUIT, SIM_MEMBER_KILL};
+    struct sim_world *w = quiet_world(3, 20000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 3, 0);
+    sim_script_signal(w, 1500, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000 SIGTERM@2000 SIGQUIT@3000 "
+                                                       "SIGCONT@3000 SIGQUIT@4000 SIGCONT@4000 "
+                                                       "SIGQUIT@5000 SIGCONT@5000 SIGKILL@6000");
+    assert_int_equal(sim_group_left_of(w, 0, 0), 0);
+    assert_true(sim_logged(w, "Sending SIGTERM to worker 0 (attempt 1, what is left of its "
+                              "process group)"));
+    sim_world_free(w);
+}
+
+/* A group that empties by itself is found empty by the engine's probe: no
+ * more signals go to it, and a stop does not wait for it. */
+static void
+test_sim_a_group_that_empties_by_itself_is_signalled_no_more(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_interval=10",
+        "worker_graceful_kill_timeout=20",
+        "worker_immediate_kill_interval=10",
+        "worker_immediate_kill_timeout=20",
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_LEAVES};
+    struct sim_world *w = quiet_world(4, 30000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 1450); /* gone 450 ms after the worker */
+    sim_script_signal(w, 3000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000");
+    /* the stop ends with the second worker, long before a 40 s schedule */
+    assert_true(r.sim_ms < 4000);
+    sim_world_free(w);
+}
+
+/* A group whose members all end on TERM before the graceful timeout (and
+ * before the engine's probe) gets QUIT, which finds nothing (ESRCH): the
+ * CONT queued behind that QUIT must find the group's stop ended, not abort
+ * the server (it asserted that a signal targets the live child). */
+static void
+test_sim_a_group_emptied_before_its_escalation_ends_quietly(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_timeout=0.05",
+        "worker_immediate_kill_timeout=3",
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_TERM};
+    struct sim_world *w = quiet_world(5, 5000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 0);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000");
+    assert_int_equal(sim_starts(w, 0), 2);
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -537,6 +627,10 @@ main(void)
         cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
         cmocka_unit_test(test_sim_server_beats_to_its_supervisor_on_time),
         cmocka_unit_test(test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe),
+        cmocka_unit_test(
+            test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule),
+        cmocka_unit_test(test_sim_a_group_that_empties_by_itself_is_signalled_no_more),
+        cmocka_unit_test(test_sim_a_group_emptied_before_its_escalation_ends_quietly),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
