@@ -88,6 +88,9 @@ void sim_script_model(struct sim_world *w, uint32_t worker_id, uint32_t nth, enu
  * finite kill timeouts (the engine stops nothing else). */
 void sim_script_group(struct sim_world *w, uint32_t worker_id, uint32_t nth,
                       const enum sim_member_end *ends_on, uint32_t n, int64_t leaves_ms);
+/* The nth start of a worker closes its end of the command pipe
+ * (command_sender pipe): every word written to it fails with EPIPE. */
+void sim_script_cmd_pipe_broken(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 /* An operator signal to the server at an absolute time. */
 void sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig);
 /* The server's supervisor dies at at_ms: the adapter reports SE_EV_PARENT_GONE
@@ -115,6 +118,8 @@ uint32_t sim_group_left_of(struct sim_world *w, uint32_t worker_id, uint32_t nth
 /* When the nth start of worker_id received its k-th (0-based) sig, or -1. */
 int64_t sim_signal_at(struct sim_world *w, uint32_t worker_id, uint32_t nth, enum se_sig sig,
                       uint32_t k);
+/* How many commands the nth start of worker_id read on its command pipe. */
+uint32_t sim_words_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 /* How many times a pid was given to a new process after an old one was reaped. */
 uint64_t sim_pid_reuses(const struct sim_world *w);
 /* How the nth start ended: "-" (alive), "status N" or "signal SIGX". */

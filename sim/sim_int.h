@@ -93,6 +93,9 @@ struct sim_proc {
     enum se_sig exit_sig;
     int32_t hb_fd;   /* the engine's read end, or -1 */
     bool pipe_beats; /* beats are bytes on the pipe, not stamps */
+    int32_t cmd_fd;  /* the engine's write end of its command pipe, or -1 */
+    bool cmd_broken; /* it closed its end of the command pipe: writes fail (EPIPE) */
+    uint32_t words;  /* commands it read on its command pipe */
     bool notified;   /* the engine was told (SIGCHLD) after the exit */
     /* escalation oracle */
     uint32_t kill_epoch; /* kill settings epoch when the stop began */
@@ -119,6 +122,7 @@ struct sim_fd {
     bool eof;        /* the writer closed */
     uint32_t bytes;  /* unread bytes */
     uint32_t handle; /* owner process */
+    bool cmd_pipe;   /* the engine's write end of the owner's command pipe */
 };
 
 struct sim_script {
@@ -192,6 +196,8 @@ struct sim_world {
     /* scripts */
     uint32_t script_len;
     struct sim_script script[SIM_SCRIPT_MAX];
+    uint32_t cmd_broken_len;
+    struct sim_script cmd_broken[SIM_SCRIPT_MAX]; /* worker_id, nth */
     uint32_t group_script_len;
     struct sim_group_script group_script[SIM_SCRIPT_MAX];
 

@@ -316,6 +316,9 @@ sim_config_draw(struct sim_world *w, struct se_config *cfg)
             sim_chance(w, 300) ? "true" : "false");
         /* odd seeds restart rolling: no draw, the other seeds' runs are unchanged */
         if (w->opts.seed % 2 == 1) set(w, cfg, "restart_mode=rolling");
+        /* a quarter of the server role's seeds send stops on a command pipe
+         * (even ones: the seeds kept for the races they draw are odd) */
+        if (w->opts.seed % 4 == 2 && !w->opts.supervisor) set(w, cfg, "command_sender=pipe");
     }
     for (const char *const *o = w->opts.overrides; o != NULL && *o != NULL; o++)
         set(w, cfg, "%s", *o);

@@ -109,12 +109,53 @@ os_read(void *ctx, int32_t fd, void *buf, size_t len, size_t *len_read)
     return f->eof ? 0 : -EAGAIN;
 }
 
+/* The command a word on a command pipe names, or SE_CMD_NONE. */
+static enum se_cmd
+word_cmd(const char *buf, size_t len)
+{
+    for (int c = SE_CMD_NONE + 1; c < SE_CMD_COUNT; c++) {
+        const char *name = se_cmd_name((enum se_cmd)c);
+        size_t n = strlen(name);
+        if (len == n + 1 && memcmp(buf, name, n) == 0 && buf[n] == '\n') return (enum se_cmd)c;
+    }
+    return SE_CMD_NONE;
+}
+
+static void deliver(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+
+/* A word on a child's command pipe (command_sender pipe) acts as the signal
+ * it stands for; a child that is gone or closed its end answers EPIPE. */
 static int
 os_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written)
 {
-    (void)ctx, (void)fd, (void)buf, (void)len;
+    struct sim_world *w = W(ctx);
+    int err = 0;
     *len_written = 0;
-    return -EBADF; /* the engine writes to no simulated descriptor */
+    if (!fd_valid(w, fd)) {
+        sim_fail(w, "write to a descriptor that is not open (%d)", fd);
+        return -EBADF;
+    }
+    if (!w->fds[fd].cmd_pipe) return -EBADF; /* the engine writes to no other descriptor */
+    struct sim_proc *p = sim_proc_by_handle(w, w->fds[fd].handle);
+    if (p == NULL || p->state != SIM_P_RUNNING || p->cmd_broken) return -EPIPE;
+    if (sim_fault(w, SE_FAULT_IO_WRITE, &err)) return err;
+    enum se_cmd cmd = word_cmd(buf, len);
+    if (cmd == SE_CMD_NONE) {
+        sim_fail(w, "w%u pid%d: not a command on its command pipe (%zu bytes)", p->worker_id,
+                 p->pid, len);
+        return -EINVAL;
+    }
+    *len_written = len;
+    p->words++;
+    sim_trace(w, "w%u pid%d <= %s (command pipe)", p->worker_id, p->pid, se_cmd_name(cmd));
+    enum se_sig sig = cmd == SE_CMD_GRACEFUL_STOP    ? w->cfg->signal_graceful_stop
+                      : cmd == SE_CMD_IMMEDIATE_STOP ? w->cfg->signal_immediate_stop
+                                                     : se__config_cmd_signal(w->cfg, cmd);
+    if (sig != SE_SIG_NONE) {
+        deliver(w, p, sig);
+        sim_model_signal(w, p, sig);
+    }
+    return 0;
 }
 
 static int
@@ -193,9 +234,18 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
                            .i_next_ms = SE_INT64_NEVER,
                            .imm_req_ms = SE_INT64_NEVER,
                            .stall_check_ms = SE_INT64_NEVER};
+    p->cmd_fd = -1;
     if (req->heartbeat) {
         p->hb_fd = fd_alloc(w, handle);
         if (p->hb_fd < 0) return p->hb_fd;
+    }
+    if (req->command_pipe) {
+        p->cmd_fd = fd_alloc(w, handle);
+        if (p->cmd_fd < 0) return p->cmd_fd;
+        w->fds[p->cmd_fd].cmd_pipe = true;
+        for (uint32_t i = 0; i < w->cmd_broken_len; i++)
+            p->cmd_broken |=
+                w->cmd_broken[i].worker_id == p->worker_id && w->cmd_broken[i].nth == p->nth;
     }
     w->live_handle[req->worker_id] = handle;
     if (req->worker_id >= w->ids_used) w->ids_used = req->worker_id + 1;
@@ -203,7 +253,7 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
     sim_model_spawn(w, p);
     sim_group_spawn(w, p);
     *res = (struct se_spawn_res){
-        .child = handle, .pid = pid, .heartbeat_fd = p->hb_fd, .command_fd = -1};
+        .child = handle, .pid = pid, .heartbeat_fd = p->hb_fd, .command_fd = p->cmd_fd};
     return 0;
 }
 
@@ -218,8 +268,8 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
                  child, p == NULL ? " and recycled" : "");
         return -ESRCH;
     }
-    sim_check_signal(w, p, sig); /* the decision is checked, delivered or not */
     if (sim_fault(w, SE_FAULT_PROC_KILL, &err)) {
+        sim_check_signal(w, p, sig); /* the decision is checked, delivered or not */
         if (sig == SE_SIG_KILL) p->kill_failed = true;
         return err;
     }
@@ -227,12 +277,20 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
      * engine's decision to signal it and the signal. */
     if (p->state == SIM_P_RUNNING && !w->liveness && sim_chance(w, 20))
         sim_proc_exit(w, p, 3, SE_SIG_NONE);
-    if (p->sig_count < SIM_SIGLOG_MAX) p->sigs[p->sig_count] = (struct sim_sig_rec){w->now_ms, sig};
-    p->sig_count++;
-    w->res.signals++;
+    deliver(w, p, sig);
     sim_trace(w, "w%u pid%d <- %s", p->worker_id, p->pid, se_sig_name(sig));
     if (p->state == SIM_P_RUNNING) sim_model_signal(w, p, sig);
     return 0;
+}
+
+/* A signal (or the word standing for it) reaches p: checked and recorded. */
+static void
+deliver(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
+{
+    sim_check_signal(w, p, sig);
+    if (p->sig_count < SIM_SIGLOG_MAX) p->sigs[p->sig_count] = (struct sim_sig_rec){w->now_ms, sig};
+    p->sig_count++;
+    w->res.signals++;
 }
 
 /* A worker's process group: the child while it is not reaped, and what it

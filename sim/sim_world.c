@@ -259,6 +259,13 @@ sim_script_model(struct sim_world *w, uint32_t worker_id, uint32_t nth, enum sim
 }
 
 void
+sim_script_cmd_pipe_broken(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    SE_ASSERT(w->cmd_broken_len < SIM_SCRIPT_MAX);
+    w->cmd_broken[w->cmd_broken_len++] = (struct sim_script){.worker_id = worker_id, .nth = nth};
+}
+
+void
 sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig)
 {
     sim_push(w, at_ms, SIM_EV_SIGNAL, 0, (int32_t)sig, 0);
@@ -297,9 +304,10 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
 static void
 hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 {
-    (void)ud;
+    const struct sim_world *w = ud;
     req->kind = SE_SPAWN_FORK;
     req->worker_id = slot;
+    req->command_pipe = w->cfg->command_sender_pipe;
 }
 
 static void
@@ -438,6 +446,13 @@ sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     struct sim_proc *p = proc_of(w, worker_id, nth);
     if (p == NULL) return "?";
     return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint32_t
+sim_words_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    return p == NULL ? 0 : p->words;
 }
 
 uint32_t

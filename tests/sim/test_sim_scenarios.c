@@ -601,6 +601,54 @@ test_sim_a_group_emptied_before_its_escalation_ends_quietly(void **state)
     sim_world_free(w);
 }
 
+/* command_sender pipe: stops and reloads go to a worker as words on its
+ * command pipe; a worker whose pipe is closed (EPIPE) gets the signal
+ * instead, once, and the warning names the word. */
+static void
+test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "command_sender=pipe", NULL};
+    struct sim_world *w = quiet_world(6, 5000, o);
+    sim_script_cmd_pipe_broken(w, 1, 0);
+    sim_script_reload(w, 500, "workers=2");
+    sim_script_signal(w, 1000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(sim_words_of(w, 0, 0), 2); /* RELOAD, GRACEFUL_STOP */
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@500 SIGTERM@1000");
+    assert_int_equal(sim_words_of(w, 1, 0), 0);
+    assert_string_equal(sim_signals_of(w, 1, 0), "SIGUSR2@500 SIGTERM@1000");
+    assert_true(sim_logged(w, "Could not write RELOAD on the command pipe of pid"));
+    assert_true(sim_logged(w, "Could not write GRACEFUL_STOP on the command pipe of pid"));
+    assert_string_equal(sim_end_of(w, 0, 0), "status 0");
+    assert_string_equal(sim_end_of(w, 1, 0), "status 0");
+    sim_world_free(w);
+}
+
+/* The supervisor forwards commands to its server on the command pipe. */
+static void
+test_sim_supervisor_forwards_commands_on_the_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false",
+                                    "command_sender=pipe", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 4000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    sim_script_signal(w, 2000, SE_SIG_CONT);
+    sim_script_signal(w, 3000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_words_of(w, 0, 0), 3);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000 SIGTERM@3000");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -631,6 +679,9 @@ main(void)
             test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule),
         cmocka_unit_test(test_sim_a_group_that_empties_by_itself_is_signalled_no_more),
         cmocka_unit_test(test_sim_a_group_emptied_before_its_escalation_ends_quietly),
+        cmocka_unit_test(
+            test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal),
+        cmocka_unit_test(test_sim_supervisor_forwards_commands_on_the_pipe),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
