@@ -806,7 +806,7 @@ act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
     if (a->reason == SE_REASON_GROUP_LEFT) {
         /* what is left of an ended child's group; a signal queued behind one
          * that found the group empty (QUIT's CONT) finds its stop ended */
-        if (s->group_child != 0 && a->child == s->group_child) group_signal(d, a, now_ms);
+        if (a->child == s->group_child) group_signal(d, a, now_ms);
         return;
     }
     /* Pair assertion with sm_kill: a signal only ever targets the live child

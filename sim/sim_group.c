@@ -19,9 +19,14 @@
  *  - the stop of what is left begins at the worker's reap: its first signal
  *    comes then, and its KILL no earlier than the immediate timeout after;
  *  - nothing of the group is left once the kill schedule has run out (both
- *    timeouts after the reap, plus the engine's probe and a little slack);
+ *    timeouts after the reap, plus the engine's probe and a little slack; a
+ *    failed KILL is retried);
+ *  - once told that nothing of a group is left (ESRCH), the engine never
+ *    signals or probes it again; it signals groups only where the
+ *    configuration says so;
  *  - no member outlives the engine.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "sim_int.h"
@@ -38,15 +43,22 @@ mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* The engine signals the group only for process workers of a server with
- * worker_kill_process_group, and only a finite schedule can end a member
- * that ignores a signal. */
+/* The engine signals a group only for process workers of a server with
+ * worker_kill_process_group (serverengine(5)). */
+bool
+sim_groups_signalled(const struct sim_world *w)
+{
+    return !w->opts.supervisor && !sim_by_hook(w) && w->cfg->worker_kill_process_group;
+}
+
+/* Members are modelled where the engine stops them, and only where a
+ * finite schedule can end one that ignores a signal. */
 static bool
 groups_modelled(const struct sim_world *w)
 {
     const struct se_config *c = w->cfg;
-    return !w->opts.supervisor && !sim_by_hook(w) && c->worker_kill_process_group &&
-           c->worker_graceful_kill_timeout_ms >= 0 && c->worker_immediate_kill_timeout_ms >= 0;
+    return sim_groups_signalled(w) && c->worker_graceful_kill_timeout_ms >= 0 &&
+           c->worker_immediate_kill_timeout_ms >= 0;
 }
 
 void
@@ -145,12 +157,6 @@ check_left_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
 void
 sim_group_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
 {
-    if (p->state == SIM_P_REAPED && sim_group_left(w, p) > 0) {
-        if (p->group_sigs < SIM_SIGLOG_MAX)
-            p->group_sig_log[p->group_sigs] = (struct sim_sig_rec){w->now_ms, sig};
-        if (sig != SE_SIG_CONT) check_left_signal(w, p, sig);
-        p->group_sigs++;
-    }
     for (uint32_t i = 0; i < p->members; i++) {
         struct sim_member *m = &p->member[i];
         if (!member_alive(w, m) || !ends_on(w, m, sig)) continue;
@@ -160,6 +166,56 @@ sim_group_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
     }
 }
 
+/* A signal to what is left fails (EPERM) as the proc/kill fault point
+ * fails others, drawn from the hash, not the PRNG (see the top). The KILL
+ * that hurries a group when the next worker of its slot ends is not failed:
+ * the engine sends it once and gives up on the group (nothing to retry). */
+static bool
+left_signal_fails(struct sim_world *w, struct sim_proc *p)
+{
+    if (w->liveness || !w->opts.faults || !w->fault_active[SE_FAULT_PROC_KILL]) return false;
+    if (w->last_reap_ms[p->worker_id] == w->now_ms && p->reaped_ms != w->now_ms) return false;
+    uint64_t h = mix(w->opts.seed ^ ((uint64_t)p->handle << 24) ^ ((uint64_t)p->group_tries << 48));
+    p->group_tries++;
+    return h % 1000 < w->fault_permille[SE_FAULT_PROC_KILL];
+}
+
+/* signal_group for a reaped worker: what is left of its group. Once the
+ * engine is told nothing is left (ESRCH), it never asks again: the group's
+ * id may be another group's by then. */
+int
+sim_group_signal_left(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
+{
+    if (p->group_gone_told) {
+        sim_fail(w,
+                 "w%u pid%d: %s to its group after the engine was told nothing of it is left "
+                 "(its id may be another group's by now)",
+                 p->worker_id, p->pid, se_sig_name(sig));
+        return -ESRCH;
+    }
+    if (sim_group_left(w, p) == 0) {
+        p->group_gone_told = true;
+        return -ESRCH;
+    }
+    if (sig == SE_SIG_NONE) return 0;
+    if (p->group_sigs < SIM_SIGLOG_MAX)
+        p->group_sig_log[p->group_sigs] = (struct sim_sig_rec){w->now_ms, sig};
+    if (sig != SE_SIG_CONT) check_left_signal(w, p, sig);
+    p->group_sigs++;
+    if (left_signal_fails(w, p)) {
+        if (sig == SE_SIG_KILL) { /* retried one immediate interval later */
+            int64_t every = w->cfg->worker_immediate_kill_interval_ms;
+            p->group_kill_failed = true;
+            p->group_retry_ms = w->now_ms + (every > 0 ? every : 1000);
+        }
+        sim_trace(w, "w%u pid%d: %s to its group fails (EPERM)", p->worker_id, p->pid,
+                  se_sig_name(sig));
+        return -EPERM;
+    }
+    sim_group_signal(w, p, sig);
+    return 0;
+}
+
 /* The worker is reaped: what is left of its group must be gone once the
  * kill schedule has run out. */
 void
@@ -167,6 +223,9 @@ sim_group_reaped(struct sim_world *w, struct sim_proc *p)
 {
     p->reaped_ms = w->now_ms;
     p->group_sigs = 0;
+    p->group_tries = 0;
+    p->group_gone_told = false;
+    p->group_kill_failed = false;
     w->last_reap_ms[p->worker_id] = w->now_ms;
     uint32_t left = sim_group_left(w, p);
     if (left == 0) return;
@@ -184,11 +243,16 @@ sim_check_group(struct sim_world *w, uint32_t handle)
     struct sim_proc *p = sim_proc_by_handle(w, handle);
     if (p == NULL || p->state != SIM_P_REAPED) return;
     uint32_t left = sim_group_left(w, p);
-    if (left > 0)
+    if (left > 0 && p->group_kill_failed) { /* a failed KILL is retried an interval later */
+        p->group_kill_failed = false;
+        int64_t at = se_max_ms(p->group_retry_ms, w->now_ms) + SIM_GROUP_SLACK_MS;
+        sim_push(w, at, SIM_EV_GROUP_CHECK, p->handle, 0, 0);
+    } else if (left > 0) {
         sim_fail(w,
                  "w%u pid%d ended %lld ms ago and %u member(s) of its group are left: its kill "
                  "schedule has run out",
                  p->worker_id, p->pid, (long long)(w->now_ms - p->reaped_ms), left);
+    }
 }
 
 /* Any group with members left: a stop must wait for them too. */

@@ -111,8 +111,12 @@ struct sim_proc {
     /* its process group (sim_group.c) */
     uint32_t members;
     struct sim_member member[SIM_MEMBERS_MAX];
-    int64_t reaped_ms;   /* NEVER until reaped */
-    uint32_t group_sigs; /* signals to what is left after the reap */
+    int64_t reaped_ms;      /* NEVER until reaped */
+    uint32_t group_sigs;    /* signals to what is left after the reap */
+    uint32_t group_tries;   /* of which the hash decided whether they fail */
+    bool group_gone_told;   /* the engine was told nothing is left (ESRCH) */
+    bool group_kill_failed; /* a KILL to what is left failed: it is retried */
+    int64_t group_retry_ms; /* then, one immediate interval later */
     struct sim_sig_rec group_sig_log[SIM_SIGLOG_MAX];
 };
 
@@ -267,6 +271,8 @@ int64_t sim_converge_bound_ms(const struct sim_world *w);
 void sim_group_spawn(struct sim_world *w, struct sim_proc *p);
 uint32_t sim_group_left(const struct sim_world *w, const struct sim_proc *p);
 void sim_group_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+int sim_group_signal_left(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+bool sim_groups_signalled(const struct sim_world *w);
 void sim_group_reaped(struct sim_world *w, struct sim_proc *p);
 void sim_check_group(struct sim_world *w, uint32_t handle);
 bool sim_groups_pending(const struct sim_world *w);

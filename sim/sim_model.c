@@ -498,7 +498,8 @@ sim_stop_bound_ms(const struct sim_world *w)
     if (sim_by_hook(w)) i = 0; /* no immediate stop: the callback is all there is */
     /* what a worker leaves in its group is stopped from its reap on, with
      * the same schedule again (sim_group.c: only when both are finite) */
-    int64_t group = sim_groups_pending(w) ? g + i + 1000 : 0;
+    int64_t retry = se_max_ms(c->worker_immediate_kill_interval_ms, 1000); /* a failed KILL */
+    int64_t group = sim_groups_pending(w) ? g + i + retry + 2000 : 0;
     return g + i + group + 2000;
 }
 

@@ -300,15 +300,19 @@ static int
 os_signal_group(void *ctx, uint32_t child, enum se_sig sig)
 {
     struct sim_world *w = W(ctx);
+    if (!sim_groups_signalled(w))
+        sim_fail(w, "%s sent to a process group where the configuration stops none",
+                 se_sig_name(sig));
+    if (child == 0 || child >= w->next_handle) {
+        sim_fail(w, "%s sent to the group of handle %u, which was never issued", se_sig_name(sig),
+                 child);
+        return -ESRCH;
+    }
     struct sim_proc *p = sim_proc_by_handle(w, child);
     if (p == NULL || p->state == SIM_P_FREE) return -ESRCH;
-    uint32_t left = sim_group_left(w, p);
-    if (sig == SE_SIG_NONE) return p->state == SIM_P_RUNNING || left > 0 ? 0 : -ESRCH;
-    if (p->state == SIM_P_REAPED) {
-        if (left == 0) return -ESRCH;
-        sim_group_signal(w, p, sig);
-        return 0;
-    }
+    if (p->state == SIM_P_REAPED) return sim_group_signal_left(w, p, sig);
+    if (sig == SE_SIG_NONE)
+        return p->state == SIM_P_RUNNING || sim_group_left(w, p) > 0 ? 0 : -ESRCH;
     int rc = os_signal(ctx, child, sig);
     if (rc == 0) sim_group_signal(w, p, sig);
     return rc;
