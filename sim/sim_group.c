@@ -33,6 +33,7 @@
 
 #define SIM_GROUP_PERMILLE 200  /* workers that leave members behind */
 #define SIM_GROUP_SLACK_MS 1000 /* past the schedule: the engine's probe and the loop */
+#define SIM_GROUP_PROBE_MS 100  /* the driver looks at a group this often, no more */
 
 static uint64_t
 mix(uint64_t x)
@@ -193,6 +194,16 @@ sim_group_signal_left(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
                  p->worker_id, p->pid, se_sig_name(sig));
         return -ESRCH;
     }
+    if (sig == SE_SIG_NONE) { /* the engine's probe: it polls, so never too often */
+        if (p->group_probe_ms != SE_INT64_NEVER &&
+            w->now_ms - p->group_probe_ms < SIM_GROUP_PROBE_MS)
+            sim_fail(w,
+                     "w%u pid%d: its group probed again %lld ms after the last probe (the loop "
+                     "polls a group every %d ms)",
+                     p->worker_id, p->pid, (long long)(w->now_ms - p->group_probe_ms),
+                     SIM_GROUP_PROBE_MS);
+        p->group_probe_ms = w->now_ms;
+    }
     if (sim_group_left(w, p) == 0) {
         p->group_gone_told = true;
         return -ESRCH;
@@ -226,6 +237,7 @@ sim_group_reaped(struct sim_world *w, struct sim_proc *p)
     p->group_tries = 0;
     p->group_gone_told = false;
     p->group_kill_failed = false;
+    p->group_probe_ms = SE_INT64_NEVER;
     w->last_reap_ms[p->worker_id] = w->now_ms;
     uint32_t left = sim_group_left(w, p);
     if (left == 0) return;

@@ -117,6 +117,7 @@ struct sim_proc {
     bool group_gone_told;   /* the engine was told nothing is left (ESRCH) */
     bool group_kill_failed; /* a KILL to what is left failed: it is retried */
     int64_t group_retry_ms; /* then, one immediate interval later */
+    int64_t group_probe_ms; /* the engine's last probe of the group after the reap */
     struct sim_sig_rec group_sig_log[SIM_SIGLOG_MAX];
 };
 
