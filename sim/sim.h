@@ -55,6 +55,7 @@ struct sim_opts {
     bool verbose;                 /* print the trace as it goes */
     const char *const *overrides; /* "key=value" applied after the drawn config */
     int64_t self_beat_ms;         /* > 0: the server beats to a supervisor this often */
+    int64_t periodic_ms;          /* > 0: the embedder's periodic duty this often */
 };
 
 struct sim_result {
@@ -96,6 +97,12 @@ void sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig);
 /* The server's supervisor dies at at_ms: the adapter reports SE_EV_PARENT_GONE
  * and the engine must stop as on a graceful stop (the same bound). */
 void sim_script_parent_gone(struct sim_world *w, int64_t at_ms);
+/* The supervisor dies at at_ms with nothing to tell (no SE_EV_PARENT_GONE):
+ * the server's next beat to it fails (EPIPE), and it stops as above. */
+void sim_script_parent_gone_silently(struct sim_world *w, int64_t at_ms);
+/* At at_ms the adapter reaps a child it never gave the engine (a stray the
+ * engine must log and otherwise ignore). */
+void sim_script_stray_exit(struct sim_world *w, int64_t at_ms);
 /* A reload at at_ms: the configuration gets "key=value" (or is invalid when
  * kv is NULL), then the reload signal is sent. */
 void sim_script_reload(struct sim_world *w, int64_t at_ms, const char *kv);
@@ -128,6 +135,8 @@ const char *sim_end_of(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 bool sim_logged(const struct sim_world *w, const char *text);
 /* How often the server beat to its supervisor (opts.self_beat_ms). */
 uint64_t sim_self_beats(const struct sim_world *w);
+/* How often the embedder's periodic duty ran (opts.periodic_ms). */
+uint64_t sim_periodic_runs(const struct sim_world *w);
 /* Live workers now. */
 uint32_t sim_alive(const struct sim_world *w);
 

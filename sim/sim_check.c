@@ -36,6 +36,7 @@
  *  - during a rolling restart, live workers never drop below N-1: a worker
  *    is stopped for it only while every other wanted worker serves.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "sim_int.h"
@@ -626,11 +627,22 @@ sim_check_log(struct sim_world *w, const char *msg)
 }
 
 /* The server beats to its supervisor every self-beat interval, never later:
- * its own deadline includes the beat (a late one reads as a stall). */
-void
+ * its own deadline includes the beat (a late one reads as a stall). Once
+ * its supervisor is gone, the beat fails (EPIPE); once the engine knows
+ * (the event, or that failure), it beats no more. */
+int
 sim_check_self_beat(struct sim_world *w)
 {
     int64_t gap = w->now_ms - w->self_beat_last_ms;
+    if (w->parent_told) {
+        sim_fail(w, "the server beat to its supervisor after it learned it is gone");
+        return -EPIPE;
+    }
+    if (w->parent_dead) {
+        w->parent_told = true;
+        sim_trace(w, "the beat finds the supervisor gone (EPIPE)");
+        return -EPIPE;
+    }
     if (w->opts.self_beat_ms <= 0)
         sim_fail(w, "the server beat to a supervisor it was never given");
     else if (gap > w->opts.self_beat_ms)
@@ -638,4 +650,21 @@ sim_check_self_beat(struct sim_world *w)
                  (long long)gap, (long long)w->opts.self_beat_ms);
     w->self_beat_last_ms = w->now_ms;
     w->self_beats++;
+    return 0;
+}
+
+/* The embedder's periodic duty (the watchdog ping) runs at its start, then
+ * every interval to the millisecond: a deadline of the loop like the others. */
+void
+sim_check_periodic(struct sim_world *w)
+{
+    int64_t gap = w->now_ms - w->periodic_last_ms;
+    int64_t want = w->periodic_runs == 0 ? 0 : w->opts.periodic_ms;
+    if (w->opts.periodic_ms <= 0)
+        sim_fail(w, "the periodic duty ran, and none was set");
+    else if (gap != want)
+        sim_fail(w, "the periodic duty ran %lld ms after its last run, not %lld", (long long)gap,
+                 (long long)want);
+    w->periodic_last_ms = w->now_ms;
+    w->periodic_runs++;
 }

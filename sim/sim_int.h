@@ -34,23 +34,25 @@ _Static_assert(SIM_FDS_MAX >= 4u * SE_WORKERS_MAX + 64u, "two pipe ends per work
 _Static_assert(SIM_PENDING_MAX >= 2u * SE_WORKERS_MAX, "an event per worker is never dropped");
 
 enum sim_ev_kind {
-    SIM_EV_EXIT = 1,    /* a process exits (code, or signal when code < 0) */
-    SIM_EV_CRASH,       /* a process's model makes it exit (not in the liveness phase) */
-    SIM_EV_EOF_EARLY,   /* a process's model closes its heartbeat pipe (not in liveness) */
-    SIM_EV_HB_EOF,      /* a process closes its heartbeat pipe */
-    SIM_EV_PIPE_BEAT,   /* a pipe beater writes a beat */
-    SIM_EV_NOTIFY,      /* SIGCHLD reaches the engine */
-    SIM_EV_SIGNAL,      /* an operator signal reaches the engine */
-    SIM_EV_OPERATOR,    /* the random operator acts */
-    SIM_EV_LIVENESS,    /* faults off, workers healthy from now on */
-    SIM_EV_CONVERGED,   /* check: live workers == wanted */
-    SIM_EV_FINAL_STOP,  /* the graceful stop that ends the run */
-    SIM_EV_STOP_BOUND,  /* check: the engine has exited */
-    SIM_EV_STALL_CHECK, /* check: a stalled process got its immediate signal */
-    SIM_EV_RELOAD,      /* a scripted reload */
-    SIM_EV_PARENT_GONE, /* the server's supervisor dies (scripted) */
-    SIM_EV_GROUP_CHECK, /* check: nothing is left of a reaped worker's group */
-    SIM_EV_END,         /* the end of simulated time */
+    SIM_EV_EXIT = 1,      /* a process exits (code, or signal when code < 0) */
+    SIM_EV_CRASH,         /* a process's model makes it exit (not in the liveness phase) */
+    SIM_EV_EOF_EARLY,     /* a process's model closes its heartbeat pipe (not in liveness) */
+    SIM_EV_HB_EOF,        /* a process closes its heartbeat pipe */
+    SIM_EV_PIPE_BEAT,     /* a pipe beater writes a beat */
+    SIM_EV_NOTIFY,        /* SIGCHLD reaches the engine */
+    SIM_EV_SIGNAL,        /* an operator signal reaches the engine */
+    SIM_EV_OPERATOR,      /* the random operator acts */
+    SIM_EV_LIVENESS,      /* faults off, workers healthy from now on */
+    SIM_EV_CONVERGED,     /* check: live workers == wanted */
+    SIM_EV_FINAL_STOP,    /* the graceful stop that ends the run */
+    SIM_EV_STOP_BOUND,    /* check: the engine has exited */
+    SIM_EV_STALL_CHECK,   /* check: a stalled process got its immediate signal */
+    SIM_EV_RELOAD,        /* a scripted reload */
+    SIM_EV_PARENT_GONE,   /* the server's supervisor dies (scripted) */
+    SIM_EV_GROUP_CHECK,   /* check: nothing is left of a reaped worker's group */
+    SIM_EV_PARENT_SILENT, /* the server's supervisor dies, nothing tells (scripted) */
+    SIM_EV_STRAY,         /* a child the engine never started ends (scripted) */
+    SIM_EV_END,           /* the end of simulated time */
 };
 
 struct sim_ev {
@@ -151,6 +153,12 @@ struct sim_world {
     uint64_t seq;
     int64_t self_beat_last_ms; /* the server's last beat to its supervisor */
     uint64_t self_beats;
+    bool parent_dead;         /* the server's supervisor is gone (scripted) */
+    bool parent_told;         /* and the engine knows it (the event, or a failed beat) */
+    int64_t periodic_last_ms; /* the embedder's periodic duty: its last run */
+    uint64_t periodic_runs;
+    uint32_t strays; /* stray children to reap (scripted) */
+    uint32_t strays_reaped;
     bool liveness; /* faults off, models healthy */
     bool ended;    /* the run is over (end of time or a violation) */
     bool failed;
@@ -282,7 +290,8 @@ bool sim_groups_pending(const struct sim_world *w);
 void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
 void sim_check_event(struct sim_world *w, const struct se_act *a);
 void sim_check_log(struct sim_world *w, const char *msg);
-void sim_check_self_beat(struct sim_world *w);
+int sim_check_self_beat(struct sim_world *w);
+void sim_check_periodic(struct sim_world *w);
 void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);

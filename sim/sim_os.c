@@ -322,6 +322,13 @@ static int
 os_reap(void *ctx, struct se_exit *ex)
 {
     struct sim_world *w = W(ctx);
+    if (w->zombies_len == 0 && w->strays > 0) { /* a handle never issued to the engine */
+        w->strays--;
+        w->strays_reaped++;
+        *ex = (struct se_exit){.child = UINT32_MAX - w->strays_reaped, .code = 0};
+        sim_trace(w, "a stray child reaped (handle %u)", ex->child);
+        return 0;
+    }
     if (w->zombies_len == 0) return -EAGAIN;
     uint32_t handle = w->zombies[0];
     w->zombies_len--;
@@ -360,8 +367,7 @@ os_beat_stamp(void *ctx, uint32_t child, int64_t *stamp_ms)
 static int
 os_heartbeat(void *ctx)
 {
-    sim_check_self_beat(W(ctx)); /* a simulated supervisor takes every beat */
-    return 0;
+    return sim_check_self_beat(W(ctx)); /* a live simulated supervisor takes every beat */
 }
 
 static int
@@ -571,7 +577,25 @@ process(struct sim_world *w, const struct sim_ev *ev)
                   w->reload_kv[ev->arg][0] ? w->reload_kv[ev->arg] : "invalid");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = w->cfg->signal_reload});
         return;
+    case SIM_EV_PARENT_SILENT:
+        sim_trace(w, "the supervisor dies, and nothing tells");
+        w->parent_dead = true;
+        if (w->final_stop_ms == SE_INT64_NEVER) { /* stopped at the next beat */
+            w->final_stop_ms = w->now_ms;
+            w->stop_requested = true;
+            sim_push(w, w->now_ms + w->opts.self_beat_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND,
+                     0, 0, 0);
+        }
+        return;
+    case SIM_EV_STRAY:
+        w->strays++;
+        if (!w->child_pending) {
+            w->child_pending = true;
+            sim_push(w, w->now_ms, SIM_EV_NOTIFY, 0, 0, 0);
+        }
+        return;
     case SIM_EV_PARENT_GONE:
+        w->parent_dead = true;
         sim_trace(w, "the supervisor dies");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_PARENT_GONE});
         if (w->final_stop_ms == SE_INT64_NEVER) { /* a graceful stop, with its bound */
@@ -604,6 +628,7 @@ hand_over(struct sim_world *w, struct se_ev *evs, uint32_t evs_max, uint32_t *ev
     for (uint32_t i = 0; i < n; i++) {
         evs[i] = w->pending[i];
         if (evs[i].kind == SE_EV_CHILD) mark_notified(w);
+        if (evs[i].kind == SE_EV_PARENT_GONE) w->parent_told = true;
     }
     w->pending_len -= n;
     memmove(w->pending, w->pending + n, w->pending_len * sizeof w->pending[0]);

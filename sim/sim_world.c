@@ -266,6 +266,18 @@ sim_script_cmd_pipe_broken(struct sim_world *w, uint32_t worker_id, uint32_t nth
 }
 
 void
+sim_script_parent_gone_silently(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_PARENT_SILENT, 0, 0, 0);
+}
+
+void
+sim_script_stray_exit(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_STRAY, 0, 0, 0);
+}
+
+void
 sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig)
 {
     sim_push(w, at_ms, SIM_EV_SIGNAL, 0, (int32_t)sig, 0);
@@ -324,6 +336,12 @@ hook_stop_worker(void *ud, uint32_t slot, bool graceful)
     sim_model_stop_hook(ud, slot);
 }
 
+static void
+hook_periodic(void *ud)
+{
+    sim_check_periodic(ud);
+}
+
 static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
@@ -359,6 +377,7 @@ start_driver(struct sim_world *w)
         .load_config = hook_load_config,
         .event = hook_event,
         .stop_worker = hook_stop_worker,
+        .periodic = hook_periodic,
     };
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
@@ -366,6 +385,10 @@ start_driver(struct sim_world *w)
     if (w->driver != NULL && w->opts.self_beat_ms > 0) {
         se__driver_set_self_beat(w->driver, w->opts.self_beat_ms);
         w->self_beat_last_ms = w->now_ms;
+    }
+    if (w->driver != NULL && w->opts.periodic_ms > 0) {
+        se__driver_set_periodic(w->driver, w->opts.periodic_ms);
+        w->periodic_last_ms = w->now_ms;
     }
     return err;
 }
@@ -446,6 +469,12 @@ sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     struct sim_proc *p = proc_of(w, worker_id, nth);
     if (p == NULL) return "?";
     return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint64_t
+sim_periodic_runs(const struct sim_world *w)
+{
+    return w->periodic_runs;
 }
 
 uint32_t

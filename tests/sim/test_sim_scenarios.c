@@ -650,6 +650,92 @@ test_sim_supervisor_forwards_commands_on_the_pipe(void **state)
     sim_world_free(w);
 }
 
+/* A supervisor that dies with nothing to tell is found out by the server's
+ * next beat (EPIPE): the server stops gracefully then, and beats no more. */
+static void
+test_sim_server_stops_when_a_beat_finds_its_supervisor_gone(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "worker_heartbeat_timeout=180", NULL};
+    struct sim_opts opts = {.seed = 26, .duration_ms = 60000, .overrides = o, .self_beat_ms = 500};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_parent_gone_silently(w, 1200);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Supervisor is gone"));
+    assert_int_equal(sim_self_beats(w), 3); /* at 0, 500 and 1000; the one at 1500 failed */
+    for (uint32_t id = 0; id < 2; id++)
+        assert_int_equal(sim_signal_at(w, id, 0, SE_SIG_TERM, 0), 1500);
+    assert_true(r.sim_ms < 2500);
+    sim_world_free(w);
+}
+
+/* A supervisor's death told by the adapter stops the beats too. */
+static void
+test_sim_server_beats_no_more_once_its_supervisor_is_gone(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=-1", NULL};
+    struct sim_opts opts = {.seed = 27, .duration_ms = 60000, .overrides = o, .self_beat_ms = 100};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_model(w, 0, 0, SIM_SLOW_EXIT, 3000, 0); /* the stop lasts 3 s */
+    sim_script_parent_gone(w, 1050);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_self_beats(w), 11); /* 0, 100, ..., 1000 */
+    assert_true(r.sim_ms >= 4050);
+    sim_world_free(w);
+}
+
+/* A child the adapter reaps and the engine never started is logged and
+ * changes nothing: no worker is restarted or stopped for it. */
+static void
+test_sim_a_stray_child_reaped_is_logged_and_changes_nothing(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(8, 5000, o);
+    sim_script_stray_exit(w, 1000);
+    sim_script_signal(w, 2000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Reaped a child the engine does not know (handle"));
+    for (uint32_t id = 0; id < 2; id++) {
+        assert_int_equal(sim_starts(w, id), 1);
+        assert_string_equal(sim_signals_of(w, id, 0), "SIGTERM@2000");
+    }
+    sim_world_free(w);
+}
+
+/* The embedder's periodic duty runs at the start, then every interval to
+ * the millisecond (sim_check_periodic), idle server or not. */
+static void
+test_sim_periodic_duty_runs_on_time(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_heartbeat_timeout=-1", NULL};
+    static const int64_t intervals[] = {1, 700, 30000};
+    for (size_t i = 0; i < SE_ARRAY_LEN(intervals); i++) {
+        struct sim_opts opts = {
+            .seed = 28, .duration_ms = 70000, .overrides = o, .periodic_ms = intervals[i]};
+        struct sim_world *w = sim_world_new(&opts);
+        assert_non_null(w);
+        struct sim_result r;
+        run_ok(w, &r);
+        /* at 0, then each interval (the end of time may take the last one) */
+        uint64_t want = (uint64_t)(r.sim_ms / intervals[i]);
+        assert_in_range(sim_periodic_runs(w), want, want + 1);
+        sim_world_free(w);
+    }
+}
+
 int
 main(void)
 {
@@ -683,6 +769,10 @@ main(void)
         cmocka_unit_test(
             test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal),
         cmocka_unit_test(test_sim_supervisor_forwards_commands_on_the_pipe),
+        cmocka_unit_test(test_sim_server_stops_when_a_beat_finds_its_supervisor_gone),
+        cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
+        cmocka_unit_test(test_sim_a_stray_child_reaped_is_logged_and_changes_nothing),
+        cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
