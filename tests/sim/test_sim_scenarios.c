@@ -736,6 +736,36 @@ test_sim_periodic_duty_runs_on_time(void **state)
     }
 }
 
+/* command_sender pipe: what is left of a worker's group gets signals, never
+ * words (its members read no pipe), and the log says so, also once the
+ * worker's successor has a pipe of its own. */
+static void
+test_sim_group_signals_are_logged_as_signals_under_the_command_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "command_sender=pipe",
+        "worker_graceful_kill_interval=1",
+        "worker_graceful_kill_interval_increment=0",
+        "worker_graceful_kill_timeout=5",
+        "worker_immediate_kill_timeout=5",
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_QUIT};
+    struct sim_world *w = quiet_world(9, 8000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 0);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_int_equal(sim_group_left_of(w, 0, 0), 0);
+    assert_true(sim_logged(w, "Sending SIGTERM to worker 0 (attempt 2, what is left of its "
+                              "process group)"));
+    assert_false(sim_logged(w, "on its command pipe"));
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -773,6 +803,7 @@ main(void)
         cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
         cmocka_unit_test(test_sim_a_stray_child_reaped_is_logged_and_changes_nothing),
         cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
+        cmocka_unit_test(test_sim_group_signals_are_logged_as_signals_under_the_command_pipe),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
