@@ -525,6 +525,44 @@ on_liveness(struct sim_world *w)
 }
 
 static void
+on_scripted_signal(struct sim_world *w, enum se_sig sig)
+{
+    sim_trace(w, "operator: %s", se_sig_name(sig));
+    sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = sig});
+    bool stop = sig == w->cfg->signal_graceful_stop || sig == w->cfg->signal_immediate_stop;
+    if (stop && w->final_stop_ms == SE_INT64_NEVER) {
+        w->final_stop_ms = w->now_ms;
+        w->stop_requested = true;
+        sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
+    }
+    /* a scripted INT ends the supervisor as the operator's does */
+    if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
+        w->detach_ended = true;
+}
+
+/* The supervisor dies and nothing tells: the server's next beat finds out. */
+static void
+on_parent_silent(struct sim_world *w)
+{
+    sim_trace(w, "the supervisor dies, and nothing tells");
+    w->parent_dead = true;
+    if (w->final_stop_ms != SE_INT64_NEVER) return;
+    w->final_stop_ms = w->now_ms; /* stopped at the next beat */
+    w->stop_requested = true;
+    sim_push(w, w->now_ms + w->opts.self_beat_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0,
+             0);
+}
+
+static void
+on_stray(struct sim_world *w)
+{
+    w->strays++;
+    if (w->child_pending) return;
+    w->child_pending = true;
+    sim_push(w, w->now_ms, SIM_EV_NOTIFY, 0, 0, 0);
+}
+
+static void
 process(struct sim_world *w, const struct sim_ev *ev)
 {
     w->res.world_events++;
@@ -544,21 +582,7 @@ process(struct sim_world *w, const struct sim_ev *ev)
     case SIM_EV_HB_EOF: on_hb_eof(w, ev); return;
     case SIM_EV_PIPE_BEAT: on_pipe_beat(w, ev); return;
     case SIM_EV_NOTIFY: on_notify(w); return;
-    case SIM_EV_SIGNAL: {
-        enum se_sig sig = (enum se_sig)ev->arg;
-        sim_trace(w, "operator: %s", se_sig_name(sig));
-        sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = sig});
-        bool stop = sig == w->cfg->signal_graceful_stop || sig == w->cfg->signal_immediate_stop;
-        if (stop && w->final_stop_ms == SE_INT64_NEVER) {
-            w->final_stop_ms = w->now_ms;
-            w->stop_requested = true;
-            sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
-        }
-        /* a scripted INT ends the supervisor as the operator's does */
-        if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
-            w->detach_ended = true;
-        return;
-    }
+    case SIM_EV_SIGNAL: on_scripted_signal(w, (enum se_sig)ev->arg); return;
     case SIM_EV_OPERATOR: sim_operator_act(w); return;
     case SIM_EV_LIVENESS: on_liveness(w); return;
     case SIM_EV_CONVERGED: sim_check_converged(w); return;
@@ -577,23 +601,8 @@ process(struct sim_world *w, const struct sim_ev *ev)
                   w->reload_kv[ev->arg][0] ? w->reload_kv[ev->arg] : "invalid");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = w->cfg->signal_reload});
         return;
-    case SIM_EV_PARENT_SILENT:
-        sim_trace(w, "the supervisor dies, and nothing tells");
-        w->parent_dead = true;
-        if (w->final_stop_ms == SE_INT64_NEVER) { /* stopped at the next beat */
-            w->final_stop_ms = w->now_ms;
-            w->stop_requested = true;
-            sim_push(w, w->now_ms + w->opts.self_beat_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND,
-                     0, 0, 0);
-        }
-        return;
-    case SIM_EV_STRAY:
-        w->strays++;
-        if (!w->child_pending) {
-            w->child_pending = true;
-            sim_push(w, w->now_ms, SIM_EV_NOTIFY, 0, 0, 0);
-        }
-        return;
+    case SIM_EV_PARENT_SILENT: on_parent_silent(w); return;
+    case SIM_EV_STRAY: on_stray(w); return;
     case SIM_EV_PARENT_GONE:
         w->parent_dead = true;
         sim_trace(w, "the supervisor dies");
