@@ -137,6 +137,8 @@ bool sim_logged(const struct sim_world *w, const char *text);
 uint64_t sim_self_beats(const struct sim_world *w);
 /* How often the embedder's periodic duty ran (opts.periodic_ms). */
 uint64_t sim_periodic_runs(const struct sim_world *w);
+/* How often a thread or embedded worker was told to reload (its hook). */
+uint64_t sim_reload_worker_calls(const struct sim_world *w);
 /* Live workers now. */
 uint32_t sim_alive(const struct sim_world *w);
 

@@ -33,6 +33,9 @@
  *    0, exited unexpectedly), and a signal the engine never sent is called
  *    external, as one it sent never is;
  *  - the driver's action backlog stays within half its queue;
+ *  - every reload is told of before the engine waits again: an accepted one
+ *    by config_applied with the configuration in force, a refused one by
+ *    reload_failed with its reason; a reload reaches only live workers;
  *  - during a rolling restart, live workers never drop below N-1: a worker
  *    is stopped for it only while every other wanted worker serves.
  */
@@ -435,6 +438,11 @@ void
 sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 {
     check_kill_steps(w, deadline_ms);
+    if (w->reloads_unapplied > 0 || w->reloads_unreported > 0)
+        sim_fail(w,
+                 "a reload %s and the engine waits again without telling (config_applied, "
+                 "reload_failed)",
+                 w->reloads_unapplied > 0 ? "was accepted" : "was refused");
     if (w->opts.supervisor && w->driver != NULL && !w->failed) check_supervisor_wait(w);
     if (w->failed) return;
     if (++w->waits > SIM_WAITS_BASE + SIM_WAITS_PER_S * (uint64_t)(w->now_ms / 1000)) {

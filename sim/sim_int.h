@@ -157,7 +157,10 @@ struct sim_world {
     bool parent_told;         /* and the engine knows it (the event, or a failed beat) */
     int64_t periodic_last_ms; /* the embedder's periodic duty: its last run */
     uint64_t periodic_runs;
-    uint32_t strays; /* stray children to reap (scripted) */
+    uint32_t reloads_unapplied;   /* accepted reloads config_applied has not told of yet */
+    uint32_t reloads_unreported;  /* refused reloads reload_failed has not told of yet */
+    uint64_t reload_worker_calls; /* thread and embedded workers told to reload */
+    uint32_t strays;              /* stray children to reap (scripted) */
     uint32_t strays_reaped;
     bool liveness; /* faults off, models healthy */
     bool ended;    /* the run is over (end of time or a violation) */

@@ -385,6 +385,7 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
         se_config_free(next);
         if (err[0] == '\0') snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
         sim_trace(w, "reload: invalid configuration");
+        w->reloads_unreported++;
         return SE_ECONFIG;
     }
     struct se_config *copy = se_config_dup(next);
@@ -394,6 +395,7 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
     }
     sim_trace(w, "reload: workers=%u", next->workers);
     adopt(w, next);
+    w->reloads_unapplied++;
     *out = copy;
     return 0;
 }

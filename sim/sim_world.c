@@ -336,6 +336,53 @@ hook_stop_worker(void *ud, uint32_t slot, bool graceful)
     sim_model_stop_hook(ud, slot);
 }
 
+/* A reload the engine accepted is in force: the configuration it hands
+ * over is the one it now runs, with the world's values. */
+static void
+hook_config_applied(void *ud, const struct se_config *cfg)
+{
+    struct sim_world *w = ud;
+    if (w->reloads_unapplied == 0) {
+        sim_fail(w, "config_applied with no reload accepted");
+        return;
+    }
+    w->reloads_unapplied--;
+    if (cfg != se__driver_config(w->driver) || cfg->workers != w->cfg->workers)
+        sim_fail(w, "config_applied hands over a configuration that is not the one in force");
+}
+
+static void
+hook_reload_failed(void *ud, const char *why)
+{
+    struct sim_world *w = ud;
+    if (w->reloads_unreported == 0)
+        sim_fail(w, "reload_failed with no reload refused");
+    else
+        w->reloads_unreported--;
+    if (why == NULL || why[0] == '\0') sim_fail(w, "reload_failed says nothing of why");
+}
+
+/* The configuration a reload replaced, once the engine is done with it. */
+static void
+hook_retire_config(void *ud, struct se_config *old)
+{
+    struct sim_world *w = ud;
+    if (old == NULL || old == se__driver_config(w->driver))
+        sim_fail(w, "retire_config hands over the configuration in force");
+    else
+        se_config_free(old);
+}
+
+/* Thread and embedded workers: a reload reaches each live one by its hook. */
+static void
+hook_reload_worker(void *ud, uint32_t slot)
+{
+    struct sim_world *w = ud;
+    w->reload_worker_calls++;
+    if (slot >= SE_WORKERS_MAX || w->live_handle[slot] == 0)
+        sim_fail(w, "reload_worker for slot %u, which has no live worker", slot);
+}
+
 static void
 hook_periodic(void *ud)
 {
@@ -378,6 +425,13 @@ start_driver(struct sim_world *w)
         .event = hook_event,
         .stop_worker = hook_stop_worker,
         .periodic = hook_periodic,
+        .config_applied = hook_config_applied,
+        .reload_failed = hook_reload_failed,
+        .reload_worker = hook_reload_worker,
+        /* a third of the seeds keep the replaced configuration a while (as
+         * the runtime does for readers in other threads); the others let
+         * the driver free it */
+        .retire_config = w->opts.seed % 3 == 0 ? hook_retire_config : NULL,
     };
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
@@ -469,6 +523,12 @@ sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     struct sim_proc *p = proc_of(w, worker_id, nth);
     if (p == NULL) return "?";
     return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint64_t
+sim_reload_worker_calls(const struct sim_world *w)
+{
+    return w->reload_worker_calls;
 }
 
 uint64_t

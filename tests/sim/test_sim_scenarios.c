@@ -766,6 +766,24 @@ test_sim_group_signals_are_logged_as_signals_under_the_command_pipe(void **state
     sim_world_free(w);
 }
 
+/* Thread workers reload through their hook, each live one once per reload;
+ * a refused reload reaches none. */
+static void
+test_sim_thread_workers_reload_through_their_hook(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=3", "worker_type=thread", NULL};
+    struct sim_world *w = quiet_world(10, 5000, o);
+    sim_script_reload(w, 1000, "workers=3");
+    sim_script_reload(w, 2000, NULL); /* invalid */
+    sim_script_reload(w, 3000, "workers=3");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_reload_worker_calls(w), 6);
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration"));
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -804,6 +822,7 @@ main(void)
         cmocka_unit_test(test_sim_a_stray_child_reaped_is_logged_and_changes_nothing),
         cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
         cmocka_unit_test(test_sim_group_signals_are_logged_as_signals_under_the_command_pipe),
+        cmocka_unit_test(test_sim_thread_workers_reload_through_their_hook),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
