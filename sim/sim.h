@@ -100,11 +100,15 @@ void sim_script_parent_gone(struct sim_world *w, int64_t at_ms);
 /* The supervisor dies at at_ms with nothing to tell (no SE_EV_PARENT_GONE):
  * the server's next beat to it fails (EPIPE), and it stops as above. */
 void sim_script_parent_gone_silently(struct sim_world *w, int64_t at_ms);
+/* Every signal to the nth start of a worker fails with EPERM (as to a
+ * process that changed its user). */
+void sim_script_signals_fail(struct sim_world *w, uint32_t worker_id, uint32_t nth);
 /* At at_ms the adapter reaps a child it never gave the engine (a stray the
  * engine must log and otherwise ignore). */
 void sim_script_stray_exit(struct sim_world *w, int64_t at_ms);
 /* A reload at at_ms: the configuration gets "key=value" (or is invalid when
- * kv is NULL), then the reload signal is sent. */
+ * kv is NULL; "!" fails with EIO and no message), then the reload signal is
+ * sent. */
 void sim_script_reload(struct sim_world *w, int64_t at_ms, const char *kv);
 
 /* Runs the world until the engine exits or the end of time. */

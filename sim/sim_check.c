@@ -559,6 +559,9 @@ void
 sim_check_exit(struct sim_world *w)
 {
     sim_check_backlog(w); /* before the driver is freed */
+    if (w->opts.seed % 3 == 0 && w->configs_retired != w->reloads_accepted)
+        sim_fail(w, "%u reloads accepted, %u replaced configurations handed to retire_config",
+                 w->reloads_accepted, w->configs_retired);
     check_freed_closes_all(w);
     check_every_exit_classified(w);
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sim_int.h"
 
@@ -373,20 +374,24 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
     struct se_config *next = se_config_dup(w->cfg);
     if (next == NULL) return -ENOMEM;
     bool invalid;
+    int rc = SE_ECONFIG;
     if (w->reload_pending >= 0) {
         const char *kv = w->reload_kv[w->reload_pending];
         w->reload_pending = -1;
-        invalid = kv[0] == '\0' || se_config_set_kv(next, kv, err, err_size) != 0;
+        if (strcmp(kv, "!") == 0) rc = -EIO; /* a failure with no message: the errno says it */
+        invalid = kv[0] == '\0' || rc == -EIO || se_config_set_kv(next, kv, err, err_size) != 0;
     } else {
         invalid = sim_chance(w, 150);
         if (!invalid) mutate(w, next);
     }
     if (invalid) {
         se_config_free(next);
-        if (err[0] == '\0') snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
+        if (err[0] == '\0' && rc == SE_ECONFIG)
+            snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
+        snprintf(w->reload_err, sizeof w->reload_err, "%s", err[0] ? err : se_strerror(rc));
         sim_trace(w, "reload: invalid configuration");
         w->reloads_unreported++;
-        return SE_ECONFIG;
+        return rc;
     }
     struct se_config *copy = se_config_dup(next);
     if (copy == NULL) {
@@ -396,6 +401,7 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
     sim_trace(w, "reload: workers=%u", next->workers);
     adopt(w, next);
     w->reloads_unapplied++;
+    w->reloads_accepted++;
     *out = copy;
     return 0;
 }

@@ -268,7 +268,15 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
                  child, p == NULL ? " and recycled" : "");
         return -ESRCH;
     }
-    if (sim_fault(w, SE_FAULT_PROC_KILL, &err)) {
+    bool scripted = false;
+    for (uint32_t i = 0; i < w->kill_eperm_len; i++)
+        scripted |= w->kill_eperm[i].worker_id == p->worker_id && w->kill_eperm[i].nth == p->nth;
+    if (scripted) {
+        err = -EPERM;
+        sim_trace(w, "w%u pid%d: %s fails (EPERM, scripted)", p->worker_id, p->pid,
+                  se_sig_name(sig));
+    }
+    if (scripted || sim_fault(w, SE_FAULT_PROC_KILL, &err)) {
         sim_check_signal(w, p, sig); /* the decision is checked, delivered or not */
         if (sig == SE_SIG_KILL) p->kill_failed = true;
         return err;

@@ -246,6 +246,7 @@ sim_world_free(struct sim_world *w)
     if (w == NULL) return;
     se__driver_free(w->driver);
     se_config_free(w->cfg);
+    se_config_free(w->cfg_start);
     free(w);
 }
 
@@ -269,6 +270,13 @@ void
 sim_script_parent_gone_silently(struct sim_world *w, int64_t at_ms)
 {
     sim_push(w, at_ms, SIM_EV_PARENT_SILENT, 0, 0, 0);
+}
+
+void
+sim_script_signals_fail(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    SE_ASSERT(w->kill_eperm_len < SIM_SCRIPT_MAX);
+    w->kill_eperm[w->kill_eperm_len++] = (struct sim_script){.worker_id = worker_id, .nth = nth};
 }
 
 void
@@ -349,6 +357,10 @@ hook_config_applied(void *ud, const struct se_config *cfg)
     w->reloads_unapplied--;
     if (cfg != se__driver_config(w->driver) || cfg->workers != w->cfg->workers)
         sim_fail(w, "config_applied hands over a configuration that is not the one in force");
+    char names[256];
+    if (w->cfg_start != NULL &&
+        se__config_static_changes(w->cfg_start, cfg, names, sizeof names) > 0)
+        sim_fail(w, "a reload changed keys that take effect on the next restart only: %s", names);
 }
 
 static void
@@ -359,7 +371,9 @@ hook_reload_failed(void *ud, const char *why)
         sim_fail(w, "reload_failed with no reload refused");
     else
         w->reloads_unreported--;
-    if (why == NULL || why[0] == '\0') sim_fail(w, "reload_failed says nothing of why");
+    if (why == NULL || strcmp(why, w->reload_err) != 0)
+        sim_fail(w, "reload_failed says \"%s\", the loader said \"%s\"", why ? why : "(null)",
+                 w->reload_err);
 }
 
 /* The configuration a reload replaced, once the engine is done with it. */
@@ -367,6 +381,7 @@ static void
 hook_retire_config(void *ud, struct se_config *old)
 {
     struct sim_world *w = ud;
+    w->configs_retired++;
     if (old == NULL || old == se__driver_config(w->driver))
         sim_fail(w, "retire_config hands over the configuration in force");
     else
@@ -417,6 +432,11 @@ start_driver(struct sim_world *w)
 {
     struct se_config *cfg = se_config_dup(w->cfg);
     if (cfg == NULL) return -ENOMEM;
+    w->cfg_start = se_config_dup(w->cfg);
+    if (w->cfg_start == NULL) {
+        se_config_free(cfg);
+        return -ENOMEM;
+    }
     struct se_driver_hooks hooks = {
         .ud = w,
         .log = hook_log,

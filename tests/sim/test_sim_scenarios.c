@@ -784,6 +784,57 @@ test_sim_thread_workers_reload_through_their_hook(void **state)
     sim_world_free(w);
 }
 
+/* A reload that changes a key read only at the start keeps its old value
+ * (config_applied checks it against the start) and says so. */
+static void
+test_sim_reload_keeps_start_only_keys_and_says_so(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(11, 3000, o);
+    sim_script_reload(w, 1000, "pid_path=/run/se-sim.pid");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reloaded configuration changes 1 key(s) that take effect on the "
+                              "next restart only: pid_path"));
+    sim_world_free(w);
+}
+
+/* A refused reload names the loader's reason, or its errno when it gave
+ * none (reload_failed checks the text against the loader's). */
+static void
+test_sim_a_refused_reload_says_why(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(12, 3000, o);
+    sim_script_reload(w, 1000, "workers=-1");
+    sim_script_reload(w, 2000, "!");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration: workers"));
+    assert_true(
+        sim_logged(w, "Reload failed, keeping the current configuration: Input/output error"));
+    sim_world_free(w);
+}
+
+/* A reload signal that fails (EPERM) is logged; the other workers get it. */
+static void
+test_sim_a_failed_reload_signal_is_logged(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(13, 3000, o);
+    sim_script_signals_fail(w, 0, 0);
+    sim_script_reload(w, 1000, "workers=2");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Could not send SIGUSR2 to worker 0: Operation not permitted"));
+    assert_false(sim_logged(w, "Could not send SIGUSR2 to worker 1"));
+    assert_string_equal(sim_signals_of(w, 1, 0), "SIGUSR2@1000");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -823,6 +874,9 @@ main(void)
         cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
         cmocka_unit_test(test_sim_group_signals_are_logged_as_signals_under_the_command_pipe),
         cmocka_unit_test(test_sim_thread_workers_reload_through_their_hook),
+        cmocka_unit_test(test_sim_reload_keeps_start_only_keys_and_says_so),
+        cmocka_unit_test(test_sim_a_refused_reload_says_why),
+        cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
