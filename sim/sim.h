@@ -141,6 +141,9 @@ bool sim_logged(const struct sim_world *w, const char *text);
 uint64_t sim_self_beats(const struct sim_world *w);
 /* How often the embedder's periodic duty ran (opts.periodic_ms). */
 uint64_t sim_periodic_runs(const struct sim_world *w);
+/* How many log lines written by the engine contain text (of the last
+ * trace lines kept). */
+uint32_t sim_log_count(const struct sim_world *w, const char *text);
 /* How often a thread or embedded worker was told to reload (its hook). */
 uint64_t sim_reload_worker_calls(const struct sim_world *w);
 /* Live workers now. */

@@ -564,6 +564,12 @@ sim_check_exit(struct sim_world *w)
                  w->reloads_accepted, w->configs_retired);
     check_freed_closes_all(w);
     check_every_exit_classified(w);
+    for (uint32_t i = 0; i < SIM_PROCS_MAX && !w->failed; i++) {
+        const struct sim_proc *p = &w->procs[i];
+        if (p->handle != 0 && p->state == SIM_P_REAPED && !p->exit_told)
+            sim_fail(w, "w%u pid%d was reaped and its end never told (exited hook)", p->worker_id,
+                     p->pid);
+    }
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         const struct sim_proc *p = &w->procs[i];
         /* exit_on_detach: the old server finishes on its own, after us */

@@ -142,9 +142,16 @@ static void
 check_left_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
 {
     int64_t since = w->now_ms - p->reaped_ms;
+    /* what is left of a worker stopped immediately is stopped immediately */
+    bool immediate = p->i_start_ms != SE_INT64_NEVER || p->imm_req_ms != SE_INT64_NEVER;
+    enum se_sig first = immediate ? w->cfg->signal_immediate_stop : w->cfg->signal_graceful_stop;
     if (p->group_sigs == 0 && since != 0)
         sim_fail(w, "w%u pid%d: the stop of what is left of its group began %lld ms after its reap",
                  p->worker_id, p->pid, (long long)since);
+    else if (p->group_sigs == 0 && sig != first)
+        sim_fail(w, "w%u pid%d: what is left of its group first gets %s, not %s (its own stop %s)",
+                 p->worker_id, p->pid, se_sig_name(sig), se_sig_name(first),
+                 immediate ? "was immediate" : "was not");
     else if (sig == SE_SIG_KILL && since < w->cfg->worker_immediate_kill_timeout_ms &&
              w->last_reap_ms[p->worker_id] != w->now_ms) /* a later one's end: no more waiting */
         sim_fail(w,

@@ -108,6 +108,7 @@ struct sim_proc {
     bool detached;    /* supervisor role: an old server told to go (live restart) */
     bool unchecked;   /* settings changed mid-stop: no schedule check */
     bool classified;  /* server role: the engine logged how it ended (once) */
+    bool exit_told;   /* the exited hook was called for it */
     uint32_t sig_count;
     struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
     /* its process group (sim_group.c) */

@@ -398,6 +398,24 @@ hook_reload_worker(void *ud, uint32_t slot)
         sim_fail(w, "reload_worker for slot %u, which has no live worker", slot);
 }
 
+/* A child's end is told to the embedder once, as the adapter reported it. */
+static void
+hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
+{
+    struct sim_world *w = ud;
+    struct sim_proc *p = sim_proc_by_handle(w, ex->child);
+    if (p == NULL || p->state != SIM_P_REAPED || p->worker_id != slot) {
+        sim_fail(w, "exited hook for handle %u of slot %u, which is no child of it just reaped",
+                 ex->child, slot);
+        return;
+    }
+    if (p->exit_told) sim_fail(w, "w%u pid%d: its end told twice (exited hook)", slot, p->pid);
+    if (ex->code != p->exit_code || ex->sig != p->exit_sig)
+        sim_fail(w, "w%u pid%d: the exited hook says %d/%s, it ended %d/%s", slot, p->pid, ex->code,
+                 se_sig_name(ex->sig), p->exit_code, se_sig_name(p->exit_sig));
+    p->exit_told = true;
+}
+
 static void
 hook_periodic(void *ud)
 {
@@ -445,6 +463,7 @@ start_driver(struct sim_world *w)
         .event = hook_event,
         .stop_worker = hook_stop_worker,
         .periodic = hook_periodic,
+        .exited = hook_exited,
         .config_applied = hook_config_applied,
         .reload_failed = hook_reload_failed,
         .reload_worker = hook_reload_worker,
@@ -614,6 +633,15 @@ sim_logged(const struct sim_world *w, const char *text)
         if (strstr(w->trace[i], text) != NULL) return true;
     }
     return false;
+}
+
+uint32_t
+sim_log_count(const struct sim_world *w, const char *text)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < SIM_TRACE_LINES && i < w->trace_next; i++)
+        n += strstr(w->trace[i], text) != NULL ? 1u : 0u;
+    return n;
 }
 
 uint32_t

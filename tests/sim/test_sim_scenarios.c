@@ -835,6 +835,31 @@ test_sim_a_failed_reload_signal_is_logged(void **state)
     sim_world_free(w);
 }
 
+/* A stop received again is under way (logged once, handled once); an
+ * immediate stop after a graceful one still goes through, and a graceful one
+ * after it changes nothing. */
+static void
+test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=-1", NULL};
+    struct sim_world *w = quiet_world(14, 10000, o);
+    sim_script_model(w, 0, 0, SIM_IGNORE_TERM, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_TERM);
+    sim_script_signal(w, 1500, SE_SIG_TERM);
+    sim_script_signal(w, 2000, SE_SIG_QUIT);
+    sim_script_signal(w, 2000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_log_count(w, "Received graceful stop"), 3);
+    assert_int_equal(sim_log_count(w, "Received graceful stop again: the stop is under way"), 2);
+    assert_int_equal(sim_log_count(w, "Received immediate stop"), 1);
+    assert_int_equal(sim_signal_at(w, 0, 0, SE_SIG_QUIT, 0), 2000);
+    assert_string_equal(sim_end_of(w, 0, 0), "signal SIGQUIT");
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -877,6 +902,7 @@ main(void)
         cmocka_unit_test(test_sim_reload_keeps_start_only_keys_and_says_so),
         cmocka_unit_test(test_sim_a_refused_reload_says_why),
         cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
+        cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
