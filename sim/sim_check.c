@@ -41,6 +41,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sim_int.h"
 
@@ -628,12 +629,16 @@ live_with_pid(struct sim_world *w, uint32_t slot, int32_t pid)
 }
 
 /* A log line that names a child's pid names the live process of that slot:
- * the pid the adapter returned at the spawn, not a stale or missing one. */
+ * the pid the adapter returned at the spawn, not a stale or missing one.
+ * The simulated reap fails only with EAGAIN (nothing ready), which is no
+ * failure to report. */
 void
 sim_check_log(struct sim_world *w, const char *msg)
 {
     unsigned slot = 0;
     int pid = 0;
+    if (strncmp(msg, "Collecting child status failed", 30) == 0)
+        sim_fail(w, "\"%s\": the adapter's reap never failed", msg);
     if (sscanf(msg, "Worker %u started (pid %d)", &slot, &pid) == 2) {
         if (slot >= SE_WORKERS_MAX || live_with_pid(w, slot, pid) == NULL)
             sim_fail(w, "\"%s\": worker %u has no live process with pid %d", msg, slot, pid);
