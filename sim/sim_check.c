@@ -202,7 +202,11 @@ on_stop_event(struct sim_world *w, struct sim_proc *p, const struct se_act *a)
 static void
 on_lost_event(struct sim_world *w, const struct sim_proc *p)
 {
-    if (p == NULL || p->pipe_beats) return;
+    if (p == NULL) return;
+    /* a pipe beater's beats reach the engine only on its watched pipe */
+    if (p->pipe_beats && (p->hb_fd < 0 || !w->fds[p->hb_fd].open || !w->fds[p->hb_fd].watched ||
+                          w->fds[p->hb_fd].handle != p->handle))
+        return;
     int64_t age = w->now_ms - sim_proc_last_beat(w, p);
     int64_t timeout = w->cfg->worker_heartbeat_timeout_ms;
     if (timeout >= 0 && age < timeout)
