@@ -144,6 +144,8 @@ uint64_t sim_periodic_runs(const struct sim_world *w);
 /* How many log lines written by the engine contain text (of the last
  * trace lines kept). */
 uint32_t sim_log_count(const struct sim_world *w, const char *text);
+/* How many times the engine re-read its configuration (accepted or not). */
+uint32_t sim_reloads(const struct sim_world *w);
 /* How often a thread or embedded worker was told to reload (its hook). */
 uint64_t sim_reload_worker_calls(const struct sim_world *w);
 /* Live workers now. */

@@ -443,6 +443,9 @@ void
 sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 {
     check_kill_steps(w, deadline_ms);
+    if (w->spawn_failures != w->spawn_failures_told)
+        sim_fail(w, "%u starts failed, %u told by spawn_failed", w->spawn_failures,
+                 w->spawn_failures_told);
     if (w->reloads_unapplied > 0 || w->reloads_unreported > 0)
         sim_fail(w,
                  "a reload %s and the engine waits again without telling (config_applied, "

@@ -391,6 +391,7 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
         snprintf(w->reload_err, sizeof w->reload_err, "%s", err[0] ? err : se_strerror(rc));
         sim_trace(w, "reload: invalid configuration");
         w->reloads_unreported++;
+        w->reloads_refused++;
         return rc;
     }
     struct se_config *copy = se_config_dup(next);

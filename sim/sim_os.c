@@ -191,10 +191,22 @@ pid_alloc(struct sim_world *w)
     return -1;
 }
 
+static int spawn_try(struct sim_world *w, const struct se_spawn_req *req, struct se_spawn_res *res);
+
+/* Every failed start is told to the embedder (spawn_failed) before the
+ * engine waits again (sim_check_wait). */
 static int
 os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
 {
     struct sim_world *w = W(ctx);
+    int rc = spawn_try(w, req, res);
+    if (rc < 0) w->spawn_failures++;
+    return rc;
+}
+
+static int
+spawn_try(struct sim_world *w, const struct se_spawn_req *req, struct se_spawn_res *res)
+{
     int err = 0;
     SE_ASSERT(req->worker_id < SE_WORKERS_MAX);
     if (sim_fault(w, SE_FAULT_PROC_FORK, &err)) return err;

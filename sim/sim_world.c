@@ -417,6 +417,15 @@ hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
 }
 
 static void
+hook_spawn_failed(void *ud, uint32_t slot, int err)
+{
+    struct sim_world *w = ud;
+    w->spawn_failures_told++;
+    if (err >= 0 || slot >= SE_WORKERS_MAX)
+        sim_fail(w, "spawn_failed for slot %u with %d, not a failure", slot, err);
+}
+
+static void
 hook_periodic(void *ud)
 {
     sim_check_periodic(ud);
@@ -464,6 +473,7 @@ start_driver(struct sim_world *w)
         .stop_worker = hook_stop_worker,
         .periodic = hook_periodic,
         .exited = hook_exited,
+        .spawn_failed = hook_spawn_failed,
         .config_applied = hook_config_applied,
         .reload_failed = hook_reload_failed,
         .reload_worker = hook_reload_worker,
@@ -562,6 +572,12 @@ sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
     struct sim_proc *p = proc_of(w, worker_id, nth);
     if (p == NULL) return "?";
     return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint32_t
+sim_reloads(const struct sim_world *w)
+{
+    return w->reloads_accepted + w->reloads_refused;
 }
 
 uint64_t

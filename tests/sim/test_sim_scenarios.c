@@ -463,6 +463,8 @@ test_sim_supervisor_forwards_reload_and_dump_to_its_server(void **state)
     struct sim_result r;
     run_ok(w, &r);
     assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000");
+    assert_int_equal(sim_reloads(w), 1); /* its own configuration first */
+    assert_false(sim_logged(w, "Could not forward"));
     sim_world_free(w);
 }
 
@@ -860,6 +862,40 @@ test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts(void **s
     sim_world_free(w);
 }
 
+/* A command the supervisor cannot forward (EPERM) is logged. */
+static void
+test_sim_supervisor_logs_a_command_it_could_not_forward(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 3000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signals_fail(w, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Could not forward RELOAD to the server: Operation not permitted"));
+    sim_world_free(w);
+}
+
+/* The supervisor's death told twice (a level-triggered hang-up) stops the
+ * server once. */
+static void
+test_sim_supervisor_death_told_twice_stops_once(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(15, 10000, o);
+    sim_script_parent_gone(w, 1000);
+    sim_script_parent_gone(w, 1000);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_log_count(w, "Supervisor is gone"), 1);
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -903,6 +939,8 @@ main(void)
         cmocka_unit_test(test_sim_a_refused_reload_says_why),
         cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
         cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
+        cmocka_unit_test(test_sim_supervisor_logs_a_command_it_could_not_forward),
+        cmocka_unit_test(test_sim_supervisor_death_told_twice_stops_once),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
