@@ -69,6 +69,7 @@ struct sim_result {
     uint64_t spawns;
     uint64_t signals;
     uint64_t faults_injected;
+    uint32_t backlog_max; /* most actions the driver had queued and not run at once */
     bool engine_exited;
     int32_t exit_status;
 };

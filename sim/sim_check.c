@@ -615,6 +615,7 @@ sim_check_backlog(struct sim_world *w)
 {
     if (w->driver == NULL) return; /* checked already, at the engine's exit */
     uint32_t peak = w->driver->backlog_max;
+    w->res.backlog_max = peak;
     if (peak > SE_ACTS_MAX / 2)
         sim_fail(w, "the action backlog reached %u, past half the queue (%u)", peak,
                  SE_ACTS_MAX / 2);

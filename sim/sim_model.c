@@ -380,9 +380,11 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
         w->reload_pending = -1;
         if (strcmp(kv, "!") == 0) rc = -EIO; /* a failure with no message: the errno says it */
         invalid = kv[0] == '\0' || rc == -EIO || se_config_set_kv(next, kv, err, err_size) != 0;
-    } else {
+    } else if (w->opts.random_config) {
         invalid = sim_chance(w, 150);
         if (!invalid) mutate(w, next);
+    } else {
+        invalid = false; /* a scripted world's configuration changes only as scripted */
     }
     if (invalid) {
         se_config_free(next);

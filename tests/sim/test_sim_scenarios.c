@@ -621,6 +621,7 @@ test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal(void
     assert_true(r.engine_exited);
     assert_int_equal(r.exit_status, 0);
     assert_int_equal(sim_words_of(w, 0, 0), 2); /* RELOAD, GRACEFUL_STOP */
+    assert_true(sim_logged(w, "Sending GRACEFUL_STOP to worker 0 on its command pipe (attempt 1"));
     assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@500 SIGTERM@1000");
     assert_int_equal(sim_words_of(w, 1, 0), 0);
     assert_string_equal(sim_signals_of(w, 1, 0), "SIGUSR2@500 SIGTERM@1000");
@@ -896,6 +897,28 @@ test_sim_supervisor_death_told_twice_stops_once(void **state)
     sim_world_free(w);
 }
 
+/* An immediate restart of 1,024 workers: no action is lost (every worker
+ * restarts once), and the driver's backlog stays at a few actions per
+ * worker. */
+static void
+test_sim_immediate_restart_of_1024_workers_loses_no_action(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1024", "worker_heartbeat_timeout=-1", NULL};
+    struct sim_world *w = quiet_world(16, 3000, o);
+    sim_script_signal(w, 1000, SE_SIG_HUP);
+    struct sim_result r;
+    run_ok(w, &r);
+    for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
+        assert_int_equal(sim_starts(w, id), 2);
+        assert_string_equal(sim_signals_of(w, id, 0), "SIGQUIT@1000 SIGCONT@1000");
+    }
+    print_message("backlog at most %u actions\n", r.backlog_max);
+    /* a few per worker: its stop, signals and log lines; never half the queue */
+    assert_in_range(r.backlog_max, SE_WORKERS_MAX, 4 * SE_WORKERS_MAX);
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -941,6 +964,7 @@ main(void)
         cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
         cmocka_unit_test(test_sim_supervisor_logs_a_command_it_could_not_forward),
         cmocka_unit_test(test_sim_supervisor_death_told_twice_stops_once),
+        cmocka_unit_test(test_sim_immediate_restart_of_1024_workers_loses_no_action),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }
