@@ -810,8 +810,10 @@ static void
 act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 {
     struct se_drv_slot *s = &d->slots[a->slot];
-    if (s->group_child != 0 && a->child == s->group_child) {
-        group_signal(d, a, now_ms); /* what is left of an ended child's group */
+    if (a->reason == SE_REASON_GROUP_LEFT) {
+        /* what is left of an ended child's group; a signal queued behind one
+         * that found the group empty (QUIT's CONT) finds its stop ended */
+        if (a->child == s->group_child) group_signal(d, a, now_ms);
         return;
     }
     /* Pair assertion with sm_kill: a signal only ever targets the live child

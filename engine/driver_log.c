@@ -130,8 +130,11 @@ static enum se_log_level
 kill_signal(const struct se_driver *d, const struct line *l, const struct se_act *a, char *buf,
             size_t n)
 {
-    /* command_sender pipe: the stop signals go as words on the child's stdin */
-    bool word = a->slot < d->slots_max && d->slots[a->slot].cmd_fd >= 0 &&
+    /* command_sender pipe: the stop signals go as words on the child's stdin
+     * (never to what is left of an ended child's group: the slot's pipe is
+     * its successor's) */
+    bool word = a->reason != SE_REASON_GROUP_LEFT && a->slot < d->slots_max &&
+                d->slots[a->slot].cmd_fd >= 0 &&
                 (a->sig == d->kill_cfg.graceful_sig || a->sig == d->kill_cfg.immediate_sig);
     if (word)
         snprintf(buf, n, "Sending %s to %s on its command pipe (attempt %u, %s)",

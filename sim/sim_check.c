@@ -13,8 +13,13 @@
  *    beat and no later than 50 ms past it;
  *  - a backoff follows only a run shorter than SE_SETTLED_RUN_MS; any other
  *    end waits restart_worker_interval and no more;
- *  - after the faults stop, live workers converge to `workers`;
- *  - a stop ends within the configured timeouts, no child outlives it, and
+ *  - after the faults stop, live workers converge to `workers` (N - 1 while
+ *    a rolling restart goes on, and it ends);
+ *  - what a worker leaves in its process group is stopped from its reap on,
+ *    on the kill schedule, and is gone once the schedule has run out
+ *    (sim_group.c);
+ *  - a stop ends within the configured timeouts, no child (nor anything
+ *    left in a worker's group) outlives it, and
  *    the exit status follows unrecoverable_exit_codes;
  *  - no step of a kill schedule is skipped: the engine never waits past a
  *    signal or an escalation that is due, so a failed signal is retried on
@@ -28,10 +33,15 @@
  *    0, exited unexpectedly), and a signal the engine never sent is called
  *    external, as one it sent never is;
  *  - the driver's action backlog stays within half its queue;
+ *  - every reload is told of before the engine waits again: an accepted one
+ *    by config_applied with the configuration in force, a refused one by
+ *    reload_failed with its reason; a reload reaches only live workers;
  *  - during a rolling restart, live workers never drop below N-1: a worker
  *    is stopped for it only while every other wanted worker serves.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sim_int.h"
 
@@ -174,6 +184,9 @@ check_rolling(struct sim_world *w, const struct se_act *a)
 static void
 on_stop_event(struct sim_world *w, struct sim_proc *p, const struct se_act *a)
 {
+    if (!w->opts.supervisor && w->cfg->restart_rolling && a->graceful &&
+        a->reason == SE_REASON_RESTART)
+        w->roll_stop_ms = w->now_ms;
     if (p == NULL) return;
     check_rolling(w, a);
     if (a->graceful && p->g_start_ms == SE_INT64_NEVER) {
@@ -189,7 +202,11 @@ on_stop_event(struct sim_world *w, struct sim_proc *p, const struct se_act *a)
 static void
 on_lost_event(struct sim_world *w, const struct sim_proc *p)
 {
-    if (p == NULL || p->pipe_beats) return;
+    if (p == NULL) return;
+    /* a pipe beater's beats reach the engine only on its watched pipe */
+    if (p->pipe_beats && (p->hb_fd < 0 || !w->fds[p->hb_fd].open || !w->fds[p->hb_fd].watched ||
+                          w->fds[p->hb_fd].handle != p->handle))
+        return;
     int64_t age = w->now_ms - sim_proc_last_beat(w, p);
     int64_t timeout = w->cfg->worker_heartbeat_timeout_ms;
     if (timeout >= 0 && age < timeout)
@@ -426,6 +443,14 @@ void
 sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 {
     check_kill_steps(w, deadline_ms);
+    if (w->spawn_failures != w->spawn_failures_told)
+        sim_fail(w, "%u starts failed, %u told by spawn_failed", w->spawn_failures,
+                 w->spawn_failures_told);
+    if (w->reloads_unapplied > 0 || w->reloads_unreported > 0)
+        sim_fail(w,
+                 "a reload %s and the engine waits again without telling (config_applied, "
+                 "reload_failed)",
+                 w->reloads_unapplied > 0 ? "was accepted" : "was refused");
     if (w->opts.supervisor && w->driver != NULL && !w->failed) check_supervisor_wait(w);
     if (w->failed) return;
     if (++w->waits > SIM_WAITS_BASE + SIM_WAITS_PER_S * (uint64_t)(w->now_ms / 1000)) {
@@ -492,11 +517,23 @@ sim_check_converged(struct sim_world *w)
         live++;
     }
     uint32_t wanted = wanted_now(w);
-    if (live != wanted)
+    int64_t bound = sim_converge_bound_ms(w);
+    w->converge_ms = SE_INT64_NEVER;
+    if (live + 1 == wanted && w->roll_stop_ms != SE_INT64_NEVER &&
+        w->now_ms - w->roll_stop_ms <= bound) {
+        /* a rolling restart replaces one worker at a time, each step a stop
+         * and a restart apart: N - 1 serve while it goes on (check_rolling),
+         * and it must end: checked again one bound later */
+        w->converge_ms = w->now_ms + bound;
+        sim_trace(w, "rolling restart under way: %u workers running, checked again in %lld ms",
+                  live, (long long)bound);
+        sim_push(w, w->converge_ms, SIM_EV_CONVERGED, 0, 0, 0);
+    } else if (live != wanted) {
         sim_fail(w, "liveness: %u workers running, %u wanted, %lld ms after the faults stopped",
-                 live, wanted, (long long)sim_converge_bound_ms(w));
-    else
+                 live, wanted, (long long)bound);
+    } else {
         sim_trace(w, "converged: %u workers running", live);
+    }
 }
 
 void
@@ -530,8 +567,17 @@ void
 sim_check_exit(struct sim_world *w)
 {
     sim_check_backlog(w); /* before the driver is freed */
+    if (w->opts.seed % 3 == 0 && w->configs_retired != w->reloads_accepted)
+        sim_fail(w, "%u reloads accepted, %u replaced configurations handed to retire_config",
+                 w->reloads_accepted, w->configs_retired);
     check_freed_closes_all(w);
     check_every_exit_classified(w);
+    for (uint32_t i = 0; i < SIM_PROCS_MAX && !w->failed; i++) {
+        const struct sim_proc *p = &w->procs[i];
+        if (p->handle != 0 && p->state == SIM_P_REAPED && !p->exit_told)
+            sim_fail(w, "w%u pid%d was reaped and its end never told (exited hook)", p->worker_id,
+                     p->pid);
+    }
     for (uint32_t i = 0; i < SIM_PROCS_MAX; i++) {
         const struct sim_proc *p = &w->procs[i];
         /* exit_on_detach: the old server finishes on its own, after us */
@@ -539,6 +585,11 @@ sim_check_exit(struct sim_world *w)
         if (p->state == SIM_P_RUNNING || p->state == SIM_P_ZOMBIE) {
             sim_fail(w, "w%u pid%d outlives the engine (%s)", p->worker_id, p->pid,
                      p->state == SIM_P_RUNNING ? "running" : "not reaped");
+            return;
+        }
+        if (p->state != SIM_P_FREE && sim_group_left(w, p) > 0) {
+            sim_fail(w, "%u member(s) of the group of w%u pid%d outlive the engine",
+                     sim_group_left(w, p), p->worker_id, p->pid);
             return;
         }
     }
@@ -564,6 +615,7 @@ sim_check_backlog(struct sim_world *w)
 {
     if (w->driver == NULL) return; /* checked already, at the engine's exit */
     uint32_t peak = w->driver->backlog_max;
+    w->res.backlog_max = peak;
     if (peak > SE_ACTS_MAX / 2)
         sim_fail(w, "the action backlog reached %u, past half the queue (%u)", peak,
                  SE_ACTS_MAX / 2);
@@ -585,12 +637,16 @@ live_with_pid(struct sim_world *w, uint32_t slot, int32_t pid)
 }
 
 /* A log line that names a child's pid names the live process of that slot:
- * the pid the adapter returned at the spawn, not a stale or missing one. */
+ * the pid the adapter returned at the spawn, not a stale or missing one.
+ * The simulated reap fails only with EAGAIN (nothing ready), which is no
+ * failure to report. */
 void
 sim_check_log(struct sim_world *w, const char *msg)
 {
     unsigned slot = 0;
     int pid = 0;
+    if (strncmp(msg, "Collecting child status failed", 30) == 0)
+        sim_fail(w, "\"%s\": the adapter's reap never failed", msg);
     if (sscanf(msg, "Worker %u started (pid %d)", &slot, &pid) == 2) {
         if (slot >= SE_WORKERS_MAX || live_with_pid(w, slot, pid) == NULL)
             sim_fail(w, "\"%s\": worker %u has no live process with pid %d", msg, slot, pid);
@@ -601,11 +657,22 @@ sim_check_log(struct sim_world *w, const char *msg)
 }
 
 /* The server beats to its supervisor every self-beat interval, never later:
- * its own deadline includes the beat (a late one reads as a stall). */
-void
+ * its own deadline includes the beat (a late one reads as a stall). Once
+ * its supervisor is gone, the beat fails (EPIPE); once the engine knows
+ * (the event, or that failure), it beats no more. */
+int
 sim_check_self_beat(struct sim_world *w)
 {
     int64_t gap = w->now_ms - w->self_beat_last_ms;
+    if (w->parent_told) {
+        sim_fail(w, "the server beat to its supervisor after it learned it is gone");
+        return -EPIPE;
+    }
+    if (w->parent_dead) {
+        w->parent_told = true;
+        sim_trace(w, "the beat finds the supervisor gone (EPIPE)");
+        return -EPIPE;
+    }
     if (w->opts.self_beat_ms <= 0)
         sim_fail(w, "the server beat to a supervisor it was never given");
     else if (gap > w->opts.self_beat_ms)
@@ -613,4 +680,21 @@ sim_check_self_beat(struct sim_world *w)
                  (long long)gap, (long long)w->opts.self_beat_ms);
     w->self_beat_last_ms = w->now_ms;
     w->self_beats++;
+    return 0;
+}
+
+/* The embedder's periodic duty (the watchdog ping) runs at its start, then
+ * every interval to the millisecond: a deadline of the loop like the others. */
+void
+sim_check_periodic(struct sim_world *w)
+{
+    int64_t gap = w->now_ms - w->periodic_last_ms;
+    int64_t want = w->periodic_runs == 0 ? 0 : w->opts.periodic_ms;
+    if (w->opts.periodic_ms <= 0)
+        sim_fail(w, "the periodic duty ran, and none was set");
+    else if (gap != want)
+        sim_fail(w, "the periodic duty ran %lld ms after its last run, not %lld", (long long)gap,
+                 (long long)want);
+    w->periodic_last_ms = w->now_ms;
+    w->periodic_runs++;
 }

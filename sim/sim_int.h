@@ -34,22 +34,25 @@ _Static_assert(SIM_FDS_MAX >= 4u * SE_WORKERS_MAX + 64u, "two pipe ends per work
 _Static_assert(SIM_PENDING_MAX >= 2u * SE_WORKERS_MAX, "an event per worker is never dropped");
 
 enum sim_ev_kind {
-    SIM_EV_EXIT = 1,    /* a process exits (code, or signal when code < 0) */
-    SIM_EV_CRASH,       /* a process's model makes it exit (not in the liveness phase) */
-    SIM_EV_EOF_EARLY,   /* a process's model closes its heartbeat pipe (not in liveness) */
-    SIM_EV_HB_EOF,      /* a process closes its heartbeat pipe */
-    SIM_EV_PIPE_BEAT,   /* a pipe beater writes a beat */
-    SIM_EV_NOTIFY,      /* SIGCHLD reaches the engine */
-    SIM_EV_SIGNAL,      /* an operator signal reaches the engine */
-    SIM_EV_OPERATOR,    /* the random operator acts */
-    SIM_EV_LIVENESS,    /* faults off, workers healthy from now on */
-    SIM_EV_CONVERGED,   /* check: live workers == wanted */
-    SIM_EV_FINAL_STOP,  /* the graceful stop that ends the run */
-    SIM_EV_STOP_BOUND,  /* check: the engine has exited */
-    SIM_EV_STALL_CHECK, /* check: a stalled process got its immediate signal */
-    SIM_EV_RELOAD,      /* a scripted reload */
-    SIM_EV_PARENT_GONE, /* the server's supervisor dies (scripted) */
-    SIM_EV_END,         /* the end of simulated time */
+    SIM_EV_EXIT = 1,      /* a process exits (code, or signal when code < 0) */
+    SIM_EV_CRASH,         /* a process's model makes it exit (not in the liveness phase) */
+    SIM_EV_EOF_EARLY,     /* a process's model closes its heartbeat pipe (not in liveness) */
+    SIM_EV_HB_EOF,        /* a process closes its heartbeat pipe */
+    SIM_EV_PIPE_BEAT,     /* a pipe beater writes a beat */
+    SIM_EV_NOTIFY,        /* SIGCHLD reaches the engine */
+    SIM_EV_SIGNAL,        /* an operator signal reaches the engine */
+    SIM_EV_OPERATOR,      /* the random operator acts */
+    SIM_EV_LIVENESS,      /* faults off, workers healthy from now on */
+    SIM_EV_CONVERGED,     /* check: live workers == wanted */
+    SIM_EV_FINAL_STOP,    /* the graceful stop that ends the run */
+    SIM_EV_STOP_BOUND,    /* check: the engine has exited */
+    SIM_EV_STALL_CHECK,   /* check: a stalled process got its immediate signal */
+    SIM_EV_RELOAD,        /* a scripted reload */
+    SIM_EV_PARENT_GONE,   /* the server's supervisor dies (scripted) */
+    SIM_EV_GROUP_CHECK,   /* check: nothing is left of a reaped worker's group */
+    SIM_EV_PARENT_SILENT, /* the server's supervisor dies, nothing tells (scripted) */
+    SIM_EV_STRAY,         /* a child the engine never started ends (scripted) */
+    SIM_EV_END,           /* the end of simulated time */
 };
 
 struct sim_ev {
@@ -66,6 +69,12 @@ enum sim_proc_state { SIM_P_FREE = 0, SIM_P_RUNNING, SIM_P_ZOMBIE, SIM_P_REAPED 
 struct sim_sig_rec {
     int64_t at_ms;
     enum se_sig sig;
+};
+
+struct sim_member {
+    bool alive;
+    enum sim_member_end ends_on;
+    int64_t leaves_ms;
 };
 
 struct sim_proc {
@@ -86,6 +95,9 @@ struct sim_proc {
     enum se_sig exit_sig;
     int32_t hb_fd;   /* the engine's read end, or -1 */
     bool pipe_beats; /* beats are bytes on the pipe, not stamps */
+    int32_t cmd_fd;  /* the engine's write end of its command pipe, or -1 */
+    bool cmd_broken; /* it closed its end of the command pipe: writes fail (EPIPE) */
+    uint32_t words;  /* commands it read on its command pipe */
     bool notified;   /* the engine was told (SIGCHLD) after the exit */
     /* escalation oracle */
     uint32_t kill_epoch; /* kill settings epoch when the stop began */
@@ -96,8 +108,20 @@ struct sim_proc {
     bool detached;    /* supervisor role: an old server told to go (live restart) */
     bool unchecked;   /* settings changed mid-stop: no schedule check */
     bool classified;  /* server role: the engine logged how it ended (once) */
+    bool exit_told;   /* the exited hook was called for it */
     uint32_t sig_count;
     struct sim_sig_rec sigs[SIM_SIGLOG_MAX];
+    /* its process group (sim_group.c) */
+    uint32_t members;
+    struct sim_member member[SIM_MEMBERS_MAX];
+    int64_t reaped_ms;      /* NEVER until reaped */
+    uint32_t group_sigs;    /* signals to what is left after the reap */
+    uint32_t group_tries;   /* of which the hash decided whether they fail */
+    bool group_gone_told;   /* the engine was told nothing is left (ESRCH) */
+    bool group_kill_failed; /* a KILL to what is left failed: it is retried */
+    int64_t group_retry_ms; /* then, one immediate interval later */
+    int64_t group_probe_ms; /* the engine's last probe of the group after the reap */
+    struct sim_sig_rec group_sig_log[SIM_SIGLOG_MAX];
 };
 
 struct sim_fd {
@@ -106,6 +130,7 @@ struct sim_fd {
     bool eof;        /* the writer closed */
     uint32_t bytes;  /* unread bytes */
     uint32_t handle; /* owner process */
+    bool cmd_pipe;   /* the engine's write end of the owner's command pipe */
 };
 
 struct sim_script {
@@ -115,6 +140,13 @@ struct sim_script {
     int32_t code;
 };
 
+struct sim_group_script {
+    uint32_t worker_id, nth;
+    uint32_t members;
+    enum sim_member_end ends_on[SIM_MEMBERS_MAX];
+    int64_t leaves_ms; /* after the start, for SIM_MEMBER_LEAVES */
+};
+
 struct sim_world {
     struct sim_opts opts;
     uint64_t prng[4]; /* xoshiro256** state */
@@ -122,6 +154,24 @@ struct sim_world {
     uint64_t seq;
     int64_t self_beat_last_ms; /* the server's last beat to its supervisor */
     uint64_t self_beats;
+    bool parent_dead;         /* the server's supervisor is gone (scripted) */
+    bool parent_told;         /* and the engine knows it (the event, or a failed beat) */
+    int64_t periodic_last_ms; /* the embedder's periodic duty: its last run */
+    uint64_t periodic_runs;
+    uint32_t reloads_unapplied;   /* accepted reloads config_applied has not told of yet */
+    uint32_t reloads_unreported;  /* refused reloads reload_failed has not told of yet */
+    uint64_t reload_worker_calls; /* thread and embedded workers told to reload */
+    uint32_t reloads_accepted;
+    uint32_t reloads_refused;
+    uint32_t spawn_failures;      /* starts the adapter failed */
+    uint32_t spawn_failures_told; /* by the spawn_failed hook */
+    uint32_t configs_retired;     /* handed to retire_config */
+    struct se_config *cfg_start;  /* the configuration the engine started with */
+    char reload_err[256];         /* why the last reload was refused */
+    uint32_t kill_eperm_len;      /* starts whose every signal fails (scripted) */
+    struct sim_script kill_eperm[SIM_SCRIPT_MAX];
+    uint32_t strays; /* stray children to reap (scripted) */
+    uint32_t strays_reaped;
     bool liveness; /* faults off, models healthy */
     bool ended;    /* the run is over (end of time or a violation) */
     bool failed;
@@ -151,6 +201,7 @@ struct sim_world {
     uint32_t starts[SE_WORKERS_MAX];      /* starts per worker id */
     uint32_t live_handle[SE_WORKERS_MAX]; /* live (unreaped) process per worker id, 0 = none */
     bool dead[SE_WORKERS_MAX];            /* ended with an unrecoverable code */
+    int64_t last_reap_ms[SE_WORKERS_MAX]; /* the latest reap of each worker id */
     uint32_t ids_used;                    /* 1 + the highest worker id ever started */
 
     /* descriptors */
@@ -171,6 +222,10 @@ struct sim_world {
     /* scripts */
     uint32_t script_len;
     struct sim_script script[SIM_SCRIPT_MAX];
+    uint32_t cmd_broken_len;
+    struct sim_script cmd_broken[SIM_SCRIPT_MAX]; /* worker_id, nth */
+    uint32_t group_script_len;
+    struct sim_group_script group_script[SIM_SCRIPT_MAX];
 
     /* trace */
     uint64_t trace_hash;
@@ -192,6 +247,8 @@ struct sim_world {
     bool stop_received;    /* the engine logged that it received a stop */
     bool detach_ended;     /* supervisor role: exit_on_detach may end the run */
     int64_t detach_end_ms; /* supervisor role: the last detach must have ended by then */
+    int64_t roll_stop_ms;  /* server role: the last worker stopped for a rolling restart */
+    int64_t converge_ms;   /* the convergence check still to come, or NEVER */
 
     struct sim_result res;
 };
@@ -232,11 +289,22 @@ void sim_operator_act(struct sim_world *w);
 int64_t sim_stop_bound_ms(const struct sim_world *w);
 int64_t sim_converge_bound_ms(const struct sim_world *w);
 
+/* sim_group.c */
+void sim_group_spawn(struct sim_world *w, struct sim_proc *p);
+uint32_t sim_group_left(const struct sim_world *w, const struct sim_proc *p);
+void sim_group_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+int sim_group_signal_left(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+bool sim_groups_signalled(const struct sim_world *w);
+void sim_group_reaped(struct sim_world *w, struct sim_proc *p);
+void sim_check_group(struct sim_world *w, uint32_t handle);
+bool sim_groups_pending(const struct sim_world *w);
+
 /* sim_check.c */
 void sim_check_signal(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
 void sim_check_event(struct sim_world *w, const struct se_act *a);
 void sim_check_log(struct sim_world *w, const char *msg);
-void sim_check_self_beat(struct sim_world *w);
+int sim_check_self_beat(struct sim_world *w);
+void sim_check_periodic(struct sim_world *w);
 void sim_check_wait(struct sim_world *w, int64_t deadline_ms);
 void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sim_int.h"
 
@@ -316,6 +317,9 @@ sim_config_draw(struct sim_world *w, struct se_config *cfg)
             sim_chance(w, 300) ? "true" : "false");
         /* odd seeds restart rolling: no draw, the other seeds' runs are unchanged */
         if (w->opts.seed % 2 == 1) set(w, cfg, "restart_mode=rolling");
+        /* a quarter of the server role's seeds send stops on a command pipe
+         * (even ones: the seeds kept for the races they draw are odd) */
+        if (w->opts.seed % 4 == 2 && !w->opts.supervisor) set(w, cfg, "command_sender=pipe");
     }
     for (const char *const *o = w->opts.overrides; o != NULL && *o != NULL; o++)
         set(w, cfg, "%s", *o);
@@ -370,19 +374,27 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
     struct se_config *next = se_config_dup(w->cfg);
     if (next == NULL) return -ENOMEM;
     bool invalid;
+    int rc = SE_ECONFIG;
     if (w->reload_pending >= 0) {
         const char *kv = w->reload_kv[w->reload_pending];
         w->reload_pending = -1;
-        invalid = kv[0] == '\0' || se_config_set_kv(next, kv, err, err_size) != 0;
-    } else {
+        if (strcmp(kv, "!") == 0) rc = -EIO; /* a failure with no message: the errno says it */
+        invalid = kv[0] == '\0' || rc == -EIO || se_config_set_kv(next, kv, err, err_size) != 0;
+    } else if (w->opts.random_config) {
         invalid = sim_chance(w, 150);
         if (!invalid) mutate(w, next);
+    } else {
+        invalid = false; /* a scripted world's configuration changes only as scripted */
     }
     if (invalid) {
         se_config_free(next);
-        if (err[0] == '\0') snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
+        if (err[0] == '\0' && rc == SE_ECONFIG)
+            snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
+        snprintf(w->reload_err, sizeof w->reload_err, "%s", err[0] ? err : se_strerror(rc));
         sim_trace(w, "reload: invalid configuration");
-        return SE_ECONFIG;
+        w->reloads_unreported++;
+        w->reloads_refused++;
+        return rc;
     }
     struct se_config *copy = se_config_dup(next);
     if (copy == NULL) {
@@ -391,6 +403,8 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
     }
     sim_trace(w, "reload: workers=%u", next->workers);
     adopt(w, next);
+    w->reloads_unapplied++;
+    w->reloads_accepted++;
     *out = copy;
     return 0;
 }
@@ -493,7 +507,11 @@ sim_stop_bound_ms(const struct sim_world *w)
     }
     int64_t i = c->worker_immediate_kill_timeout_ms >= 0 ? c->worker_immediate_kill_timeout_ms : 0;
     if (sim_by_hook(w)) i = 0; /* no immediate stop: the callback is all there is */
-    return g + i + 2000;
+    /* what a worker leaves in its group is stopped from its reap on, with
+     * the same schedule again (sim_group.c: only when both are finite) */
+    int64_t retry = se_max_ms(c->worker_immediate_kill_interval_ms, 1000); /* a failed KILL */
+    int64_t group = sim_groups_pending(w) ? g + i + retry + 2000 : 0;
+    return g + i + group + 2000;
 }
 
 /* How long after faults stop the workers must be back to `workers`. */

@@ -109,12 +109,53 @@ os_read(void *ctx, int32_t fd, void *buf, size_t len, size_t *len_read)
     return f->eof ? 0 : -EAGAIN;
 }
 
+/* The command a word on a command pipe names, or SE_CMD_NONE. */
+static enum se_cmd
+word_cmd(const char *buf, size_t len)
+{
+    for (int c = SE_CMD_NONE + 1; c < SE_CMD_COUNT; c++) {
+        const char *name = se_cmd_name((enum se_cmd)c);
+        size_t n = strlen(name);
+        if (len == n + 1 && memcmp(buf, name, n) == 0 && buf[n] == '\n') return (enum se_cmd)c;
+    }
+    return SE_CMD_NONE;
+}
+
+static void deliver(struct sim_world *w, struct sim_proc *p, enum se_sig sig);
+
+/* A word on a child's command pipe (command_sender pipe) acts as the signal
+ * it stands for; a child that is gone or closed its end answers EPIPE. */
 static int
 os_write(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written)
 {
-    (void)ctx, (void)fd, (void)buf, (void)len;
+    struct sim_world *w = W(ctx);
+    int err = 0;
     *len_written = 0;
-    return -EBADF; /* the engine writes to no simulated descriptor */
+    if (!fd_valid(w, fd)) {
+        sim_fail(w, "write to a descriptor that is not open (%d)", fd);
+        return -EBADF;
+    }
+    if (!w->fds[fd].cmd_pipe) return -EBADF; /* the engine writes to no other descriptor */
+    struct sim_proc *p = sim_proc_by_handle(w, w->fds[fd].handle);
+    if (p == NULL || p->state != SIM_P_RUNNING || p->cmd_broken) return -EPIPE;
+    if (sim_fault(w, SE_FAULT_IO_WRITE, &err)) return err;
+    enum se_cmd cmd = word_cmd(buf, len);
+    if (cmd == SE_CMD_NONE) {
+        sim_fail(w, "w%u pid%d: not a command on its command pipe (%zu bytes)", p->worker_id,
+                 p->pid, len);
+        return -EINVAL;
+    }
+    *len_written = len;
+    p->words++;
+    sim_trace(w, "w%u pid%d <= %s (command pipe)", p->worker_id, p->pid, se_cmd_name(cmd));
+    enum se_sig sig = cmd == SE_CMD_GRACEFUL_STOP    ? w->cfg->signal_graceful_stop
+                      : cmd == SE_CMD_IMMEDIATE_STOP ? w->cfg->signal_immediate_stop
+                                                     : se__config_cmd_signal(w->cfg, cmd);
+    if (sig != SE_SIG_NONE) {
+        deliver(w, p, sig);
+        sim_model_signal(w, p, sig);
+    }
+    return 0;
 }
 
 static int
@@ -150,10 +191,22 @@ pid_alloc(struct sim_world *w)
     return -1;
 }
 
+static int spawn_try(struct sim_world *w, const struct se_spawn_req *req, struct se_spawn_res *res);
+
+/* Every failed start is told to the embedder (spawn_failed) before the
+ * engine waits again (sim_check_wait). */
 static int
 os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
 {
     struct sim_world *w = W(ctx);
+    int rc = spawn_try(w, req, res);
+    if (rc < 0) w->spawn_failures++;
+    return rc;
+}
+
+static int
+spawn_try(struct sim_world *w, const struct se_spawn_req *req, struct se_spawn_res *res)
+{
     int err = 0;
     SE_ASSERT(req->worker_id < SE_WORKERS_MAX);
     if (sim_fault(w, SE_FAULT_PROC_FORK, &err)) return err;
@@ -193,16 +246,26 @@ os_spawn(void *ctx, const struct se_spawn_req *req, struct se_spawn_res *res)
                            .i_next_ms = SE_INT64_NEVER,
                            .imm_req_ms = SE_INT64_NEVER,
                            .stall_check_ms = SE_INT64_NEVER};
+    p->cmd_fd = -1;
     if (req->heartbeat) {
         p->hb_fd = fd_alloc(w, handle);
         if (p->hb_fd < 0) return p->hb_fd;
+    }
+    if (req->command_pipe) {
+        p->cmd_fd = fd_alloc(w, handle);
+        if (p->cmd_fd < 0) return p->cmd_fd;
+        w->fds[p->cmd_fd].cmd_pipe = true;
+        for (uint32_t i = 0; i < w->cmd_broken_len; i++)
+            p->cmd_broken |=
+                w->cmd_broken[i].worker_id == p->worker_id && w->cmd_broken[i].nth == p->nth;
     }
     w->live_handle[req->worker_id] = handle;
     if (req->worker_id >= w->ids_used) w->ids_used = req->worker_id + 1;
     w->res.spawns++;
     sim_model_spawn(w, p);
+    sim_group_spawn(w, p);
     *res = (struct se_spawn_res){
-        .child = handle, .pid = pid, .heartbeat_fd = p->hb_fd, .command_fd = -1};
+        .child = handle, .pid = pid, .heartbeat_fd = p->hb_fd, .command_fd = p->cmd_fd};
     return 0;
 }
 
@@ -217,8 +280,16 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
                  child, p == NULL ? " and recycled" : "");
         return -ESRCH;
     }
-    sim_check_signal(w, p, sig); /* the decision is checked, delivered or not */
-    if (sim_fault(w, SE_FAULT_PROC_KILL, &err)) {
+    bool scripted = false;
+    for (uint32_t i = 0; i < w->kill_eperm_len; i++)
+        scripted |= w->kill_eperm[i].worker_id == p->worker_id && w->kill_eperm[i].nth == p->nth;
+    if (scripted) {
+        err = -EPERM;
+        sim_trace(w, "w%u pid%d: %s fails (EPERM, scripted)", p->worker_id, p->pid,
+                  se_sig_name(sig));
+    }
+    if (scripted || sim_fault(w, SE_FAULT_PROC_KILL, &err)) {
+        sim_check_signal(w, p, sig); /* the decision is checked, delivered or not */
         if (sig == SE_SIG_KILL) p->kill_failed = true;
         return err;
     }
@@ -226,30 +297,58 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
      * engine's decision to signal it and the signal. */
     if (p->state == SIM_P_RUNNING && !w->liveness && sim_chance(w, 20))
         sim_proc_exit(w, p, 3, SE_SIG_NONE);
-    if (p->sig_count < SIM_SIGLOG_MAX) p->sigs[p->sig_count] = (struct sim_sig_rec){w->now_ms, sig};
-    p->sig_count++;
-    w->res.signals++;
+    deliver(w, p, sig);
     sim_trace(w, "w%u pid%d <- %s", p->worker_id, p->pid, se_sig_name(sig));
     if (p->state == SIM_P_RUNNING) sim_model_signal(w, p, sig);
     return 0;
 }
 
-/* A worker's process group holds only the worker here (its models start
- * nothing): the child while it lives; once reaped, no member is left. */
+/* A signal (or the word standing for it) reaches p: checked and recorded. */
+static void
+deliver(struct sim_world *w, struct sim_proc *p, enum se_sig sig)
+{
+    sim_check_signal(w, p, sig);
+    if (p->sig_count < SIM_SIGLOG_MAX) p->sigs[p->sig_count] = (struct sim_sig_rec){w->now_ms, sig};
+    p->sig_count++;
+    w->res.signals++;
+}
+
+/* A worker's process group: the child while it is not reaped, and what it
+ * leaves behind (sim_group.c), also after its reap: -ESRCH once nothing is
+ * left. A zombie leader is no member the probe (SE_SIG_NONE) counts. */
 static int
 os_signal_group(void *ctx, uint32_t child, enum se_sig sig)
 {
     struct sim_world *w = W(ctx);
+    if (!sim_groups_signalled(w))
+        sim_fail(w, "%s sent to a process group where the configuration stops none",
+                 se_sig_name(sig));
+    if (child == 0 || child >= w->next_handle) {
+        sim_fail(w, "%s sent to the group of handle %u, which was never issued", se_sig_name(sig),
+                 child);
+        return -ESRCH;
+    }
     struct sim_proc *p = sim_proc_by_handle(w, child);
-    if (p == NULL || p->state == SIM_P_REAPED || p->state == SIM_P_FREE) return -ESRCH;
-    if (sig == SE_SIG_NONE) return p->state == SIM_P_ZOMBIE ? -ESRCH : 0;
-    return os_signal(ctx, child, sig);
+    if (p == NULL || p->state == SIM_P_FREE) return -ESRCH;
+    if (p->state == SIM_P_REAPED) return sim_group_signal_left(w, p, sig);
+    if (sig == SE_SIG_NONE)
+        return p->state == SIM_P_RUNNING || sim_group_left(w, p) > 0 ? 0 : -ESRCH;
+    int rc = os_signal(ctx, child, sig);
+    if (rc == 0) sim_group_signal(w, p, sig);
+    return rc;
 }
 
 static int
 os_reap(void *ctx, struct se_exit *ex)
 {
     struct sim_world *w = W(ctx);
+    if (w->zombies_len == 0 && w->strays > 0) { /* a handle never issued to the engine */
+        w->strays--;
+        w->strays_reaped++;
+        *ex = (struct se_exit){.child = UINT32_MAX - w->strays_reaped, .code = 0};
+        sim_trace(w, "a stray child reaped (handle %u)", ex->child);
+        return 0;
+    }
     if (w->zombies_len == 0) return -EAGAIN;
     uint32_t handle = w->zombies[0];
     w->zombies_len--;
@@ -267,6 +366,7 @@ os_reap(void *ctx, struct se_exit *ex)
     }
     *ex = (struct se_exit){.child = handle, .code = p->exit_code, .sig = p->exit_sig};
     sim_trace(w, "w%u pid%d reaped", p->worker_id, p->pid);
+    sim_group_reaped(w, p);
     return 0;
 }
 
@@ -287,8 +387,7 @@ os_beat_stamp(void *ctx, uint32_t child, int64_t *stamp_ms)
 static int
 os_heartbeat(void *ctx)
 {
-    sim_check_self_beat(W(ctx)); /* a simulated supervisor takes every beat */
-    return 0;
+    return sim_check_self_beat(W(ctx)); /* a live simulated supervisor takes every beat */
 }
 
 static int
@@ -416,6 +515,10 @@ static void
 on_final_stop(struct sim_world *w)
 {
     if (w->final_stop_ms != SE_INT64_NEVER) return;
+    if (w->converge_ms != SE_INT64_NEVER) { /* a rolling restart's convergence is still to check */
+        sim_push(w, w->converge_ms + 1000, SIM_EV_FINAL_STOP, 0, 0, 0);
+        return;
+    }
     w->final_stop_ms = w->now_ms;
     w->stop_requested = true;
     sim_trace(w, "operator: final graceful stop");
@@ -435,9 +538,48 @@ on_liveness(struct sim_world *w)
     int64_t conv = sim_converge_bound_ms(w);
     sim_trace(w, "liveness phase: faults off, new workers healthy; converge within %lld ms",
               (long long)conv);
-    sim_push(w, w->now_ms + conv, SIM_EV_CONVERGED, 0, 0, 0);
+    w->converge_ms = w->now_ms + conv;
+    sim_push(w, w->converge_ms, SIM_EV_CONVERGED, 0, 0, 0);
     sim_push(w, se_max_ms(w->now_ms + conv + 1000, w->opts.duration_ms), SIM_EV_FINAL_STOP, 0, 0,
              0);
+}
+
+static void
+on_scripted_signal(struct sim_world *w, enum se_sig sig)
+{
+    sim_trace(w, "operator: %s", se_sig_name(sig));
+    sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = sig});
+    bool stop = sig == w->cfg->signal_graceful_stop || sig == w->cfg->signal_immediate_stop;
+    if (stop && w->final_stop_ms == SE_INT64_NEVER) {
+        w->final_stop_ms = w->now_ms;
+        w->stop_requested = true;
+        sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
+    }
+    /* a scripted INT ends the supervisor as the operator's does */
+    if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
+        w->detach_ended = true;
+}
+
+/* The supervisor dies and nothing tells: the server's next beat finds out. */
+static void
+on_parent_silent(struct sim_world *w)
+{
+    sim_trace(w, "the supervisor dies, and nothing tells");
+    w->parent_dead = true;
+    if (w->final_stop_ms != SE_INT64_NEVER) return;
+    w->final_stop_ms = w->now_ms; /* stopped at the next beat */
+    w->stop_requested = true;
+    sim_push(w, w->now_ms + w->opts.self_beat_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0,
+             0);
+}
+
+static void
+on_stray(struct sim_world *w)
+{
+    w->strays++;
+    if (w->child_pending) return;
+    w->child_pending = true;
+    sim_push(w, w->now_ms, SIM_EV_NOTIFY, 0, 0, 0);
 }
 
 static void
@@ -460,21 +602,7 @@ process(struct sim_world *w, const struct sim_ev *ev)
     case SIM_EV_HB_EOF: on_hb_eof(w, ev); return;
     case SIM_EV_PIPE_BEAT: on_pipe_beat(w, ev); return;
     case SIM_EV_NOTIFY: on_notify(w); return;
-    case SIM_EV_SIGNAL: {
-        enum se_sig sig = (enum se_sig)ev->arg;
-        sim_trace(w, "operator: %s", se_sig_name(sig));
-        sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = sig});
-        bool stop = sig == w->cfg->signal_graceful_stop || sig == w->cfg->signal_immediate_stop;
-        if (stop && w->final_stop_ms == SE_INT64_NEVER) {
-            w->final_stop_ms = w->now_ms;
-            w->stop_requested = true;
-            sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
-        }
-        /* a scripted INT ends the supervisor as the operator's does */
-        if (sig == w->cfg->signal_detach && w->cfg->enable_detach && w->cfg->exit_on_detach)
-            w->detach_ended = true;
-        return;
-    }
+    case SIM_EV_SIGNAL: on_scripted_signal(w, (enum se_sig)ev->arg); return;
     case SIM_EV_OPERATOR: sim_operator_act(w); return;
     case SIM_EV_LIVENESS: on_liveness(w); return;
     case SIM_EV_CONVERGED: sim_check_converged(w); return;
@@ -486,13 +614,17 @@ process(struct sim_world *w, const struct sim_ev *ev)
                  (long long)(w->now_ms - w->final_stop_ms));
         return;
     case SIM_EV_STALL_CHECK: sim_check_stall(w, ev->handle, ev->arg); return;
+    case SIM_EV_GROUP_CHECK: sim_check_group(w, ev->handle); return;
     case SIM_EV_RELOAD:
         w->reload_pending = ev->arg;
         sim_trace(w, "operator: reload (%s)",
                   w->reload_kv[ev->arg][0] ? w->reload_kv[ev->arg] : "invalid");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_SIGNAL, .sig = w->cfg->signal_reload});
         return;
+    case SIM_EV_PARENT_SILENT: on_parent_silent(w); return;
+    case SIM_EV_STRAY: on_stray(w); return;
     case SIM_EV_PARENT_GONE:
+        w->parent_dead = true;
         sim_trace(w, "the supervisor dies");
         sim_engine_event(w, (struct se_ev){.kind = SE_EV_PARENT_GONE});
         if (w->final_stop_ms == SE_INT64_NEVER) { /* a graceful stop, with its bound */
@@ -525,6 +657,7 @@ hand_over(struct sim_world *w, struct se_ev *evs, uint32_t evs_max, uint32_t *ev
     for (uint32_t i = 0; i < n; i++) {
         evs[i] = w->pending[i];
         if (evs[i].kind == SE_EV_CHILD) mark_notified(w);
+        if (evs[i].kind == SE_EV_PARENT_GONE) w->parent_told = true;
     }
     w->pending_len -= n;
     memmove(w->pending, w->pending + n, w->pending_len * sizeof w->pending[0]);

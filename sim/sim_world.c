@@ -226,6 +226,8 @@ sim_world_new(const struct sim_opts *opts)
     w->fd_next = 0;
     w->final_stop_ms = SE_INT64_NEVER;
     w->detach_end_ms = SE_INT64_NEVER;
+    w->roll_stop_ms = SE_INT64_NEVER;
+    w->converge_ms = SE_INT64_NEVER;
     w->reload_pending = -1;
     sim_os_init(w);
     w->cfg = se_config_new();
@@ -244,6 +246,7 @@ sim_world_free(struct sim_world *w)
     if (w == NULL) return;
     se__driver_free(w->driver);
     se_config_free(w->cfg);
+    se_config_free(w->cfg_start);
     free(w);
 }
 
@@ -254,6 +257,32 @@ sim_script_model(struct sim_world *w, uint32_t worker_id, uint32_t nth, enum sim
     SE_ASSERT(w->script_len < SIM_SCRIPT_MAX);
     w->script[w->script_len++] = (struct sim_script){
         .worker_id = worker_id, .nth = nth, .model = model, .at_ms = at_ms, .code = code};
+}
+
+void
+sim_script_cmd_pipe_broken(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    SE_ASSERT(w->cmd_broken_len < SIM_SCRIPT_MAX);
+    w->cmd_broken[w->cmd_broken_len++] = (struct sim_script){.worker_id = worker_id, .nth = nth};
+}
+
+void
+sim_script_parent_gone_silently(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_PARENT_SILENT, 0, 0, 0);
+}
+
+void
+sim_script_signals_fail(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    SE_ASSERT(w->kill_eperm_len < SIM_SCRIPT_MAX);
+    w->kill_eperm[w->kill_eperm_len++] = (struct sim_script){.worker_id = worker_id, .nth = nth};
+}
+
+void
+sim_script_stray_exit(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_STRAY, 0, 0, 0);
 }
 
 void
@@ -295,9 +324,10 @@ hook_log(void *ud, enum se_log_level level, const char *msg)
 static void
 hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 {
-    (void)ud;
+    const struct sim_world *w = ud;
     req->kind = SE_SPAWN_FORK;
     req->worker_id = slot;
+    req->command_pipe = w->cfg->command_sender_pipe;
 }
 
 static void
@@ -312,6 +342,93 @@ hook_stop_worker(void *ud, uint32_t slot, bool graceful)
 {
     (void)graceful; /* threads have no immediate stop */
     sim_model_stop_hook(ud, slot);
+}
+
+/* A reload the engine accepted is in force: the configuration it hands
+ * over is the one it now runs, with the world's values. */
+static void
+hook_config_applied(void *ud, const struct se_config *cfg)
+{
+    struct sim_world *w = ud;
+    if (w->reloads_unapplied == 0) {
+        sim_fail(w, "config_applied with no reload accepted");
+        return;
+    }
+    w->reloads_unapplied--;
+    if (cfg != se__driver_config(w->driver) || cfg->workers != w->cfg->workers)
+        sim_fail(w, "config_applied hands over a configuration that is not the one in force");
+    char names[256];
+    if (w->cfg_start != NULL &&
+        se__config_static_changes(w->cfg_start, cfg, names, sizeof names) > 0)
+        sim_fail(w, "a reload changed keys that take effect on the next restart only: %s", names);
+}
+
+static void
+hook_reload_failed(void *ud, const char *why)
+{
+    struct sim_world *w = ud;
+    if (w->reloads_unreported == 0)
+        sim_fail(w, "reload_failed with no reload refused");
+    else
+        w->reloads_unreported--;
+    if (why == NULL || strcmp(why, w->reload_err) != 0)
+        sim_fail(w, "reload_failed says \"%s\", the loader said \"%s\"", why ? why : "(null)",
+                 w->reload_err);
+}
+
+/* The configuration a reload replaced, once the engine is done with it. */
+static void
+hook_retire_config(void *ud, struct se_config *old)
+{
+    struct sim_world *w = ud;
+    w->configs_retired++;
+    if (old == NULL || old == se__driver_config(w->driver))
+        sim_fail(w, "retire_config hands over the configuration in force");
+    else
+        se_config_free(old);
+}
+
+/* Thread and embedded workers: a reload reaches each live one by its hook. */
+static void
+hook_reload_worker(void *ud, uint32_t slot)
+{
+    struct sim_world *w = ud;
+    w->reload_worker_calls++;
+    if (slot >= SE_WORKERS_MAX || w->live_handle[slot] == 0)
+        sim_fail(w, "reload_worker for slot %u, which has no live worker", slot);
+}
+
+/* A child's end is told to the embedder once, as the adapter reported it. */
+static void
+hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
+{
+    struct sim_world *w = ud;
+    struct sim_proc *p = sim_proc_by_handle(w, ex->child);
+    if (p == NULL || p->state != SIM_P_REAPED || p->worker_id != slot) {
+        sim_fail(w, "exited hook for handle %u of slot %u, which is no child of it just reaped",
+                 ex->child, slot);
+        return;
+    }
+    if (p->exit_told) sim_fail(w, "w%u pid%d: its end told twice (exited hook)", slot, p->pid);
+    if (ex->code != p->exit_code || ex->sig != p->exit_sig)
+        sim_fail(w, "w%u pid%d: the exited hook says %d/%s, it ended %d/%s", slot, p->pid, ex->code,
+                 se_sig_name(ex->sig), p->exit_code, se_sig_name(p->exit_sig));
+    p->exit_told = true;
+}
+
+static void
+hook_spawn_failed(void *ud, uint32_t slot, int err)
+{
+    struct sim_world *w = ud;
+    w->spawn_failures_told++;
+    if (err >= 0 || slot >= SE_WORKERS_MAX)
+        sim_fail(w, "spawn_failed for slot %u with %d, not a failure", slot, err);
+}
+
+static void
+hook_periodic(void *ud)
+{
+    sim_check_periodic(ud);
 }
 
 static int
@@ -342,6 +459,11 @@ start_driver(struct sim_world *w)
 {
     struct se_config *cfg = se_config_dup(w->cfg);
     if (cfg == NULL) return -ENOMEM;
+    w->cfg_start = se_config_dup(w->cfg);
+    if (w->cfg_start == NULL) {
+        se_config_free(cfg);
+        return -ENOMEM;
+    }
     struct se_driver_hooks hooks = {
         .ud = w,
         .log = hook_log,
@@ -349,6 +471,16 @@ start_driver(struct sim_world *w)
         .load_config = hook_load_config,
         .event = hook_event,
         .stop_worker = hook_stop_worker,
+        .periodic = hook_periodic,
+        .exited = hook_exited,
+        .spawn_failed = hook_spawn_failed,
+        .config_applied = hook_config_applied,
+        .reload_failed = hook_reload_failed,
+        .reload_worker = hook_reload_worker,
+        /* a third of the seeds keep the replaced configuration a while (as
+         * the runtime does for readers in other threads); the others let
+         * the driver free it */
+        .retire_config = w->opts.seed % 3 == 0 ? hook_retire_config : NULL,
     };
     int err = 0;
     enum se_role role = w->opts.supervisor ? SE_ROLE_SUPERVISOR : SE_ROLE_SERVER;
@@ -356,6 +488,10 @@ start_driver(struct sim_world *w)
     if (w->driver != NULL && w->opts.self_beat_ms > 0) {
         se__driver_set_self_beat(w->driver, w->opts.self_beat_ms);
         w->self_beat_last_ms = w->now_ms;
+    }
+    if (w->driver != NULL && w->opts.periodic_ms > 0) {
+        se__driver_set_periodic(w->driver, w->opts.periodic_ms);
+        w->periodic_last_ms = w->now_ms;
     }
     return err;
 }
@@ -407,21 +543,67 @@ sim_starts(const struct sim_world *w, uint32_t worker_id)
     return w->starts[worker_id];
 }
 
-const char *
-sim_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+/* "SIGTERM@1500 SIGQUIT@..." in w's buffer. */
+static const char *
+sigs_text(struct sim_world *w, const struct sim_sig_rec *recs, uint32_t count)
 {
-    struct sim_proc *p = proc_of(w, worker_id, nth);
     w->last_sigs[0] = '\0';
-    if (p == NULL) return "?";
     size_t used = 0;
-    for (uint32_t i = 0; i < p->sig_count && i < SIM_SIGLOG_MAX; i++) {
-        int n =
-            snprintf(w->last_sigs + used, sizeof w->last_sigs - used, "%s%s@%lld", i > 0 ? " " : "",
-                     se_sig_name(p->sigs[i].sig), (long long)p->sigs[i].at_ms);
+    for (uint32_t i = 0; i < count && i < SIM_SIGLOG_MAX; i++) {
+        int n = snprintf(w->last_sigs + used, sizeof w->last_sigs - used, "%s%s@%lld",
+                         i > 0 ? " " : "", se_sig_name(recs[i].sig), (long long)recs[i].at_ms);
         if (n < 0 || (size_t)n >= sizeof w->last_sigs - used) break;
         used += (size_t)n;
     }
     return w->last_sigs;
+}
+
+const char *
+sim_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    if (p == NULL) return "?";
+    return sigs_text(w, p->sigs, p->sig_count);
+}
+
+const char *
+sim_group_signals_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    if (p == NULL) return "?";
+    return sigs_text(w, p->group_sig_log, p->group_sigs);
+}
+
+uint32_t
+sim_reloads(const struct sim_world *w)
+{
+    return w->reloads_accepted + w->reloads_refused;
+}
+
+uint64_t
+sim_reload_worker_calls(const struct sim_world *w)
+{
+    return w->reload_worker_calls;
+}
+
+uint64_t
+sim_periodic_runs(const struct sim_world *w)
+{
+    return w->periodic_runs;
+}
+
+uint32_t
+sim_words_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    return p == NULL ? 0 : p->words;
+}
+
+uint32_t
+sim_group_left_of(struct sim_world *w, uint32_t worker_id, uint32_t nth)
+{
+    struct sim_proc *p = proc_of(w, worker_id, nth);
+    return p == NULL ? 0 : sim_group_left(w, p);
 }
 
 int64_t
@@ -467,6 +649,15 @@ sim_logged(const struct sim_world *w, const char *text)
         if (strstr(w->trace[i], text) != NULL) return true;
     }
     return false;
+}
+
+uint32_t
+sim_log_count(const struct sim_world *w, const char *text)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < SIM_TRACE_LINES && i < w->trace_next; i++)
+        n += strstr(w->trace[i], text) != NULL ? 1u : 0u;
+    return n;
 }
 
 uint32_t

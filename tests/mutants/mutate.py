@@ -7,8 +7,8 @@ Each mutant is one change (see sites.py) made in a scratch copy of the tree
 (build/mutants/tree, never the worktree). Only the mutated file recompiles;
 the tests of `make check` run in two stages, each failing fast:
   1. the fast ones: the machine's own unit tests, the other unit tests, the
-     simulator scenarios, the simulator seeds of both roles (as run.sh runs
-     them);
+     simulator scenarios, the simulator seeds of every lane tests/run.sh
+     runs (fewer and shorter);
   2. for a mutant that survived those, the integration tests.
 A mutant any of them fails is killed (by `make check`). One line per mutant,
 each survivor with file, line and the changed text; then the mutants listed
@@ -50,11 +50,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.path.abspath(os.environ.get("MUTANTS_DIR", os.path.join(ROOT, "build", "mutants")))
 SCRATCH = os.path.join(WORK, "tree")
 SURVIVORS = os.path.join(WORK, "survivors.txt")
-FAST_UNIT = ["test_driver_log", "test_config", "test_logger"]
+FAST_UNIT = ["test_driver", "test_driver_log", "test_config", "test_logger"]
 DEADLINE_S = int(os.environ.get("SE_MUTANT_DEADLINE_S", "120"))
 SIM_RUNS = [
     ("se-sim", ["--seeds", "1-200", "--duration", "600"]),
     ("se-sim-supervisor", ["--supervisor", "--seeds", "1-100", "--duration", "600"]),
+    # the other lanes of make check (tests/run.sh), shorter
+    ("se-sim-thread", ["--set", "worker_type=thread", "--seeds", "1-50", "--duration", "600"]),
+    ("se-sim-embedded", ["--set", "worker_type=embedded", "--seeds", "1-50", "--duration", "600"]),
+    ("se-sim-max", ["--workers", "1024", "--seeds", "1-1", "--duration", "600"]),
 ]
 # a hand-planted patch must fail one of these: the seeds, then the
 # simulator's scenarios (which replay the seeds that drew a rare race)
@@ -178,7 +182,7 @@ def fast_order(path, unit):
     if path == "engine/driver_log.c":
         first = ["test_driver_log"]
     elif path.startswith("engine/driver"):
-        first = ["test_sim_scenarios"]
+        first = ["test_sim_scenarios", "test_driver"]
     return first + [t for t in unit if t not in first]
 
 
@@ -207,7 +211,8 @@ class Runner:
             name = os.path.basename(t)
             self.links[name] = self.symbols(t) | (examples if name == "test_examples" else set())
         self.links["se-sim"] = self.symbols(os.path.join(SCRATCH, "build", "se-sim"))
-        self.links["se-sim-supervisor"] = self.links["se-sim"]
+        for name, _ in SIM_RUNS:
+            self.links[name] = self.links["se-sim"]
 
     def holds(self, test, path):
         obj = os.path.join(SCRATCH, "build", "obj", os.path.splitext(path)[0] + ".o.orig")

@@ -463,6 +463,8 @@ test_sim_supervisor_forwards_reload_and_dump_to_its_server(void **state)
     struct sim_result r;
     run_ok(w, &r);
     assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000");
+    assert_int_equal(sim_reloads(w), 1); /* its own configuration first */
+    assert_false(sim_logged(w, "Could not forward"));
     sim_world_free(w);
 }
 
@@ -511,6 +513,412 @@ test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe(void **state)
     sim_world_free(w);
 }
 
+/* What a worker leaves in its process group (a job it started) is stopped
+ * from the worker's reap on, on the kill schedule: TERM at once, QUIT at the
+ * graceful timeout, KILL at the immediate timeout after that; and the
+ * server's stop waits for it. */
+static void
+test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_interval=1",
+        "worker_graceful_kill_interval_increment=0",
+        "worker_graceful_kill_timeout=2",
+        "worker_immediate_kill_interval=1",
+        "worker_immediate_kill_interval_increment=0",
+        "worker_immediate_kill_timeout=3",
+        "restart_worker_interval=30", /* no second worker: its end would hurry the group */
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_TERM, SIM_MEMBER_QUIT, SIM_MEMBER_KILL};
+    struct sim_world *w = quiet_world(3, 20000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 3, 0);
+    sim_script_signal(w, 1500, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000 SIGTERM@2000 SIGQUIT@3000 "
+                                                       "SIGCONT@3000 SIGQUIT@4000 SIGCONT@4000 "
+                                                       "SIGQUIT@5000 SIGCONT@5000 SIGKILL@6000");
+    assert_int_equal(sim_group_left_of(w, 0, 0), 0);
+    assert_true(sim_logged(w, "Sending SIGTERM to worker 0 (attempt 1, what is left of its "
+                              "process group)"));
+    sim_world_free(w);
+}
+
+/* A group that empties by itself is found empty by the engine's probe: no
+ * more signals go to it, and a stop does not wait for it. */
+static void
+test_sim_a_group_that_empties_by_itself_is_signalled_no_more(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_interval=10",
+        "worker_graceful_kill_timeout=20",
+        "worker_immediate_kill_interval=10",
+        "worker_immediate_kill_timeout=20",
+        "restart_worker_interval=30", /* no second worker: its end would hurry the group */
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_LEAVES};
+    struct sim_world *w = quiet_world(4, 30000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 1450); /* gone 450 ms after the worker */
+    sim_script_signal(w, 3000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000");
+    /* the stop ends at once: the probe found the group gone, no 40 s schedule */
+    assert_true(r.sim_ms < 4000);
+    sim_world_free(w);
+}
+
+/* A group whose members all end on TERM before the graceful timeout (and
+ * before the engine's probe) gets QUIT, which finds nothing (ESRCH): the
+ * CONT queued behind that QUIT must find the group's stop ended, not abort
+ * the server (it asserted that a signal targets the live child). */
+static void
+test_sim_a_group_emptied_before_its_escalation_ends_quietly(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "worker_graceful_kill_timeout=0.05",
+        "worker_immediate_kill_timeout=3",
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_TERM};
+    struct sim_world *w = quiet_world(5, 5000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 0);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_string_equal(sim_group_signals_of(w, 0, 0), "SIGTERM@1000");
+    assert_int_equal(sim_starts(w, 0), 2);
+    sim_world_free(w);
+}
+
+/* command_sender pipe: stops and reloads go to a worker as words on its
+ * command pipe; a worker whose pipe is closed (EPIPE) gets the signal
+ * instead, once, and the warning names the word. */
+static void
+test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "command_sender=pipe", NULL};
+    struct sim_world *w = quiet_world(6, 5000, o);
+    sim_script_cmd_pipe_broken(w, 1, 0);
+    sim_script_reload(w, 500, "workers=2");
+    sim_script_signal(w, 1000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(sim_words_of(w, 0, 0), 2); /* RELOAD, GRACEFUL_STOP */
+    assert_true(sim_logged(w, "Sending GRACEFUL_STOP to worker 0 on its command pipe (attempt 1"));
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@500 SIGTERM@1000");
+    assert_int_equal(sim_words_of(w, 1, 0), 0);
+    assert_string_equal(sim_signals_of(w, 1, 0), "SIGUSR2@500 SIGTERM@1000");
+    assert_true(sim_logged(w, "Could not write RELOAD on the command pipe of pid"));
+    assert_true(sim_logged(w, "Could not write GRACEFUL_STOP on the command pipe of pid"));
+    assert_string_equal(sim_end_of(w, 0, 0), "status 0");
+    assert_string_equal(sim_end_of(w, 1, 0), "status 0");
+    sim_world_free(w);
+}
+
+/* The supervisor forwards commands to its server on the command pipe. */
+static void
+test_sim_supervisor_forwards_commands_on_the_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false",
+                                    "command_sender=pipe", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 4000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    sim_script_signal(w, 2000, SE_SIG_CONT);
+    sim_script_signal(w, 3000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_words_of(w, 0, 0), 3);
+    assert_string_equal(sim_signals_of(w, 0, 0), "SIGUSR2@1000 SIGCONT@2000 SIGTERM@3000");
+    sim_world_free(w);
+}
+
+/* A supervisor that dies with nothing to tell is found out by the server's
+ * next beat (EPIPE): the server stops gracefully then, and beats no more. */
+static void
+test_sim_server_stops_when_a_beat_finds_its_supervisor_gone(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", "worker_heartbeat_timeout=180", NULL};
+    struct sim_opts opts = {.seed = 26, .duration_ms = 60000, .overrides = o, .self_beat_ms = 500};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_parent_gone_silently(w, 1200);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Supervisor is gone"));
+    assert_int_equal(sim_self_beats(w), 3); /* at 0, 500 and 1000; the one at 1500 failed */
+    for (uint32_t id = 0; id < 2; id++)
+        assert_int_equal(sim_signal_at(w, id, 0, SE_SIG_TERM, 0), 1500);
+    assert_true(r.sim_ms < 2500);
+    sim_world_free(w);
+}
+
+/* A supervisor's death told by the adapter stops the beats too. */
+static void
+test_sim_server_beats_no_more_once_its_supervisor_is_gone(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=-1", NULL};
+    struct sim_opts opts = {.seed = 27, .duration_ms = 60000, .overrides = o, .self_beat_ms = 100};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_model(w, 0, 0, SIM_SLOW_EXIT, 3000, 0); /* the stop lasts 3 s */
+    sim_script_parent_gone(w, 1050);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_self_beats(w), 11); /* 0, 100, ..., 1000 */
+    assert_true(r.sim_ms >= 4050);
+    sim_world_free(w);
+}
+
+/* A child the adapter reaps and the engine never started is logged and
+ * changes nothing: no worker is restarted or stopped for it. */
+static void
+test_sim_a_stray_child_reaped_is_logged_and_changes_nothing(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(8, 5000, o);
+    sim_script_stray_exit(w, 1000);
+    sim_script_signal(w, 2000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Reaped a child the engine does not know (handle"));
+    for (uint32_t id = 0; id < 2; id++) {
+        assert_int_equal(sim_starts(w, id), 1);
+        assert_string_equal(sim_signals_of(w, id, 0), "SIGTERM@2000");
+    }
+    sim_world_free(w);
+}
+
+/* The embedder's periodic duty runs at the start, then every interval to
+ * the millisecond (sim_check_periodic), idle server or not. */
+static void
+test_sim_periodic_duty_runs_on_time(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_heartbeat_timeout=-1", NULL};
+    static const int64_t intervals[] = {1, 700, 30000};
+    for (size_t i = 0; i < SE_ARRAY_LEN(intervals); i++) {
+        struct sim_opts opts = {
+            .seed = 28, .duration_ms = 70000, .overrides = o, .periodic_ms = intervals[i]};
+        struct sim_world *w = sim_world_new(&opts);
+        assert_non_null(w);
+        struct sim_result r;
+        run_ok(w, &r);
+        /* at 0, then each interval (the end of time may take the last one) */
+        uint64_t want = (uint64_t)(r.sim_ms / intervals[i]);
+        assert_in_range(sim_periodic_runs(w), want, want + 1);
+        sim_world_free(w);
+    }
+}
+
+/* command_sender pipe: what is left of a worker's group gets signals, never
+ * words (its members read no pipe), and the log says so, also once the
+ * worker's successor has a pipe of its own. */
+static void
+test_sim_group_signals_are_logged_as_signals_under_the_command_pipe(void **state)
+{
+    (void)state;
+    static const char *const o[] = {
+        "workers=1",
+        "command_sender=pipe",
+        "worker_graceful_kill_interval=1",
+        "worker_graceful_kill_interval_increment=0",
+        "worker_graceful_kill_timeout=5",
+        "worker_immediate_kill_timeout=5",
+        NULL,
+    };
+    static const enum sim_member_end ends[] = {SIM_MEMBER_QUIT};
+    struct sim_world *w = quiet_world(9, 8000, o);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 1);
+    sim_script_group(w, 0, 0, ends, 1, 0);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_starts(w, 0), 2);
+    assert_int_equal(sim_group_left_of(w, 0, 0), 0);
+    assert_true(sim_logged(w, "Sending SIGTERM to worker 0 (attempt 2, what is left of its "
+                              "process group)"));
+    assert_false(sim_logged(w, "on its command pipe"));
+    sim_world_free(w);
+}
+
+/* Thread workers reload through their hook, each live one once per reload;
+ * a refused reload reaches none. */
+static void
+test_sim_thread_workers_reload_through_their_hook(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=3", "worker_type=thread", NULL};
+    struct sim_world *w = quiet_world(10, 5000, o);
+    sim_script_reload(w, 1000, "workers=3");
+    sim_script_reload(w, 2000, NULL); /* invalid */
+    sim_script_reload(w, 3000, "workers=3");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_reload_worker_calls(w), 6);
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration"));
+    sim_world_free(w);
+}
+
+/* A reload that changes a key read only at the start keeps its old value
+ * (config_applied checks it against the start) and says so. */
+static void
+test_sim_reload_keeps_start_only_keys_and_says_so(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(11, 3000, o);
+    sim_script_reload(w, 1000, "pid_path=/run/se-sim.pid");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reloaded configuration changes 1 key(s) that take effect on the "
+                              "next restart only: pid_path"));
+    sim_world_free(w);
+}
+
+/* A refused reload names the loader's reason, or its errno when it gave
+ * none (reload_failed checks the text against the loader's). */
+static void
+test_sim_a_refused_reload_says_why(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(12, 3000, o);
+    sim_script_reload(w, 1000, "workers=-1");
+    sim_script_reload(w, 2000, "!");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration: workers"));
+    assert_true(
+        sim_logged(w, "Reload failed, keeping the current configuration: Input/output error"));
+    sim_world_free(w);
+}
+
+/* A reload signal that fails (EPERM) is logged; the other workers get it. */
+static void
+test_sim_a_failed_reload_signal_is_logged(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(13, 3000, o);
+    sim_script_signals_fail(w, 0, 0);
+    sim_script_reload(w, 1000, "workers=2");
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Could not send SIGUSR2 to worker 0: Operation not permitted"));
+    assert_false(sim_logged(w, "Could not send SIGUSR2 to worker 1"));
+    assert_string_equal(sim_signals_of(w, 1, 0), "SIGUSR2@1000");
+    sim_world_free(w);
+}
+
+/* A stop received again is under way (logged once, handled once); an
+ * immediate stop after a graceful one still goes through, and a graceful one
+ * after it changes nothing. */
+static void
+test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_timeout=-1", NULL};
+    struct sim_world *w = quiet_world(14, 10000, o);
+    sim_script_model(w, 0, 0, SIM_IGNORE_TERM, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_TERM);
+    sim_script_signal(w, 1500, SE_SIG_TERM);
+    sim_script_signal(w, 2000, SE_SIG_QUIT);
+    sim_script_signal(w, 2000, SE_SIG_TERM);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_log_count(w, "Received graceful stop"), 3);
+    assert_int_equal(sim_log_count(w, "Received graceful stop again: the stop is under way"), 2);
+    assert_int_equal(sim_log_count(w, "Received immediate stop"), 1);
+    assert_int_equal(sim_signal_at(w, 0, 0, SE_SIG_QUIT, 0), 2000);
+    assert_string_equal(sim_end_of(w, 0, 0), "signal SIGQUIT");
+    sim_world_free(w);
+}
+
+/* A command the supervisor cannot forward (EPERM) is logged. */
+static void
+test_sim_supervisor_logs_a_command_it_could_not_forward(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"disable_reload=false", "restart_server_process=false", NULL};
+    struct sim_opts opts = {.seed = 23, .duration_ms = 3000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_signals_fail(w, 0, 0);
+    sim_script_signal(w, 1000, SE_SIG_USR2);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Could not forward RELOAD to the server: Operation not permitted"));
+    sim_world_free(w);
+}
+
+/* The supervisor's death told twice (a level-triggered hang-up) stops the
+ * server once. */
+static void
+test_sim_supervisor_death_told_twice_stops_once(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(15, 10000, o);
+    sim_script_parent_gone(w, 1000);
+    sim_script_parent_gone(w, 1000);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(sim_log_count(w, "Supervisor is gone"), 1);
+    sim_world_free(w);
+}
+
+/* An immediate restart of 1,024 workers: no action is lost (every worker
+ * restarts once), and the driver's backlog stays at a few actions per
+ * worker. */
+static void
+test_sim_immediate_restart_of_1024_workers_loses_no_action(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1024", "worker_heartbeat_timeout=-1", NULL};
+    struct sim_world *w = quiet_world(16, 3000, o);
+    sim_script_signal(w, 1000, SE_SIG_HUP);
+    struct sim_result r;
+    run_ok(w, &r);
+    for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
+        assert_int_equal(sim_starts(w, id), 2);
+        assert_string_equal(sim_signals_of(w, id, 0), "SIGQUIT@1000 SIGCONT@1000");
+    }
+    print_message("backlog at most %u actions\n", r.backlog_max);
+    /* a few per worker: its stop, signals and log lines; never half the queue */
+    assert_in_range(r.backlog_max, SE_WORKERS_MAX, 4 * SE_WORKERS_MAX);
+    sim_world_free(w);
+}
+
 int
 main(void)
 {
@@ -537,6 +945,26 @@ main(void)
         cmocka_unit_test(test_sim_supervisor_forwards_reload_and_dump_to_its_server),
         cmocka_unit_test(test_sim_server_beats_to_its_supervisor_on_time),
         cmocka_unit_test(test_sim_supervisor_exiting_on_detach_closes_the_old_servers_pipe),
+        cmocka_unit_test(
+            test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule),
+        cmocka_unit_test(test_sim_a_group_that_empties_by_itself_is_signalled_no_more),
+        cmocka_unit_test(test_sim_a_group_emptied_before_its_escalation_ends_quietly),
+        cmocka_unit_test(
+            test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal),
+        cmocka_unit_test(test_sim_supervisor_forwards_commands_on_the_pipe),
+        cmocka_unit_test(test_sim_server_stops_when_a_beat_finds_its_supervisor_gone),
+        cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
+        cmocka_unit_test(test_sim_a_stray_child_reaped_is_logged_and_changes_nothing),
+        cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
+        cmocka_unit_test(test_sim_group_signals_are_logged_as_signals_under_the_command_pipe),
+        cmocka_unit_test(test_sim_thread_workers_reload_through_their_hook),
+        cmocka_unit_test(test_sim_reload_keeps_start_only_keys_and_says_so),
+        cmocka_unit_test(test_sim_a_refused_reload_says_why),
+        cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
+        cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
+        cmocka_unit_test(test_sim_supervisor_logs_a_command_it_could_not_forward),
+        cmocka_unit_test(test_sim_supervisor_death_told_twice_stops_once),
+        cmocka_unit_test(test_sim_immediate_restart_of_1024_workers_loses_no_action),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }

@@ -305,6 +305,24 @@ test_kill_failed_kill_retry_follows_a_one_ms_interval(void **state)
     assert_int_equal(se__kill_deadline_ms(&k), 1);
 }
 
+/* With an immediate interval of 0 a failed SIGKILL is retried one second
+ * later (never at once, never again and again in one instant). */
+static void
+test_kill_failed_kill_retry_without_interval_waits_one_second(void **state)
+{
+    (void)state;
+    struct se_act items[16];
+    struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+    struct se_kill k;
+    struct se_kill_cfg cfg = cfg_default;
+    cfg.immediate_timeout_ms = 0;
+    cfg.immediate_interval_ms = 0;
+    se__kill_init(&k, &cfg, 1, 9, 0);
+    feed(&k, &acts, SE_KILL_IN_IMMEDIATE, 5, 0, SE_SIG_NONE);
+    feed(&k, &acts, SE_KILL_IN_SIGNAL_FAILED, 5, -EPERM, SE_SIG_KILL);
+    assert_int_equal(se__kill_deadline_ms(&k), 1005);
+}
+
 /* A retried SIGKILL that goes through is sent once: no more signals after. */
 static void
 test_kill_retried_kill_is_sent_once(void **state)
@@ -472,6 +490,7 @@ main(void)
         cmocka_unit_test(test_kill_sent_is_empty_until_a_signal_goes),
         cmocka_unit_test(test_kill_retried_kill_is_sent_once),
         cmocka_unit_test(test_kill_failed_kill_retry_follows_a_one_ms_interval),
+        cmocka_unit_test(test_kill_failed_kill_retry_without_interval_waits_one_second),
     };
     return cmocka_run_group_tests_name("sm_kill", tests, NULL, NULL);
 }

@@ -326,6 +326,9 @@ test_logrot_reopens_when_the_path_names_another_file_or_nothing(void **state)
         /* USR2: at once, whatever the clock says */
         {3001, USR2, 0, 0, "reopen"},
         {3001, ID, 100, 0, ""},
+        /* and when a check is due too: the reopen alone */
+        {5000, USR2, 0, 0, "reopen"},
+        {5000, ID, 100, 0, ""},
     };
     run_table(0, 0, rows, SE_ARRAY_LEN(rows));
 }

@@ -515,6 +515,91 @@ test_sup_end_is_logged_with_its_status(void **state)
     assert_int_equal(acts.items[acts.count - 2].status, 0);
 }
 
+/* Each start and end of the server is logged, and a restart that waits says
+ * for how long; one that does not wait says nothing of a delay. */
+static void
+test_sup_logs_starts_ends_and_restart_delays(void **state)
+{
+    (void)state;
+    struct se_act items[64];
+    struct se_acts acts = {.count = 0, .cap = 64, .items = items};
+    struct se_sup_cfg cfg = cfg_default();
+    struct se_sup s;
+    char got[512];
+    se__sup_init(&s, &cfg, 0);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GO}, 0, &acts);
+    acts.count = 0;
+    se__sup_step(&s, &(struct se_sup_in){.kind = UP}, 0, &acts);
+    se_test_acts_str(&acts, 0, got, sizeof got);
+    assert_string_equal(got, "log server-started 0");
+    acts.count = 0;
+    se__sup_step(&s, &(struct se_sup_in){.kind = EX, .code = 1}, 300, &acts);
+    se_test_acts_str(&acts, 0, got, sizeof got);
+    assert_string_equal(got, "log server-finished-unexpectedly 0; log server-restart-delayed 0");
+    assert_int_equal(acts.items[1].ms, 700); /* restart wait since the last start */
+    se__sup_step(&s, &(struct se_sup_in){.kind = T}, 1000, &acts);
+    se__sup_step(&s, &(struct se_sup_in){.kind = UP}, 1000, &acts);
+    acts.count = 0;
+    se__sup_step(&s, &(struct se_sup_in){.kind = EX, .code = -1, .sig = SE_SIG_QUIT}, 5000, &acts);
+    se_test_acts_str(&acts, 0, got, sizeof got);
+    assert_string_equal(got, "log server-finished-unexpectedly 0; spawn 0");
+}
+
+/* An unrecoverable code of 0, and one far in the bitmap (70: bit 6 of byte
+ * 8), end the supervisor with that status. */
+static void
+test_sup_unrecoverable_zero_and_far_codes(void **state)
+{
+    (void)state;
+    RUN((cfg.unrecoverable[0] = 1u), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, EX, 0, 0, "exit 0", NEVER});
+    RUN((cfg.unrecoverable[8] = 1u << 6), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {300, EX, 0, 62, "", 1000}, {1000, T, 0, 0, "spawn 0", NEVER}, {1000, UP, 0, 0, "", NEVER},
+        {1300, EX, 0, 70, "exit 70", NEVER});
+}
+
+/* A heartbeat loss while stopping gracefully makes the stop an immediate
+ * one: a later immediate stop has nothing more to do. */
+static void
+test_sup_heartbeat_loss_while_stopping_makes_the_stop_immediate(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10, GS, 0, 0, "stop 0 graceful", NEVER}, {20, HB, 0, 0, "stop 0 immediate", NEVER},
+        {30, IS, 0, 0, "", NEVER}, {40, EX, 0, 0, "exit 0", NEVER});
+}
+
+/* Every slot holding a detached server, the start waits: the log says for
+ * how long (server_restart_wait, at least the slot retry). */
+static void
+test_sup_full_slots_log_how_long_the_start_waits(void **state)
+{
+    (void)state;
+    struct se_act items[64];
+    struct se_acts acts = {.count = 0, .cap = 64, .items = items};
+    struct se_sup_cfg cfg = cfg_default();
+    struct se_sup s;
+    se__sup_init(&s, &cfg, 0);
+    se__sup_step(&s, &(struct se_sup_in){.kind = GO}, 0, &acts);
+    for (uint32_t i = 0; i < SE_SERVERS_MAX; i++) {
+        int64_t t = 20000 * (int64_t)i;
+        if (i > 0) se__sup_step(&s, &(struct se_sup_in){.kind = T}, t, &acts);
+        se__sup_step(&s, &(struct se_sup_in){.kind = UP, .slot = i}, t, &acts);
+        se__sup_step(&s, &(struct se_sup_in){.kind = DT}, t + 10000, &acts);
+    }
+    acts.count = 0;
+    int64_t t = 20000 * (int64_t)SE_SERVERS_MAX;
+    se__sup_step(&s, &(struct se_sup_in){.kind = T}, t, &acts);
+    bool logged = false;
+    for (uint32_t i = 0; i < acts.count; i++) {
+        if (acts.items[i].event != SE_EVT_SERVER_RESTART_DELAYED) continue;
+        assert_int_equal(acts.items[i].ms, se__sup_deadline_ms(&s) - t);
+        assert_int_equal(acts.items[i].ms, 1000);
+        logged = true;
+    }
+    assert_true(logged);
+}
+
 int
 main(void)
 {
@@ -550,6 +635,10 @@ main(void)
             test_sup_detached_servers_in_every_slot_never_leave_it_waiting_with_no_deadline),
         cmocka_unit_test(test_sup_every_cell_of_the_table_is_handled),
         cmocka_unit_test(test_sup_end_is_logged_with_its_status),
+        cmocka_unit_test(test_sup_logs_starts_ends_and_restart_delays),
+        cmocka_unit_test(test_sup_unrecoverable_zero_and_far_codes),
+        cmocka_unit_test(test_sup_heartbeat_loss_while_stopping_makes_the_stop_immediate),
+        cmocka_unit_test(test_sup_full_slots_log_how_long_the_start_waits),
     };
     return cmocka_run_group_tests_name("sm_supervisor", tests, NULL, NULL);
 }

@@ -452,6 +452,36 @@ test_pool_scale_down_forgets_a_dead_slot(void **state)
         {30, CONFIG, 0, 2, 0, "spawn 1", NEVER});
 }
 
+/* A crash-looping slot scaled away and back starts its crash count afresh:
+ * its next quick end waits the interval, not the loop's doubled delay. */
+static void
+test_pool_scale_down_forgets_a_crash_loop(void **state)
+{
+    (void)state;
+    RUN(2, (f->cfg.restart_worker_interval_ms = 100, f->cfg.backoff_max_ms = 10000),
+        {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {0, SPAWNED, 1, 0, 0, "", NEVER}, {10, EXITED, 1, 1, 0, "", 110},
+        {110, TICK, 0, 0, 0, "spawn 1", NEVER}, {110, SPAWNED, 1, 0, 0, "", NEVER},
+        {120, EXITED, 1, 1, 0, "", 320}, {130, CONFIG, 0, 1, 0, "", NEVER},
+        {140, CONFIG, 0, 2, 0, "", 320}, {320, TICK, 0, 0, 0, "spawn 1", NEVER},
+        {320, SPAWNED, 1, 0, 0, "", NEVER},
+        /* the first end of a new count: the interval alone */
+        {330, EXITED, 1, 1, 0, "", 430});
+}
+
+/* A restart the operator asked for is no crash, however short the run: the
+ * replacement starts restart_worker_interval after the end, every time. */
+static void
+test_pool_asked_restarts_of_short_runs_are_no_crash_loop(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.restart_worker_interval_ms = 100, f->cfg.backoff_max_ms = 10000),
+        {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {50, RESTART, 0, 0, 0, "stop 0 graceful", NEVER}, {60, EXITED, 0, 0, 0, "", 160},
+        {160, TICK, 0, 0, 0, "spawn 0", NEVER}, {160, SPAWNED, 0, 0, 0, "", NEVER},
+        {170, RESTART, 0, 0, 0, "stop 0 graceful", NEVER}, {180, EXITED, 0, 0, 0, "", 280});
+}
+
 static void
 test_pool_restart_delay_formula(void **state)
 {
@@ -773,6 +803,8 @@ main(void)
         cmocka_unit_test(test_pool_spaces_starts_by_delay_with_the_random_draw),
         cmocka_unit_test(test_pool_scale_down_stops_highest_ids_first_and_does_not_restart_them),
         cmocka_unit_test(test_pool_scale_up_starts_new_workers),
+        cmocka_unit_test(test_pool_scale_down_forgets_a_crash_loop),
+        cmocka_unit_test(test_pool_asked_restarts_of_short_runs_are_no_crash_loop),
         cmocka_unit_test(test_pool_unrecoverable_codes_exit_with_the_last_one),
         cmocka_unit_test(test_pool_stop_immediately_at_unrecoverable_exit_keeps_the_first_code),
         cmocka_unit_test(test_pool_graceful_stop_exits_zero_when_all_are_gone),
