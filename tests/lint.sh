@@ -14,6 +14,7 @@
 #      allow-list below, each with its reason.
 # Prints each finding and exits 1 if there is any.
 set -u
+shopt -s lastpipe # a finding printed inside a pipeline (… | while read) counts too
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
 fail=0
@@ -155,9 +156,10 @@ if ls "$B"/obj/engine/*.o >/dev/null 2>&1; then
         [ -n "$a" ] && echo "$(one_module "$a") $(one_module "$b")"
     done | awk '$1 != $2 { e[$1, $2] = 1; v[$1] = 1; v[$2] = 1 }
         END { for (k in v) for (i in v) if (e[i, k]) for (j in v) if (e[k, j]) e[i, j] = 1
-              for (i in v) for (j in v) if (i < j && e[i, j] && e[j, i])
-                  printf "%s.o and %s.o reach each other\n", i, j }' |
-        while read -r l; do bad "layers: a cycle: $l"; done
+              for (i in v) if (!(i in done)) { line = i ".o"; n = 0
+                  for (j in v) if (j != i && e[i, j] && e[j, i]) { line = line " " j ".o"; done[j] = 1; n++ }
+                  if (n > 0) print line } }' |
+        while read -r l; do bad "layers: a cycle among $(printf '%s\n' $l | sort | tr '\n' ' ')(each reaches the others)"; done
 else
     say "lint: (build first for the layer check: make)"
 fi
