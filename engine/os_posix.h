@@ -199,6 +199,5 @@ int se__posix_helper_wait(struct se_posix_helper *h, int32_t hb_fd, int64_t time
 int se__posix_helper_signal(struct se_posix_helper *h, enum se_sig *sig, int32_t *sender_pid);
 /* The reader of the pipe fd writes to is gone (POLLERR or POLLHUP now). */
 bool se__posix_pipe_broken(int32_t fd);
-void se__posix_sleep_ms(int64_t ms);
 
 #endif /* SE_OS_POSIX_H */

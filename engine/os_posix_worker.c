@@ -14,7 +14,6 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "os_posix.h"
@@ -147,11 +146,4 @@ se__posix_pipe_broken(int32_t fd)
 {
     struct pollfd pfd = {.fd = fd, .events = 0};
     return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
-}
-
-void
-se__posix_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }

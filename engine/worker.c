@@ -8,7 +8,9 @@
  * and default dispositions, so that whatever it starts (system(), popen(),
  * fork and exec) starts with a clean signal state. The immediate signals
  * (QUIT, HUP) keep their default action: they end the child at once. A
- * thread or embedded worker is `run` on a thread of the server.
+ * thread or embedded worker is `run` on a thread of the server. The
+ * helper's waits are the adapter's (os_posix_worker.c), its decisions a
+ * pure machine (sm_whelper.c); this file carries them out.
  * Ruby ServerEngine's Worker#install_signal_handlers, HeartbeatThread and
  * MultiProcessServer#start_worker.
  */
@@ -107,10 +109,8 @@ se__worker_thread_entry(void *arg, const struct se_child_ctx *cc)
 struct helper {
     struct se_worker *w;
     struct se_posix_helper os; /* its waits (os_posix_worker.c) */
+    struct se_whelper m;       /* its decisions (sm_whelper.c) */
     int status;                /* run's value */
-    bool manual;
-    int64_t interval_ms;
-    int64_t stop_at_ms; /* when a stop request came (0: none) */
 };
 
 static void
@@ -144,81 +144,69 @@ worker_reload(struct se_worker *w)
     if (p->wcb.reload != NULL) p->wcb.reload(w);
 }
 
-/* CONT is a dump request, except when the server sends it (kill escalation
- * follows every QUIT with CONT to wake a stopped worker) and within 5 s of a
- * stop request (service managers send CONT after TERM): serverengine(3), SIGNALS. */
+/* Carries out the machine's actions; false once the helper is done (run
+ * returned). An orphan's exit does not return. */
 static bool
-is_dump_request(const struct helper *h, int32_t sender_pid)
-{
-    if (sender_pid == h->w->server_pid) return false;
-    return h->stop_at_ms == 0 || se__posix_mono_ms() - h->stop_at_ms >= SE_DUMP_AFTER_STOP_MS;
-}
-
-static void
-on_signal(struct helper *h, enum se_sig sig, int32_t sender_pid)
+apply(struct helper *h, uint32_t acts)
 {
     struct se_worker *w = h->w;
-    enum se_cmd cmd = se__config_signal_cmd(w->cfg, sig);
-    switch (cmd) {
-    case SE_CMD_GRACEFUL_STOP:
-    case SE_CMD_GRACEFUL_RESTART:
-    case SE_CMD_DETACH:
-        h->stop_at_ms = se__posix_mono_ms();
-        call_stop(w);
-        return;
-    case SE_CMD_RELOAD: worker_reload(w); return;
-    case SE_CMD_DUMP:
-        if (!w->cfg->disable_sigdump && is_dump_request(h, sender_pid))
-            se__sigdump(w->proc->logger);
-        return;
-    case SE_CMD_IMMEDIATE_STOP:
-    case SE_CMD_IMMEDIATE_RESTART:
-    case SE_CMD_NONE:
-    case SE_CMD_COUNT: return;
+    if (acts & SE_WH_BEAT) se__beat_stamp_write(w->stamp);
+    if (acts & SE_WH_ORPHANED) /* nobody would stop or restart this worker */
+        se__proc_log(w->proc, SE_LOG_ERROR,
+                     "Worker %u: the server process is gone (heartbeat pipe closed); stopping",
+                     w->id);
+    if (acts & SE_WH_STOP) call_stop(w);
+    if (acts & SE_WH_RELOAD) worker_reload(w);
+    if (acts & SE_WH_DUMP) se__sigdump(w->proc->logger);
+    if (acts & SE_WH_EXIT) {
+        se__proc_log(w->proc, SE_LOG_ERROR, "Worker %u exits: its server is gone", w->id);
+        fflush(NULL);
+        _exit(1);
+    }
+    return (acts & SE_WH_RETURN) == 0;
+}
+
+static bool
+step(struct helper *h, struct se_wh_in in)
+{
+    return apply(h, se__wh_step(&h->m, &in, se__posix_mono_ms()));
+}
+
+/* The signals read from the signalfd, each as its command. */
+static void
+take_signals(struct helper *h)
+{
+    struct se_worker *w = h->w;
+    enum se_sig sig = SE_SIG_NONE;
+    int32_t sender = 0;
+    while (se__posix_helper_signal(&h->os, &sig, &sender) == 1) {
+        struct se_wh_in in = {.kind = SE_WH_SIGNAL,
+                              .cmd = se__config_signal_cmd(w->cfg, sig),
+                              .from_server = sender == w->server_pid,
+                              .dump_enabled = !w->cfg->disable_sigdump};
+        step(h, in);
     }
 }
 
-/* The server is gone: nobody would stop or restart this worker. */
-static SE_NORETURN void
-orphaned(struct se_worker *w)
-{
-    struct se_proc *p = w->proc;
-    se__proc_log(p, SE_LOG_ERROR,
-                 "Worker %u: the server process is gone (heartbeat pipe "
-                 "closed); stopping",
-                 w->id);
-    call_stop(w);
-    int64_t until = se__posix_mono_ms() + SE_STOP_GRACE_MS;
-    while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE) && se__posix_mono_ms() < until)
-        se__posix_sleep_ms(20); /* polls a real condition, bounded */
-    se__proc_log(p, SE_LOG_ERROR, "Worker %u exits: its server is gone", w->id);
-    fflush(NULL);
-    _exit(1);
-}
-
-/* The helper's loop, on the worker's main thread, until run returns. */
+/* The helper's loop, on the worker's main thread, until run returns: it
+ * waits until the machine's deadline or an event, and feeds it what came. */
 static int
 helper_loop(struct helper *h)
 {
     struct se_worker *w = h->w;
-    int64_t next_beat = se__posix_mono_ms() + h->interval_ms;
     for (;;) {
-        int64_t timeout = h->manual ? -1 : se_max_ms(0, next_beat - se__posix_mono_ms());
+        int64_t deadline = se__wh_deadline_ms(&h->m);
+        int64_t timeout =
+            deadline == SE_INT64_NEVER ? -1 : se_max_ms(0, deadline - se__posix_mono_ms());
+        int32_t hb_fd = se__wh_watch_parent(&h->m) ? w->hb_fd : -1;
         uint32_t what = 0;
-        int rc = se__posix_helper_wait(&h->os, w->hb_fd, timeout, &what);
+        int rc = se__posix_helper_wait(&h->os, hb_fd, timeout, &what);
         if (rc < 0) return rc;
-        if (what & SE_HELPER_DONE) return 0;
-        if (what & SE_HELPER_PARENT_GONE) orphaned(w);
-        if (what & SE_HELPER_SIGNAL) {
-            enum se_sig sig = SE_SIG_NONE;
-            int32_t sender = 0;
-            while (se__posix_helper_signal(&h->os, &sig, &sender) == 1)
-                on_signal(h, sig, sender);
-        }
-        if (!h->manual && se__posix_mono_ms() >= next_beat) {
-            se__beat_stamp_write(w->stamp);
-            next_beat = se__posix_mono_ms() + h->interval_ms;
-        }
+        if ((what & SE_HELPER_DONE) && !step(h, (struct se_wh_in){.kind = SE_WH_RUN_DONE}))
+            return 0;
+        if (what & SE_HELPER_PARENT_GONE) step(h, (struct se_wh_in){.kind = SE_WH_PARENT_GONE});
+        if (what & SE_HELPER_SIGNAL) take_signals(h);
+        step(h, (struct se_wh_in){.kind = SE_WH_TIMER});
     }
 }
 
@@ -254,8 +242,8 @@ run_with_helper(struct se_worker *w, struct helper *h)
     h->w = w;
     int rc = se__posix_helper_open(&h->os, sigs, worker_signals(w->cfg, sigs));
     if (rc < 0) return rc;
-    h->manual = w->cfg->worker_heartbeat_manual;
-    h->interval_ms = se_max_ms(1, w->cfg->worker_heartbeat_interval_ms);
+    se__wh_init(&h->m, w->cfg->worker_heartbeat_manual, w->cfg->worker_heartbeat_interval_ms,
+                se__posix_mono_ms());
     rc = se__posix_helper_start(&h->os, run_main, h);
     if (rc < 0) return rc;
     rc = helper_loop(h);

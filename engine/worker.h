@@ -8,8 +8,7 @@
 #define SE_WORKER_H
 
 #include "process.h"
-
-#define SE_STOP_GRACE_MS 5000 /* a worker whose server is gone gets this long to return */
+#include "sm_whelper.h"
 
 struct se_worker {
     struct se_proc *proc;     /* this process's services */
