@@ -118,8 +118,10 @@ engine 5
 args 5'
 # Files that are one module (one node of the graph): they may call each other.
 #   os_posix*   the adapter, one seam in several files
-#   config*     config.c and the parts split from it (parsers, YAML loader)
-#   log*        logger.c and the parts split from it (format, capture)
+#   config*     config.c and the parts split from it: the key table and the
+#               parsers call each other (config.o <-> config_user.o)
+#   log*        logger.c and the parts split from it: the logger and its
+#               capture and rotation call each other (logger.o <-> log_capture.o)
 #   daemon pidfile privileges proctitle   daemon.c and the parts split from it
 #   common faults   the assertion and the fault table every file may use
 one_module() {
@@ -188,8 +190,7 @@ os_allowed() {
     # daemon.c and its parts: the double fork, setsid, the pid file's lock and
     # writes, the privilege drop, the process title: once, before any loop
     daemon.c | pidfile.c | privileges.c | proctitle.c) return 0 ;;
-    config*.c) return 0 ;;        # reads the configuration file it opened (se__posix_open_regular)
-    log*.c) return 0 ;;           # the logger's locked appends and capture (the adapter's today)
+    config_file.c) return 0 ;;    # reads the configuration file it opened (se__posix_open_regular)
     sigdump.c) return 0 ;;        # a diagnostic on request: reads /proc/self, writes its dump file
     sockmgr.c) return 0 ;;        # the socket manager's own socket path and the fds it passes on
     blocking_flag.c) return 0 ;;  # a public helper for the user's threads: its timed wait's clock
