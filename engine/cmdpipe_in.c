@@ -9,12 +9,10 @@
  * ServerEngine's Server#start_command_pipe... under command_sender "pipe".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cmdpipe.h"
-#include "engine_int.h"
+#include "server.h"
 
 #define CMDIN_READ_BYTES     512u
 #define CMDIN_SHOW_BYTES     64  /* of an unknown line, in the log */
@@ -35,16 +33,12 @@ se__cmdin_open(struct se_server *s, const struct se_config *cfg, bool supervised
     /* The pipe moves off descriptor 0, close-on-exec and closed in every
      * forked child: a worker that reads its stdin never takes the server's
      * commands; it reads /dev/null instead. */
-    int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0) return -errno;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd >= 0) {
-        (void)dup2(null_fd, 0);
-        close(null_fd);
-    }
+    int32_t fd = -1;
+    int rc = se__posix_stdin_take(&fd);
+    if (rc < 0) return rc;
     s->cmdin_fd = fd;
-    se__os_posix_private_fd(s->posix, fd);
-    int rc = s->os.watch(s->os.ctx, fd);
+    se__os_posix_private_fd(s->loop.posix, fd);
+    rc = s->loop.os.watch(s->loop.os.ctx, fd);
     if (rc != -EPERM) return rc;
     /* a file (/dev/null, `server < words.txt`) cannot be watched: it is
      * always readable and ends; it is read to its end now */
@@ -58,8 +52,8 @@ void
 se__cmdin_close(struct se_server *s)
 {
     if (s->cmdin_fd >= 0) {
-        s->os.unwatch(s->os.ctx, s->cmdin_fd);
-        close(s->cmdin_fd);
+        s->loop.os.unwatch(s->loop.os.ctx, s->cmdin_fd);
+        s->loop.os.close(s->loop.os.ctx, s->cmdin_fd);
         s->cmdin_fd = -1;
     }
     free(s->cmdin);
@@ -69,17 +63,17 @@ se__cmdin_close(struct se_server *s)
 static void
 on_event(struct se_server *s, struct se_cmdpipe_ev ev)
 {
-    struct se_logger *lg = s->e->logger;
+    struct se_logger *lg = s->proc->logger;
     switch (ev.kind) {
     case SE_CMDPIPE_NOTHING: return;
     case SE_CMDPIPE_COMMAND: {
         se_log(lg, SE_LOG_DEBUG, "Read %s on the command pipe", se_cmd_name(ev.cmd));
         /* through the server's own command byte pipe, as se_server_stop:
          * the loop takes it in its next turn, also before it first runs */
-        unsigned char b = (unsigned char)ev.cmd;
-        if (write(s->cmd_pipe[1], &b, 1) != 1)
+        int rc = se__posix_post_byte(s->cmd_pipe[1], (unsigned char)ev.cmd);
+        if (rc < 0)
             se_log(lg, SE_LOG_ERROR, "Command pipe: %s lost (%s)", se_cmd_name(ev.cmd),
-                   se_strerror(-errno));
+                   se_strerror(rc));
         return;
     }
     case SE_CMDPIPE_UNKNOWN:
@@ -103,11 +97,11 @@ read_once(struct se_server *s, int32_t fd)
     size_t got = 0;
     /* one read per readiness: the descriptor may be blocking (a terminal,
      * a pipe shared with the parent), and a readable one never blocks */
-    int rc = s->os.read(s->os.ctx, fd, buf, sizeof buf, &got);
+    int rc = s->loop.os.read(s->loop.os.ctx, fd, buf, sizeof buf, &got);
     if (rc == -EAGAIN) return true;
     if (rc < 0 || got == 0) {
         on_event(s, se__cmdpipe_eof(s->cmdin));
-        se_log(s->e->logger, SE_LOG_WARN,
+        se_log(s->proc->logger, SE_LOG_WARN,
                "The command pipe (stdin) closed: %s; the parent is gone, stopping gracefully",
                rc < 0 ? se_strerror(rc) : "end of file");
         on_event(s,

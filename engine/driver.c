@@ -19,8 +19,6 @@
 #define DRV_REAP_MAX (SE_WORKERS_MAX + SE_SERVERS_MAX + 16u)
 /* Bytes drained from a heartbeat pipe per readable event. */
 #define DRV_HB_READ_MAX 4096u
-/* A CONT this soon after a stop request is a service manager's, not a dump. */
-#define DRV_DUMP_AFTER_STOP_MS 5000
 /* How often what is left of an ended worker's process group is looked at:
  * the kernel says nothing when a group empties (its members are not our
  * children), so this is the one condition the loop polls, and only while
@@ -389,7 +387,7 @@ static void
 handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 {
     SE_ASSERT(cmd > SE_CMD_NONE && cmd < SE_CMD_COUNT);
-    if (cmd == SE_CMD_DUMP && now_ms - d->last_stop_ms < DRV_DUMP_AFTER_STOP_MS) {
+    if (cmd == SE_CMD_DUMP && now_ms - d->last_stop_ms < SE_DUMP_AFTER_STOP_MS) {
         /* service managers send CONT right after TERM: not a dump request */
         logf_(d, SE_LOG_DEBUG, "Ignoring SIGCONT within 5 s of a stop request");
         return;

@@ -5,12 +5,12 @@
  * of the process that outlives restarts; every process below it inherited
  * them, so the same descriptor numbers are valid in each.
  */
-#include "engine_int.h"
+#include "server.h"
 
 static const struct se_listen_set *
 set_of(const struct se_server *s)
 {
-    return &s->e->listen;
+    return &s->proc->listen;
 }
 
 uint32_t
@@ -36,17 +36,19 @@ se_server_listen_name(const struct se_server *s, uint32_t i)
 uint32_t
 se_worker_listen_count(const struct se_worker *w)
 {
-    return se_server_listen_count(w->server);
+    return w->proc->listen.count;
 }
 
 int
 se_worker_listen_fd(const struct se_worker *w, uint32_t i)
 {
-    return se_server_listen_fd(w->server, i);
+    const struct se_listen_set *set = &w->proc->listen;
+    return i < set->count ? set->fds[i] : -1;
 }
 
 const char *
 se_worker_listen_name(const struct se_worker *w, uint32_t i)
 {
-    return se_server_listen_name(w->server, i);
+    const struct se_listen_set *set = &w->proc->listen;
+    return i < set->count ? set->names[i] : NULL;
 }

@@ -16,11 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "engine_int.h"
+#include "process.h"
 
 void
 se__notify_take(struct se_notify *n)
@@ -57,17 +55,7 @@ se__notify(const struct se_notify *n, const struct se_config *cfg, const char *s
 {
     const char *path = n->socket;
     if (cfg == NULL || !cfg->notify || path[0] == '\0') return;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    size_t len = strlen(path);
-    if (len >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@')) return;
-    memcpy(sa.sun_path, path, len);
-    if (path[0] == '@') sa.sun_path[0] = '\0'; /* abstract namespace */
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    socklen_t sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-    ssize_t r = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, sa_len);
-    (void)r; /* best effort: systemd may not listen */
-    close(fd);
+    (void)se__net_datagram_send(path, state); /* best effort: systemd may not listen */
 }
 
 void

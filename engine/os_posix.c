@@ -1135,15 +1135,29 @@ se__os_posix_init(struct se_os *os, struct se_os_posix *p, const enum se_sig *si
     return 0;
 }
 
+static void
+mask_of(const enum se_sig *sigs, uint32_t sigs_count, sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    for (uint32_t i = 0; i < sigs_count; i++)
+        sigaddset(set, se__sig_to_posix(sigs[i]));
+}
+
 void
 se__sigmask_only(const enum se_sig *sigs, uint32_t sigs_count)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (uint32_t i = 0; i < sigs_count; i++)
-        sigaddset(&set, se__sig_to_posix(sigs[i]));
+    mask_of(sigs, sigs_count, &set);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
+}
+
+void
+se__posix_block_signals(const enum se_sig *sigs, uint32_t sigs_count)
+{
+    sigset_t set;
+    mask_of(sigs, sigs_count, &set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 int

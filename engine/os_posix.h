@@ -3,9 +3,14 @@
  * os_posix.h: the production (POSIX/Linux) OS adapter, internal interface.
  *
  * os_posix.c holds processes, signals, the event wait and heartbeats;
- * os_posix_fs.c holds clocks, descriptors and files (the logger's needs).
- * These files are the only ones in engine/ that make system calls; each
- * call passes its fault point from faults/points.def first.
+ * os_posix_fs.c holds clocks, descriptors and files (the logger's needs);
+ * os_posix_net.c sockets; os_posix_worker.c a process worker's waits.
+ * These files make the engine's system calls; the others do not, except
+ * the few in tests/lint.sh's allow-list, each with its reason (daemon.c's
+ * double fork, the configuration file's read, the sigdump file...), and
+ * make lint checks it. Each method of struct se_os passes its fault point
+ * from faults/points.def first; the small se__posix_* and se__net_* calls
+ * below say where they do not.
  */
 #ifndef SE_OS_POSIX_H
 #define SE_OS_POSIX_H
@@ -129,11 +134,70 @@ void se__posix_forward_to_main(int signo, const siginfo_t *si);
  * without a window where a command signal has its default action. */
 void se__sigmask_only(const enum se_sig *sigs, uint32_t sigs_count);
 
+/* Adds sigs plus SIGCHLD to this thread's blocked set (a daemon's commands
+ * wait, pending, through its forks until its loop reads them). */
+void se__posix_block_signals(const enum se_sig *sigs, uint32_t sigs_count);
+
+/* ---- small calls of the runtime (os_posix_fs.c, os_posix_net.c) ----------
+ * Not methods of struct se_os: the loop's owner makes them outside the
+ * loop, and the simulator never runs them. No fault point. */
+
+/* The current directory into buf: 0 or -errno. */
+int se__posix_cwd(char *buf, size_t size);
+/* A non-blocking, close-on-exec pipe: fds[0] reads, fds[1] writes. */
+int se__posix_pipe(int32_t fds[2]);
+/* One byte written to fd, from any thread or a signal handler: 0 or
+ * -errno (a full pipe: -EAGAIN, the byte is lost); errno is kept. */
+int se__posix_post_byte(int32_t fd, unsigned char byte);
+/* Moves stdin off descriptor 0 (close-on-exec, at 3 or above) into *fd and
+ * puts /dev/null in its place. 0 or -errno. */
+int se__posix_stdin_take(int32_t *fd);
+/* One datagram of msg to the unix socket at path ('@' first: the abstract
+ * namespace), from a new socket closed at once (systemd's notification;
+ * os_posix_net.c). 0 or -errno. */
+int se__net_datagram_send(const char *path, const char *msg);
+
 /* Writes a beat stamp: the monotonic time now, in ms (async-signal-safe). */
 void se__beat_stamp_write(int64_t *stamp);
 
 /* The monotonic clock in ms: the adapter's clock, the beat stamps and a
  * process worker's helper thread all read this one. */
 int64_t se__posix_mono_ms(void);
+
+/* ---- a process worker's helper (os_posix_worker.c) ----------------------
+ * The worker's main thread waits here while `run` works on a thread of its
+ * own; worker.c decides what each wake-up means. No fault point. */
+struct se_posix_helper {
+    int32_t sigfd;   /* the commands, blocked on the main thread */
+    int32_t done_fd; /* eventfd: run's thread has finished */
+    uint64_t thread; /* pthread_t of run's thread */
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+enum {
+    SE_HELPER_DONE = 1u,        /* run's thread has finished */
+    SE_HELPER_SIGNAL = 2u,      /* a command signal is pending (se__posix_helper_signal) */
+    SE_HELPER_PARENT_GONE = 4u, /* the heartbeat pipe's reader (the server) is gone */
+};
+
+/* In the forked worker: leads a process group of its own; every signal to
+ * its default action, then sigs and SIGPIPE to a handler that passes them
+ * from any other thread to the main one, which blocks sigs and reads them
+ * from a signalfd. 0 or -errno. */
+int se__posix_helper_open(struct se_posix_helper *h, const enum se_sig *sigs, uint32_t sigs_count);
+/* fn(arg) on a new thread with nothing blocked; done_fd fires when it
+ * returns. 0 or -errno. */
+int se__posix_helper_start(struct se_posix_helper *h, void (*fn)(void *arg), void *arg);
+void se__posix_helper_join(struct se_posix_helper *h);
+/* Waits up to timeout_ms (-1: no limit) for run's end, a signal, or the end
+ * of hb_fd's reader (-1: none); *what: SE_HELPER_* bits, 0 on a timeout or
+ * an interruption. 0 or -errno. */
+int se__posix_helper_wait(struct se_posix_helper *h, int32_t hb_fd, int64_t timeout_ms,
+                          uint32_t *what);
+/* One pending signal: 1 with the signal and its sender's pid, or 0. */
+int se__posix_helper_signal(struct se_posix_helper *h, enum se_sig *sig, int32_t *sender_pid);
+/* The reader of the pipe fd writes to is gone (POLLERR or POLLHUP now). */
+bool se__posix_pipe_broken(int32_t fd);
 
 #endif /* SE_OS_POSIX_H */

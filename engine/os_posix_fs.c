@@ -36,6 +36,45 @@ se__posix_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+se__posix_cwd(char *buf, size_t size)
+{
+    return getcwd(buf, size) == NULL ? -errno : 0;
+}
+
+int
+se__posix_pipe(int32_t fds[2])
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
+    fds[0] = p[0];
+    fds[1] = p[1];
+    return 0;
+}
+
+int
+se__posix_post_byte(int32_t fd, unsigned char byte)
+{
+    int saved = errno, rc = -EBADF;
+    if (fd >= 0) rc = write(fd, &byte, 1) == 1 ? 0 : -errno;
+    errno = saved;
+    return rc;
+}
+
+int
+se__posix_stdin_take(int32_t *fd)
+{
+    int moved = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) return -errno;
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd >= 0) {
+        (void)dup2(null_fd, 0);
+        close(null_fd);
+    }
+    *fd = moved;
+    return 0;
+}
+
 static int64_t
 posix_monotonic_ms(void *ctx)
 {

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "os_posix.h"
 #include "se_fault.h"
 #include "sockmgr.h"
 #include "status.h"
@@ -479,4 +480,21 @@ se__net_recv_line(int32_t fd, char *buf, size_t size, int32_t *got_fd)
     }
     buf[n] = '\0';
     return n == 0 ? -EPIPE : (int)n;
+}
+
+int
+se__net_datagram_send(const char *path, const char *msg)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@')) return -EINVAL;
+    memcpy(sa.sun_path, path, len);
+    if (path[0] == '@') sa.sun_path[0] = '\0'; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    socklen_t sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, sa_len);
+    int rc = r < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }

@@ -74,6 +74,12 @@ _Static_assert(SE_SERVERS_MAX >= 2u, "detach needs the old and the new server");
 /* Milliseconds helpers for durations given in seconds in the config. */
 #define SE_MS_PER_S 1000
 
+/* A CONT this soon after a stop request is a service manager's (they send
+ * CONT right after TERM), not a dump request: the driver's rule for a
+ * server or supervisor, and a process worker's helper's for the worker
+ * (serverengine(3), SIGNALS). */
+#define SE_DUMP_AFTER_STOP_MS 5000
+
 /* ------------------------------------------------------------------------ */
 /* Why the engine stops or restarts something: every kill is explained.    */
 /* ------------------------------------------------------------------------ */

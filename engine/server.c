@@ -1,47 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server.c: the server process. It builds the POSIX adapter and the driver,
- * plugs the user's callbacks into the driver's hooks, captures stdout and
- * stderr into the log, and runs the loop until every worker is gone.
+ * server.c: the server process. It starts its loop (process.c: the POSIX
+ * adapter, the driver, stdout and stderr captured into the log), plugs the
+ * user's callbacks into the driver's hooks, and runs the loop until every
+ * worker is gone. Below supervisor.c and engine.c; above worker.c.
  * Ruby ServerEngine's Server, MultiWorkerServer and their subclasses; here
  * one driver serves every worker type, only the spawn request differs.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "engine_int.h"
 #include "logger.h"
-#include "status.h"
-
-/* ---- the signals that are commands -------------------------------------- */
-
-uint32_t
-se__command_signals(const struct se_config *cfg, enum se_sig *sigs, uint32_t max)
-{
-    uint32_t n = 0;
-    for (int c = SE_CMD_GRACEFUL_STOP; c < SE_CMD_COUNT && n < max; c++) {
-        enum se_sig s = se__config_cmd_signal(cfg, (enum se_cmd)c);
-        if (s != SE_SIG_NONE) sigs[n++] = s;
-    }
-    return n;
-}
+#include "server.h"
 
 /* ---- public accessors --------------------------------------------------- */
 
 const struct se_config *
 se_server_config(const struct se_server *s)
 {
-    return s->driver != NULL ? se__driver_config(s->driver) : s->e->cfg;
+    return s->loop.driver != NULL ? se__driver_config(s->loop.driver) : s->proc->cfg;
 }
 
 struct se_logger *
 se_server_logger(struct se_server *s)
 {
-    return s->e->logger;
+    return s->proc->logger;
 }
 
 void *
@@ -61,13 +44,7 @@ post(struct se_server *s, enum se_cmd cmd)
 {
     /* One byte on a pipe the loop watches: safe from any thread and from a
      * signal handler; errno is kept for the interrupted code. */
-    int saved = errno;
-    unsigned char b = (unsigned char)cmd;
-    if (s->cmd_pipe[1] >= 0) {
-        ssize_t w = write(s->cmd_pipe[1], &b, 1);
-        (void)w;
-    }
-    errno = saved;
+    (void)se__posix_post_byte(s->cmd_pipe[1], (unsigned char)cmd);
 }
 
 void
@@ -94,13 +71,13 @@ static void
 hook_log(void *ud, enum se_log_level level, const char *msg)
 {
     struct se_server *s = ud;
-    se_log(s->e->logger, level, "%s", msg);
+    se_log(s->proc->logger, level, "%s", msg);
 }
 
 static struct se_worker *
 worker_at(struct se_server *s, uint32_t slot)
 {
-    if (s->workers[slot] == NULL) s->workers[slot] = se__worker_new(s, slot);
+    if (s->workers[slot] == NULL) s->workers[slot] = se__worker_new(s->proc, s, slot);
     return s->workers[slot];
 }
 
@@ -110,16 +87,16 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     struct se_server *s = ud;
     struct se_worker *w = worker_at(s, slot);
     SE_ASSERT(w != NULL);
-    const struct se_config *cfg = se__driver_config(s->driver);
+    const struct se_config *cfg = se__driver_config(s->loop.driver);
     w->cfg = cfg;
     w->stopping = 0;
     __atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
-    if (s->e->wcb.init != NULL) s->e->wcb.init(w);
-    if (s->e->wcb.before_fork != NULL) s->e->wcb.before_fork(w);
+    if (s->proc->wcb.init != NULL) s->proc->wcb.init(w);
+    if (s->proc->wcb.before_fork != NULL) s->proc->wcb.before_fork(w);
     req->arg = w;
-    req->fork_prepare = se__engine_fork_prepare;
+    req->fork_prepare = se__proc_fork_prepare;
     req->fork_after = se__logger_fork_unlock;
-    req->fork_arg = s->e->logger;
+    req->fork_arg = s->proc->logger;
     switch (cfg->worker_type) {
     case SE_WORKER_SPAWN: se__spawn_prepare(w, cfg, req); break;
     case SE_WORKER_PROCESS:
@@ -141,10 +118,10 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
     struct se_server *s = ud;
     struct se_worker *w = s->workers[slot];
     w->pid = res->pid;
-    if (s->e->wcb.after_start != NULL) s->e->wcb.after_start(w);
+    if (s->proc->wcb.after_start != NULL) s->proc->wcb.after_start(w);
     if (!s->ready_notified) {
         s->ready_notified = true;
-        se__notify(&s->e->notify, se__driver_config(s->driver), "READY=1");
+        se__notify(&s->proc->notify, se__driver_config(s->loop.driver), "READY=1");
     }
 }
 
@@ -152,7 +129,8 @@ static void
 hook_spawn_failed(void *ud, uint32_t slot, int err)
 {
     struct se_server *s = ud;
-    if (s->workers[slot] != NULL && se__driver_config(s->driver)->worker_type == SE_WORKER_SPAWN)
+    if (s->workers[slot] != NULL &&
+        se__driver_config(s->loop.driver)->worker_type == SE_WORKER_SPAWN)
         se__spawn_failed(s->workers[slot], err);
 }
 
@@ -164,7 +142,7 @@ hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
     struct se_worker *w = s->workers[slot];
     if (w == NULL) return;
     __atomic_store_n(&w->running, 0, __ATOMIC_RELEASE);
-    if (s->e->wcb.finalize != NULL) s->e->wcb.finalize(w);
+    if (s->proc->wcb.finalize != NULL) s->proc->wcb.finalize(w);
 }
 
 static void
@@ -174,7 +152,7 @@ hook_stop_worker(void *ud, uint32_t slot, bool graceful)
     struct se_worker *w = s->workers[slot];
     (void)graceful; /* threads have no immediate stop (serverengine(3), WORKER TYPES) */
     if (w == NULL || __atomic_exchange_n(&w->stopping, 1, __ATOMIC_ACQ_REL)) return;
-    if (s->e->wcb.stop != NULL) s->e->wcb.stop(w);
+    if (s->proc->wcb.stop != NULL) s->proc->wcb.stop(w);
 }
 
 static void
@@ -183,16 +161,16 @@ hook_reload_worker(void *ud, uint32_t slot)
     struct se_server *s = ud;
     struct se_worker *w = s->workers[slot];
     if (w == NULL) return;
-    w->cfg = se__driver_config(s->driver);
-    if (s->e->wcb.reload != NULL) s->e->wcb.reload(w);
+    w->cfg = se__driver_config(s->loop.driver);
+    if (s->proc->wcb.reload != NULL) s->proc->wcb.reload(w);
 }
 
 static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
     struct se_server *s = ud;
-    se__notify(&s->e->notify, se__driver_config(s->driver), "RELOADING=1");
-    return se__engine_load_config(s->e, out, err, err_size);
+    se__notify(&s->proc->notify, se__driver_config(s->loop.driver), "RELOADING=1");
+    return se__proc_load_config(s->proc, out, err, err_size);
 }
 
 /* Thread workers may read the old configuration until the next reload: it
@@ -212,42 +190,37 @@ hook_config_applied(void *ud, const struct se_config *cfg)
     for (uint32_t i = 0; i < SE_WORKERS_MAX; i++) {
         if (s->workers[i] != NULL) __atomic_store_n(&s->workers[i]->cfg, cfg, __ATOMIC_RELEASE);
     }
-    int rc = se__engine_apply_logger(s->e, cfg);
-    if (rc < 0) {
-        char why[256];
-        se_log(s->e->logger, SE_LOG_ERROR, "Reload: cannot open log %s: %s; keeping the old one",
-               cfg->log, se__posix_open_error(cfg->log, rc, why, sizeof why));
-    }
-    if (s->e->scb.reload_config != NULL) s->e->scb.reload_config(s);
-    se__notify(&s->e->notify, cfg, "READY=1");
+    se__proc_reload_logger(s->proc, cfg);
+    if (s->proc->scb.reload_config != NULL) s->proc->scb.reload_config(s);
+    se__notify(&s->proc->notify, cfg, "READY=1");
 }
 
 static void
 hook_reload_failed(void *ud, const char *why)
 {
     struct se_server *s = ud;
-    se__notify_reload_refused(&s->e->notify, se__driver_config(s->driver), why);
+    se__notify_reload_refused(&s->proc->notify, se__driver_config(s->loop.driver), why);
 }
 
 static void
 hook_command(void *ud, enum se_cmd cmd)
 {
     struct se_server *s = ud;
-    const struct se_config *cfg = se__driver_config(s->driver);
+    const struct se_config *cfg = se__driver_config(s->loop.driver);
     switch (cmd) {
     case SE_CMD_GRACEFUL_STOP:
     case SE_CMD_IMMEDIATE_STOP:
     case SE_CMD_DETACH:
-        se__notify_stopping(&s->e->notify, cfg);
-        if (s->e->scb.stop != NULL) s->e->scb.stop(s, cmd != SE_CMD_IMMEDIATE_STOP);
+        se__notify_stopping(&s->proc->notify, cfg);
+        if (s->proc->scb.stop != NULL) s->proc->scb.stop(s, cmd != SE_CMD_IMMEDIATE_STOP);
         return;
     case SE_CMD_GRACEFUL_RESTART:
     case SE_CMD_IMMEDIATE_RESTART:
-        if (s->e->scb.restart != NULL) s->e->scb.restart(s, cmd == SE_CMD_GRACEFUL_RESTART);
+        if (s->proc->scb.restart != NULL) s->proc->scb.restart(s, cmd == SE_CMD_GRACEFUL_RESTART);
         return;
-    case SE_CMD_RELOAD: se_logger_reopen(s->e->logger); return;
+    case SE_CMD_RELOAD: se_logger_reopen(s->proc->logger); return;
     case SE_CMD_DUMP:
-        if (!cfg->disable_sigdump) se__sigdump(s->e->logger);
+        if (!cfg->disable_sigdump) se__sigdump(s->proc->logger);
         return;
     case SE_CMD_NONE:
     case SE_CMD_COUNT: return;
@@ -258,7 +231,7 @@ static void
 hook_periodic(void *ud)
 {
     struct se_server *s = ud;
-    se__notify(&s->e->notify, se__driver_config(s->driver), "WATCHDOG=1");
+    se__notify(&s->proc->notify, se__driver_config(s->loop.driver), "WATCHDOG=1");
 }
 
 static void
@@ -266,76 +239,46 @@ hook_readable(void *ud, int32_t fd)
 {
     struct se_server *s = ud;
     if (s->sockmgr != NULL && fd == s->sockmgr->lfd) {
-        se__sockmgr_serve(s->sockmgr, s->e->logger);
+        se__sockmgr_serve(s->sockmgr, s->proc->logger);
         return;
     }
     if (s->status != NULL && fd == s->status->lfd) {
-        se__status_serve(s->status, s->driver, s->e->logger);
+        se__status_serve(s->status, s->loop.driver, s->proc->logger);
         return;
     }
     if (se__cmdin_readable(s, fd)) return;
     if (fd == s->cmd_pipe[0]) {
         unsigned char buf[64];
-        ssize_t n = read(fd, buf, sizeof buf);
-        for (ssize_t i = 0; i < n; i++) {
+        size_t n = 0;
+        if (s->loop.os.read(s->loop.os.ctx, fd, buf, sizeof buf, &n) < 0) return;
+        for (size_t i = 0; i < n; i++) {
             if (buf[i] > SE_CMD_NONE && buf[i] < SE_CMD_COUNT)
-                se__driver_command(s->driver, (enum se_cmd)buf[i]);
+                se__driver_command(s->loop.driver, (enum se_cmd)buf[i]);
         }
         return;
     }
-    for (int i = 0; i < 2; i++) {
-        if (fd != s->capture_fds[i]) continue;
-        if (se_logger_capture_drain(s->e->logger, fd) != 0) { /* EOF or an error: done */
-            s->os.unwatch(s->os.ctx, fd);
-            close(fd);
-            s->capture_fds[i] = -1;
-        }
-    }
+    se__loop_readable(s->proc, &s->loop, fd);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static void
-capture_output(struct se_server *s, const struct se_config *cfg)
-{
-    bool to_stdout = strcmp(cfg->log, "-") == 0, to_stderr = cfg->log[0] == '\0';
-    const bool want[2] = {cfg->log_stdout && !to_stdout && !to_stderr,
-                          cfg->log_stderr && !to_stderr && !to_stdout};
-    for (int i = 0; i < 2; i++) {
-        int fd = -1;
-        if (!want[i] || se_logger_capture(s->e->logger, i + 1, &fd) < 0) continue;
-        if (s->os.watch(s->os.ctx, fd) < 0) {
-            close(fd);
-            continue;
-        }
-        s->capture_fds[i] = fd;
-    }
-}
-
 static int
 open_cmd_pipe(struct se_server *s)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) return -errno;
-    s->cmd_pipe[0] = fds[0];
-    s->cmd_pipe[1] = fds[1];
-    return s->os.watch(s->os.ctx, fds[0]);
+    int rc = se__posix_pipe(s->cmd_pipe);
+    if (rc < 0) return rc;
+    return s->loop.os.watch(s->loop.os.ctx, s->cmd_pipe[0]);
 }
 
-static struct se_server *
-server_new(struct se_engine *e)
+struct se_server *
+se__server_new(struct se_proc *p)
 {
     struct se_server *s = calloc(1, sizeof *s);
     if (s == NULL) return NULL;
-    s->posix = calloc(1, sizeof *s->posix);
-    if (s->posix == NULL) {
-        free(s);
-        return NULL;
-    }
-    s->e = e;
-    s->user_data = e->user_data;
+    s->proc = p;
+    s->user_data = p->user_data;
     s->cmd_pipe[0] = s->cmd_pipe[1] = -1;
-    s->capture_fds[0] = s->capture_fds[1] = -1;
+    s->loop.capture_fds[0] = s->loop.capture_fds[1] = -1;
     s->cmdin_fd = -1;
     return s;
 }
@@ -345,16 +288,15 @@ se__server_free(struct se_server *s)
 {
     if (s == NULL) return;
     se__cmdin_close(s);
-    se__driver_free(s->driver);
+    se__driver_free(s->loop.driver);
+    s->loop.driver = NULL;
     se__status_free(s->status);
     if (s->sockmgr != NULL) se__sockmgr_stop(s->sockmgr);
     free(s->sockmgr);
     for (int i = 0; i < 2; i++) {
-        if (s->cmd_pipe[i] >= 0) close(s->cmd_pipe[i]);
-        if (s->capture_fds[i] >= 0) close(s->capture_fds[i]);
+        if (s->cmd_pipe[i] >= 0) s->loop.os.close(s->loop.os.ctx, s->cmd_pipe[i]);
     }
-    se__os_posix_fini(s->posix);
-    free(s->posix);
+    se__loop_free(s->proc, &s->loop);
     for (uint32_t i = 0; i < SE_WORKERS_MAX; i++)
         se__worker_free(s->workers[i]);
     se_config_free(s->retired);
@@ -395,8 +337,39 @@ start_sockmgr(struct se_server *s)
     s->sockmgr = calloc(1, sizeof *s->sockmgr);
     if (s->sockmgr == NULL) return -ENOMEM;
     int rc = se__sockmgr_start(s->sockmgr);
-    if (rc == 0) rc = s->os.watch(s->os.ctx, s->sockmgr->lfd);
+    if (rc == 0) rc = s->loop.os.watch(s->loop.os.ctx, s->sockmgr->lfd);
     return rc;
+}
+
+static void
+server_stop_hook(void *ud)
+{
+    se_server_stop(ud, true);
+}
+
+static int
+server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
+{
+    struct se_proc *p = s->proc;
+    struct se_driver_hooks hooks = server_hooks;
+    hooks.ud = s;
+    bool supervised = parent_hb_fd >= 0;
+    int rc = se__loop_start(p, &s->loop, SE_ROLE_SERVER, &hooks, parent_hb_fd, parent_stamp,
+                            !supervised);
+    if (rc < 0) return rc;
+    rc = open_cmd_pipe(s);
+    if (rc < 0) return rc;
+    p->stop_hook = server_stop_hook;
+    p->stop_ud = s;
+    if (p->cfg->socket_manager) rc = start_sockmgr(s);
+    if (rc < 0) return rc;
+    rc = se__cmdin_open(s, p->cfg, supervised);
+    if (rc < 0) return rc;
+    if (supervised)
+        se__driver_set_self_beat(s->loop.driver, self_beat_interval_ms(p->cfg));
+    else
+        se__driver_set_periodic(s->loop.driver, se__notify_watchdog_ms(&p->notify, p->cfg));
+    return 0;
 }
 
 /* The status socket (status.h), made by the engine before the privilege
@@ -405,78 +378,54 @@ start_sockmgr(struct se_server *s)
 static void
 start_status(struct se_server *s, bool supervised)
 {
-    struct se_engine *e = s->e;
-    if (!e->status_sock.open) return;
+    struct se_proc *p = s->proc;
+    if (!p->status_sock.open) return;
+    struct se_os *os = &s->loop.os;
     s->status =
-        se__status_new(e->status_sock.fd, (int32_t)getpid(), supervised ? (int32_t)getppid() : 0,
-                       e->config_path, (uint32_t)e->overrides_count, s->os.monotonic_ms(s->os.ctx));
-    int rc = s->status == NULL ? -ENOMEM : s->os.watch(s->os.ctx, s->status->lfd);
+        se__status_new(p->status_sock.fd, (int32_t)getpid(), supervised ? (int32_t)getppid() : 0,
+                       p->config_path, (uint32_t)p->overrides_count, os->monotonic_ms(os->ctx));
+    int rc = s->status == NULL ? -ENOMEM : os->watch(os->ctx, s->status->lfd);
     if (rc == 0) return;
-    se__engine_log(e, SE_LOG_WARN, "Status is not served: %s", se_strerror(rc));
+    se__proc_log(p, SE_LOG_WARN, "Status is not served: %s", se_strerror(rc));
     se__status_free(s->status);
     s->status = NULL;
 }
 
-static int
-server_setup(struct se_server *s, int32_t parent_hb_fd, int64_t *parent_stamp)
+static void
+stop_status(struct se_server *s)
 {
-    struct se_engine *e = s->e;
-    enum se_sig sigs[SE_CMD_COUNT];
-    uint32_t n = se__command_signals(e->cfg, sigs, SE_CMD_COUNT);
-    int rc = se__os_posix_init(&s->os, s->posix, sigs, n, parent_hb_fd, parent_stamp);
-    if (rc < 0) return rc;
-    se__os_posix_private_fd(s->posix, e->daemon.ready_fd);
-    e->posix = s->posix;
-    se__os_posix_private_fd(s->posix, e->daemon.pidfile_fd);
-    rc = open_cmd_pipe(s);
-    if (rc < 0) return rc;
-    if (parent_hb_fd < 0) capture_output(s, e->cfg);
-    if (e->cfg->socket_manager) rc = start_sockmgr(s);
-    if (rc < 0) return rc;
-    struct se_config *cfg = se_config_dup(e->cfg);
-    if (cfg == NULL) return -ENOMEM;
-    struct se_driver_hooks hooks = server_hooks;
-    hooks.ud = s;
-    s->driver = se__driver_new(&s->os, SE_ROLE_SERVER, cfg, &hooks, &rc);
-    if (s->driver == NULL) return rc;
-    rc = se__cmdin_open(s, e->cfg, parent_hb_fd >= 0);
-    if (rc < 0) return rc;
-    if (parent_hb_fd >= 0)
-        se__driver_set_self_beat(s->driver, self_beat_interval_ms(e->cfg));
-    else
-        se__driver_set_periodic(s->driver, se__notify_watchdog_ms(&e->notify, e->cfg));
-    return 0;
+    if (s->status == NULL) return; /* the loop is done: nothing to answer from */
+    s->loop.os.unwatch(s->loop.os.ctx, s->status->lfd);
+    se__status_free(s->status);
+    s->status = NULL;
 }
 
 int
-se__server_main(struct se_engine *e, int32_t parent_hb_fd, int64_t *parent_stamp)
+se__server_main(struct se_proc *p, int32_t parent_hb_fd, int64_t *parent_stamp,
+                struct se_server **keep)
 {
-    struct se_server *s = server_new(e);
+    struct se_server *s = se__server_new(p);
     if (s == NULL) return 1;
-    e->server = s;
-    if (e->cfg->server_process_name[0] != '\0' && parent_hb_fd >= 0)
-        se__proctitle_set(&e->title, "%s", e->cfg->server_process_name);
+    *keep = s;
+    if (p->cfg->server_process_name[0] != '\0' && parent_hb_fd >= 0)
+        se__proctitle_set(&p->title, "%s", p->cfg->server_process_name);
     int rc = server_setup(s, parent_hb_fd, parent_stamp);
     if (rc < 0) {
-        se__engine_log(e, SE_LOG_FATAL, "The server cannot start: %s", se_strerror(rc));
+        se__proc_log(p, SE_LOG_FATAL, "The server cannot start: %s", se_strerror(rc));
         return 1;
     }
-    if (e->scb.init != NULL && (rc = e->scb.init(s)) != 0) return rc;
-    if (e->scb.before_run != NULL && (rc = e->scb.before_run(s)) != 0) return rc;
+    if (p->scb.init != NULL && (rc = p->scb.init(s)) != 0) return rc;
+    if (p->scb.before_run != NULL && (rc = p->scb.before_run(s)) != 0) return rc;
     /* Ready: the loop runs from here. Workers that fail to start are retried
      * by it, they do not make the start fail. */
     start_status(s, parent_hb_fd >= 0);
-    se__engine_report_ready(e, true, NULL);
+    se__proc_report_ready(p, true, NULL);
     int32_t status = 0;
-    rc = se__driver_run(s->driver, &status);
-    if (s->status != NULL) { /* the loop is done: nothing to answer from */
-        s->os.unwatch(s->os.ctx, s->status->lfd);
-        se__status_free(s->status);
-        s->status = NULL;
-    }
-    if (e->scb.after_run != NULL) e->scb.after_run(s);
-    se__notify_stopping(&e->notify, se__driver_config(s->driver));
+    rc = se__driver_run(s->loop.driver, &status);
+    stop_status(s);
+    if (p->scb.after_run != NULL) p->scb.after_run(s);
+    se__notify_stopping(&p->notify, se__driver_config(s->loop.driver));
     if (rc < 0) return 1;
-    se__engine_log(e, SE_LOG_INFO, "Server exits with status %d", status);
+    se__proc_log(p, SE_LOG_INFO, "Server exits with status %d", status);
     return status;
 }

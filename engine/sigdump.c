@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine_int.h"
+#include "process.h"
 #include "logger.h"
 
 #define DUMP_FRAMES_MAX 64

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine_int.h"
+#include "server.h"
 #include "sockmgr.h"
 
 #define ENV_PATH      "SERVERENGINE_SOCKETMANAGER_PATH"

@@ -11,16 +11,16 @@
  */
 #include <stdio.h>
 
-#include "engine_int.h"
+#include "worker.h"
 
 void
 se__spawn_prepare(struct se_worker *w, const struct se_config *cfg, struct se_spawn_req *req)
 {
-    struct se_engine *e = w->server->e;
+    struct se_proc *p = w->proc;
     struct se_spawn_cmd cmd = {0};
     w->spawn_what[0] = '\0';
     req->kind = 0; /* refused unless the callback gives a command */
-    int rc = e->wcb.spawn != NULL ? e->wcb.spawn(w, &cmd) : -1;
+    int rc = p->wcb.spawn != NULL ? p->wcb.spawn(w, &cmd) : -1;
     if (rc != 0 || cmd.argv == NULL || cmd.argv[0] == NULL || cmd.argv[0][0] == '\0') {
         snprintf(w->spawn_what, sizeof w->spawn_what, "%s",
                  rc != 0 ? "(the spawn callback failed)" : "(the spawn callback gave no command)");
@@ -34,11 +34,11 @@ se__spawn_prepare(struct se_worker *w, const struct se_config *cfg, struct se_sp
     req->command_pipe = cfg->command_sender_pipe;
     /* the `listen` sockets, as systemd's socket activation hands them over */
     struct se_listen_env env;
-    if (e->listen.count > 0 &&
-        se__listen_env(&e->listen, 1, &env) == 0) { /* the pid: the child's own, later */
+    if (p->listen.count > 0 &&
+        se__listen_env(&p->listen, 1, &env) == 0) { /* the pid: the child's own, later */
         snprintf(w->listen_fdnames, sizeof w->listen_fdnames, "%s", env.names);
-        req->keep_fds = e->listen.fds;
-        req->keep_fds_count = e->listen.count;
+        req->keep_fds = p->listen.fds;
+        req->keep_fds_count = p->listen.count;
         req->listen_env = true;
         req->listen_fdnames = w->listen_fdnames;
     }
@@ -50,10 +50,9 @@ se__spawn_failed(struct se_worker *w, int err)
     /* err is the exec's errno when the program could not be run: its path
      * and the reason, once per failed start (the pool delays the next) */
     if (w->spawn_what[0] == '(') { /* no command: nothing was tried */
-        se__engine_log(w->server->e, SE_LOG_ERROR, "Worker %u: not started %s", w->id,
-                       w->spawn_what);
+        se__proc_log(w->proc, SE_LOG_ERROR, "Worker %u: not started %s", w->id, w->spawn_what);
         return;
     }
-    se__engine_log(w->server->e, SE_LOG_ERROR, "Worker %u: cannot run %s: %s (errno %d)", w->id,
-                   w->spawn_what, se_strerror(err), err < 0 && err > -4096 ? -err : 0);
+    se__proc_log(w->proc, SE_LOG_ERROR, "Worker %u: cannot run %s: %s (errno %d)", w->id,
+                 w->spawn_what, se_strerror(err), err < 0 && err > -4096 ? -err : 0);
 }

@@ -18,19 +18,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "engine_int.h"
 #include "logger.h"
+#include "supervisor.h"
 
 struct sup {
-    struct se_engine *e;
-    struct se_server *view; /* what after_start receives: the engine's server object */
-    struct se_driver *driver;
-    struct se_os os;
-    struct se_os_posix *posix;
-    int32_t capture_fds[2];
+    struct se_proc *p;
+    struct se_server *view; /* what after_start receives: a server object with no loop */
+    struct se_loop loop;
     int32_t relay[2];  /* readiness of the server being started: read, write ends */
     bool server_ready; /* a server has reported ready */
     bool start_failed; /* a daemon's first server ended before it was ready */
@@ -45,29 +40,31 @@ server_process_entry(void *arg, const struct se_child_ctx *cc)
      * fork); it builds its own. */
     /* only the supervisor talks to the launcher and to systemd; this process
      * tells the supervisor (the launcher's descriptor was closed by the fork) */
-    sp->e->daemon.ready_fd = sp->relay[1];
-    sp->e->ready_reported = sp->relay[1] < 0;
-    se__notify_forget(&sp->e->notify);
+    struct se_proc *p = sp->p;
+    p->daemon.ready_fd = sp->relay[1];
+    p->ready_reported = sp->relay[1] < 0;
+    se__notify_forget(&p->notify);
     enum se_sig sigs[SE_CMD_COUNT];
-    se__sigmask_only(sigs, se__command_signals(sp->e->cfg, sigs, SE_CMD_COUNT));
-    return se__server_main(sp->e, cc->heartbeat_fd, cc->heartbeat_ms);
+    se__sigmask_only(sigs, se__command_signals(p->cfg, sigs, SE_CMD_COUNT));
+    struct se_server *server = NULL; /* this process ends with the server */
+    return se__server_main(p, cc->heartbeat_fd, cc->heartbeat_ms, &server);
 }
 
 static void
 hook_log(void *ud, enum se_log_level level, const char *msg)
 {
     struct sup *sp = ud;
-    se_log(sp->e->logger, level, "%s", msg);
+    se_log(sp->p->logger, level, "%s", msg);
 }
 
 static void
 relay_close(struct sup *sp)
 {
     if (sp->relay[0] >= 0) {
-        sp->os.unwatch(sp->os.ctx, sp->relay[0]);
-        close(sp->relay[0]);
+        sp->loop.os.unwatch(sp->loop.os.ctx, sp->relay[0]);
+        sp->loop.os.close(sp->loop.os.ctx, sp->relay[0]);
     }
-    if (sp->relay[1] >= 0) close(sp->relay[1]);
+    if (sp->relay[1] >= 0) sp->loop.os.close(sp->loop.os.ctx, sp->relay[1]);
     sp->relay[0] = sp->relay[1] = -1;
 }
 
@@ -81,12 +78,12 @@ relay_open(struct sup *sp)
     if (rc == 0) {
         sp->relay[0] = fds[0];
         sp->relay[1] = fds[1];
-        rc = sp->os.watch(sp->os.ctx, fds[0]);
+        rc = sp->loop.os.watch(sp->loop.os.ctx, fds[0]);
     }
     if (rc < 0) {
         /* the server's start then counts as its readiness */
-        se__engine_log(sp->e, SE_LOG_WARN, "Cannot watch the server's readiness: %s",
-                       se_strerror(rc));
+        se__proc_log(sp->p, SE_LOG_WARN, "Cannot watch the server's readiness: %s",
+                     se_strerror(rc));
         relay_close(sp);
     }
 }
@@ -97,8 +94,8 @@ server_is_ready(struct sup *sp)
     relay_close(sp);
     if (sp->server_ready) return;
     sp->server_ready = true;
-    se__engine_report_ready(sp->e, true, NULL);
-    se__notify(&sp->e->notify, se__driver_config(sp->driver), "READY=1");
+    se__proc_report_ready(sp->p, true, NULL);
+    se__notify(&sp->p->notify, se__driver_config(sp->loop.driver), "READY=1");
 }
 
 /* The start failed: a waiting launcher is told why, and we stop. */
@@ -106,13 +103,13 @@ static void
 start_failed(struct sup *sp, const char *why)
 {
     relay_close(sp);
-    if (sp->e->ready_reported || sp->e->daemon.ready_fd < 0) return; /* nobody waits */
+    if (sp->p->ready_reported || sp->p->daemon.ready_fd < 0) return; /* nobody waits */
     char msg[SE_DAEMON_MSG_MAX];
     snprintf(msg, sizeof msg, "the server could not start: %s", why);
-    se__engine_log(sp->e, SE_LOG_FATAL, "%s; stopping", msg);
-    se__engine_report_ready(sp->e, false, msg);
+    se__proc_log(sp->p, SE_LOG_FATAL, "%s; stopping", msg);
+    se__proc_report_ready(sp->p, false, msg);
     sp->start_failed = true;
-    se__driver_command(sp->driver, SE_CMD_IMMEDIATE_STOP);
+    se__driver_command(sp->loop.driver, SE_CMD_IMMEDIATE_STOP);
 }
 
 static void
@@ -137,10 +134,10 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
     req->arg = ud;
     req->heartbeat = true;
     /* command_sender pipe: the server's stdin carries the commands */
-    req->command_pipe = se__driver_config(sp->driver)->command_sender_pipe;
-    req->fork_prepare = se__engine_fork_prepare;
+    req->command_pipe = se__driver_config(sp->loop.driver)->command_sender_pipe;
+    req->fork_prepare = se__proc_fork_prepare;
     req->fork_after = se__logger_fork_unlock;
-    req->fork_arg = sp->e->logger;
+    req->fork_arg = sp->p->logger;
 }
 
 static void
@@ -149,10 +146,10 @@ hook_spawned(void *ud, uint32_t slot, const struct se_spawn_res *res)
     struct sup *sp = ud;
     (void)slot, (void)res;
     if (sp->relay[1] >= 0) {
-        close(sp->relay[1]); /* the server's end now */
+        sp->loop.os.close(sp->loop.os.ctx, sp->relay[1]); /* the server's end now */
         sp->relay[1] = -1;
     }
-    if (sp->e->scb.after_start != NULL) sp->e->scb.after_start(sp->view);
+    if (sp->p->scb.after_start != NULL) sp->p->scb.after_start(sp->view);
     if (sp->relay[0] < 0) server_is_ready(sp); /* no relay: its start is all we know */
 }
 
@@ -176,41 +173,41 @@ static int
 hook_load_config(void *ud, struct se_config **out, char *err, size_t err_size)
 {
     struct sup *sp = ud;
-    se__notify(&sp->e->notify, se__driver_config(sp->driver), "RELOADING=1");
-    return se__engine_load_config(sp->e, out, err, err_size);
+    se__notify(&sp->p->notify, se__driver_config(sp->loop.driver), "RELOADING=1");
+    return se__proc_load_config(sp->p, out, err, err_size);
 }
 
 static void
 hook_reload_failed(void *ud, const char *why)
 {
     struct sup *sp = ud;
-    se__notify_reload_refused(&sp->e->notify, se__driver_config(sp->driver), why);
+    se__notify_reload_refused(&sp->p->notify, se__driver_config(sp->loop.driver), why);
 }
 
 static void
 hook_config_applied(void *ud, const struct se_config *cfg)
 {
     struct sup *sp = ud;
-    se__engine_apply_logger(sp->e, cfg);
-    se__notify(&sp->e->notify, cfg, "READY=1");
+    se__proc_reload_logger(sp->p, cfg);
+    se__notify(&sp->p->notify, cfg, "READY=1");
 }
 
 static void
 hook_command(void *ud, enum se_cmd cmd)
 {
     struct sup *sp = ud;
-    const struct se_config *cfg = se__driver_config(sp->driver);
-    if (cmd == SE_CMD_DUMP && !cfg->disable_sigdump) se__sigdump(sp->e->logger);
-    if (cmd == SE_CMD_RELOAD && !cfg->disable_reload) se_logger_reopen(sp->e->logger);
+    const struct se_config *cfg = se__driver_config(sp->loop.driver);
+    if (cmd == SE_CMD_DUMP && !cfg->disable_sigdump) se__sigdump(sp->p->logger);
+    if (cmd == SE_CMD_RELOAD && !cfg->disable_reload) se_logger_reopen(sp->p->logger);
     if (cmd == SE_CMD_GRACEFUL_STOP || cmd == SE_CMD_IMMEDIATE_STOP)
-        se__notify_stopping(&sp->e->notify, cfg);
+        se__notify_stopping(&sp->p->notify, cfg);
 }
 
 static void
 hook_periodic(void *ud)
 {
     struct sup *sp = ud;
-    se__notify(&sp->e->notify, se__driver_config(sp->driver), "WATCHDOG=1");
+    se__notify(&sp->p->notify, se__driver_config(sp->loop.driver), "WATCHDOG=1");
 }
 
 static void
@@ -221,53 +218,20 @@ hook_readable(void *ud, int32_t fd)
         relay_poll(sp);
         return;
     }
-    for (int i = 0; i < 2; i++) {
-        if (fd != sp->capture_fds[i]) continue;
-        if (se_logger_capture_drain(sp->e->logger, fd) != 0) { /* EOF or an error: done */
-            sp->os.unwatch(sp->os.ctx, fd);
-            close(fd);
-            sp->capture_fds[i] = -1;
-        }
-    }
-}
-
-static void
-capture_output(struct sup *sp, const struct se_config *cfg)
-{
-    bool to_terminal = strcmp(cfg->log, "-") == 0 || cfg->log[0] == '\0';
-    const bool want[2] = {cfg->log_stdout && !to_terminal, cfg->log_stderr && !to_terminal};
-    for (int i = 0; i < 2; i++) {
-        int fd = -1;
-        if (!want[i] || se_logger_capture(sp->e->logger, i + 1, &fd) < 0) continue;
-        if (sp->os.watch(sp->os.ctx, fd) < 0) {
-            close(fd);
-            continue;
-        }
-        sp->capture_fds[i] = fd;
-    }
+    se__loop_readable(sp->p, &sp->loop, fd);
 }
 
 static void
 sup_stop_hook(void *ud)
 {
     struct sup *sp = ud;
-    se__driver_command(sp->driver, SE_CMD_GRACEFUL_STOP);
+    se__driver_command(sp->loop.driver, SE_CMD_GRACEFUL_STOP);
 }
 
 static int
 sup_setup(struct sup *sp)
 {
-    struct se_engine *e = sp->e;
-    enum se_sig sigs[SE_CMD_COUNT];
-    uint32_t n = se__command_signals(e->cfg, sigs, SE_CMD_COUNT);
-    int rc = se__os_posix_init(&sp->os, sp->posix, sigs, n, -1, NULL);
-    if (rc < 0) return rc;
-    se__os_posix_private_fd(sp->posix, e->daemon.ready_fd);
-    e->posix = sp->posix;
-    se__os_posix_private_fd(sp->posix, e->daemon.pidfile_fd);
-    capture_output(sp, e->cfg);
-    struct se_config *cfg = se_config_dup(e->cfg);
-    if (cfg == NULL) return -ENOMEM;
+    struct se_proc *p = sp->p;
     struct se_driver_hooks hooks = {
         .ud = sp,
         .log = hook_log,
@@ -281,11 +245,11 @@ sup_setup(struct sup *sp)
         .readable = hook_readable,
         .periodic = hook_periodic,
     };
-    sp->driver = se__driver_new(&sp->os, SE_ROLE_SUPERVISOR, cfg, &hooks, &rc);
-    if (sp->driver == NULL) return rc;
-    se__driver_set_periodic(sp->driver, se__notify_watchdog_ms(&e->notify, e->cfg));
-    e->stop_hook = sup_stop_hook;
-    e->stop_ud = sp;
+    int rc = se__loop_start(p, &sp->loop, SE_ROLE_SUPERVISOR, &hooks, -1, NULL, true);
+    if (rc < 0) return rc;
+    se__driver_set_periodic(sp->loop.driver, se__notify_watchdog_ms(&p->notify, p->cfg));
+    p->stop_hook = sup_stop_hook;
+    p->stop_ud = sp;
     return 0;
 }
 
@@ -293,47 +257,38 @@ static void
 sup_free(struct sup *sp)
 {
     relay_close(sp);
-    se__driver_free(sp->driver);
-    for (int i = 0; i < 2; i++) {
-        if (sp->capture_fds[i] >= 0) close(sp->capture_fds[i]);
-    }
-    se__os_posix_fini(sp->posix);
-    free(sp->posix);
-    free(sp->view);
+    se__loop_free(sp->p, &sp->loop);
+    se__server_free(sp->view);
     free(sp);
 }
 
 int
-se__supervisor_main(struct se_engine *e)
+se__supervisor_main(struct se_proc *p)
 {
     struct sup *sp = calloc(1, sizeof *sp);
     if (sp == NULL) return 1;
-    sp->e = e;
-    sp->capture_fds[0] = sp->capture_fds[1] = -1;
+    sp->p = p;
+    sp->loop.capture_fds[0] = sp->loop.capture_fds[1] = -1;
     sp->relay[0] = sp->relay[1] = -1;
-    sp->posix = calloc(1, sizeof *sp->posix);
-    sp->view = calloc(1, sizeof *sp->view);
-    if (sp->posix == NULL || sp->view == NULL) {
+    sp->view = se__server_new(p);
+    if (sp->view == NULL) {
         sup_free(sp);
         return 1;
     }
-    sp->view->e = e;
-    sp->view->user_data = e->user_data;
     sp->view->supervisor = true;
-    sp->view->cmd_pipe[0] = sp->view->cmd_pipe[1] = -1;
     int rc = sup_setup(sp);
     if (rc < 0) {
-        se__engine_log(e, SE_LOG_FATAL, "The supervisor cannot start: %s", se_strerror(rc));
+        se__proc_log(p, SE_LOG_FATAL, "The supervisor cannot start: %s", se_strerror(rc));
         sup_free(sp);
         return 1;
     }
     /* the loop runs from here; ready when a server is (relay_poll) */
     int32_t status = 0;
-    rc = se__driver_run(sp->driver, &status);
-    se__notify_stopping(&e->notify, se__driver_config(sp->driver));
+    rc = se__driver_run(sp->loop.driver, &status);
+    se__notify_stopping(&p->notify, se__driver_config(sp->loop.driver));
     bool failed = sp->start_failed;
-    e->posix = NULL;
+    p->stop_hook = NULL;
     sup_free(sp);
-    if (failed) return e->cfg->daemonize_error_exit_code;
+    if (failed) return p->cfg->daemonize_error_exit_code;
     return rc < 0 ? 1 : status;
 }

@@ -76,8 +76,11 @@ test_worker_lines_carry_the_worker_id_in_every_format(void **state)
         line_with(t, text, line, sizeof line);
         worker_mark(c->format, (int)id, mark, sizeof mark);
         if (strstr(line, mark) == NULL) fail_msg("\"%s\" not in: %s", mark, line);
-        /* the server's line about this worker: no worker id, at INFO */
+        /* the server's line about this worker: no worker id, at INFO. The
+         * server writes it after its fork returns, which may be after the
+         * worker's first line: it is waited for too */
         snprintf(text, sizeof text, "Worker %u started (", id);
+        itest_wait_log(t, text, 1, DL);
         line_with(t, text, line, sizeof line);
         worker_mark(c->format, -1, mark, sizeof mark);
         if (strstr(line, mark) == NULL) fail_msg("\"%s\" not in: %s", mark, line);

@@ -126,8 +126,8 @@ test_parse_args_usage_error_and_bad_value_differ(void **state)
     int argc = 4;
     assert_int_equal(se_engine_parse_args(e, NULL, &argc, ok_argv, err, sizeof err), 0);
     assert_int_equal(argc, 1);
-    assert_int_equal(e->cfg->workers, 2);
-    assert_int_equal(e->cfg->log_level, SE_LOG_WARN);
+    assert_int_equal(e->proc.cfg->workers, 2);
+    assert_int_equal(e->proc.cfg->log_level, SE_LOG_WARN);
     se_engine_free(e);
 
     e = se_engine_new(NULL, &wcb, NULL, &err_code);
