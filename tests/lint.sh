@@ -193,6 +193,8 @@ os_allowed() {
     config_file.c) return 0 ;;    # reads the configuration file it opened (se__posix_open_regular)
     sigdump.c) return 0 ;;        # a diagnostic on request: reads /proc/self, writes its dump file
     sockmgr.c) return 0 ;;        # the socket manager's own socket path and the fds it passes on
+    status.c) return 0 ;;         # the status socket's own path: made at start, removed at exit
+    status_client.c) return 0 ;;  # the tool's side of status, outside any loop: checks the path
     blocking_flag.c) return 0 ;;  # a public helper for the user's threads: its timed wait's clock
     esac
     return 1
