@@ -116,7 +116,7 @@ bool se__loop_readable(struct se_proc *p, struct se_loop *l, int32_t fd);
 void se__loop_free(struct se_proc *p, struct se_loop *l);
 
 /* ---- sigdump.c: writes stack and memory figures (serverengine(3), UTILITIES). */
-int se__sigdump(struct se_logger *lg);
+int se__sigdump(struct se_logger *lg, const char *workers);
 
 /* ---- notify.c: systemd notification (READY=1 ...) when NOTIFY_SOCKET was
  * set. Takes NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID out of the

@@ -220,7 +220,9 @@ hook_command(void *ud, enum se_cmd cmd)
         return;
     case SE_CMD_RELOAD: se_logger_reopen(s->proc->logger); return;
     case SE_CMD_DUMP:
-        if (!cfg->disable_sigdump) se__sigdump(s->proc->logger);
+        if (!cfg->disable_sigdump)
+            se__sigdump(s->proc->logger,
+                        s->status != NULL ? se__status_text(s->status, s->loop.driver) : NULL);
         return;
     case SE_CMD_NONE:
     case SE_CMD_COUNT: return;

@@ -301,7 +301,7 @@ dump_threads(int out)
 }
 
 int
-se__sigdump(struct se_logger *lg)
+se__sigdump(struct se_logger *lg, const char *workers)
 {
     char path[SE_PATH_MAX] = "stderr";
     int fd = open_dump(path, sizeof path);
@@ -327,6 +327,7 @@ se__sigdump(struct se_logger *lg)
     static const char *const mem[] = {"VmPeak",  "VmSize", "VmHWM",   "VmRSS",
                                       "RssAnon", "VmData", "Threads", NULL};
     copy_file_lines(fd, "/proc/self/status", mem);
+    if (workers != NULL) dprintf(fd, "Workers (as serverengine status shows them):\n%s", workers);
     close(fd);
     if (lg != NULL) se_log(lg, SE_LOG_INFO, "sigdump: wrote %s", path);
     return 0;

@@ -156,6 +156,19 @@ send_text(const struct se_driver *d, int32_t c, const char *text, size_t len)
     }
 }
 
+/* The answer of now into ss->text; its length. */
+static int
+status_now(struct se_status_srv *ss, const struct se_driver *d, bool json)
+{
+    int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
+    ss->snap.now_s = d->os->realtime_us(d->os->ctx) / 1000000;
+    ss->snap.up_ms = now_ms - ss->started_ms;
+    se__status_snapshot(d, now_ms, &ss->snap);
+    int len = se__status_format(&ss->snap, json, ss->text, sizeof ss->text);
+    SE_ASSERT(len >= 0); /* SE_STATUS_TEXT_MAX holds any answer */
+    return len;
+}
+
 void
 se__status_serve(struct se_status_srv *ss, const struct se_driver *d, struct se_logger *lg)
 {
@@ -180,12 +193,14 @@ se__status_serve(struct se_status_srv *ss, const struct se_driver *d, struct se_
         close(c);
         return;
     }
-    int64_t now_ms = d->os->monotonic_ms(d->os->ctx);
-    ss->snap.now_s = d->os->realtime_us(d->os->ctx) / 1000000;
-    ss->snap.up_ms = now_ms - ss->started_ms;
-    se__status_snapshot(d, now_ms, &ss->snap);
-    int len = se__status_format(&ss->snap, json, ss->text, sizeof ss->text);
-    SE_ASSERT(len >= 0); /* SE_STATUS_TEXT_MAX holds any answer */
+    int len = status_now(ss, d, json);
     send_text(d, c, ss->text, (size_t)len);
     close(c);
+}
+
+const char *
+se__status_text(struct se_status_srv *ss, const struct se_driver *d)
+{
+    (void)status_now(ss, d, false);
+    return ss->text;
 }

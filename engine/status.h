@@ -149,6 +149,9 @@ struct se_status_srv {
  * server_pid, supervisor_pid (0 none), config (the file, "" none),
  * overrides (-s given); now_ms: the server's start on the driver's clock.
  * NULL when out of memory. */
+/* The human table of now (what `serverengine status` prints), in ss's
+ * buffer: valid until the next call. For the server's sigdump. */
+const char *se__status_text(struct se_status_srv *ss, const struct se_driver *d);
 struct se_status_srv *se__status_new(int32_t lfd, int32_t server_pid, int32_t supervisor_pid,
                                      const char *config, uint32_t overrides, int64_t now_ms);
 /* Answers one client (call when lfd is readable) from d's machines; log

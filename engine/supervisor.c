@@ -197,7 +197,7 @@ hook_command(void *ud, enum se_cmd cmd)
 {
     struct sup *sp = ud;
     const struct se_config *cfg = se__driver_config(sp->loop.driver);
-    if (cmd == SE_CMD_DUMP && !cfg->disable_sigdump) se__sigdump(sp->p->logger);
+    if (cmd == SE_CMD_DUMP && !cfg->disable_sigdump) se__sigdump(sp->p->logger, NULL);
     if (cmd == SE_CMD_RELOAD && !cfg->disable_reload) se_logger_reopen(sp->p->logger);
     if (cmd == SE_CMD_GRACEFUL_STOP || cmd == SE_CMD_IMMEDIATE_STOP)
         se__notify_stopping(&sp->p->notify, cfg);

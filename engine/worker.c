@@ -157,7 +157,7 @@ apply(struct helper *h, uint32_t acts)
                      w->id);
     if (acts & SE_WH_STOP) call_stop(w);
     if (acts & SE_WH_RELOAD) worker_reload(w);
-    if (acts & SE_WH_DUMP) se__sigdump(w->proc->logger);
+    if (acts & SE_WH_DUMP) se__sigdump(w->proc->logger, NULL);
     if (acts & SE_WH_EXIT) {
         se__proc_log(w->proc, SE_LOG_ERROR, "Worker %u exits: its server is gone", w->id);
         fflush(NULL);

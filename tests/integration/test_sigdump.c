@@ -83,6 +83,11 @@ test_cont_dumps_the_stack_of_every_thread_worker_run(void **state)
     itest_wait_log(t, "sigdump: wrote", 1, DL);
     read_dump(t, dump, sizeof dump);
     assert_every_thread_dumped(dump, 2);
+    /* the server's dump also has its workers' table, as status shows it */
+    const char *table = strstr(dump, "Workers (as serverengine status shows them):\n");
+    assert_non_null(table);
+    assert_non_null(strstr(table, "ID    PID"));
+    assert_non_null(strstr(table, "workers: 2 running of 2 wanted"));
     itest_kill(server, SIGTERM);
     assert_int_equal(itest_wait_exit(t, server, DL), 0);
 }
