@@ -18,7 +18,8 @@
 const struct se_config *
 se_server_config(const struct se_server *s)
 {
-    return s->loop.driver != NULL ? se__driver_config(s->loop.driver) : s->proc->cfg;
+    if (s->loop.driver != NULL) return se__driver_config(s->loop.driver);
+    return s->config_from != NULL ? se__driver_config(s->config_from) : s->proc->cfg;
 }
 
 struct se_logger *
@@ -236,6 +237,37 @@ hook_periodic(void *ud)
     se__notify(&s->proc->notify, se__driver_config(s->loop.driver), "WATCHDOG=1");
 }
 
+/* The commands posted on s's pipe, to d. */
+static void
+read_commands(struct se_server *s, int32_t fd, struct se_driver *d)
+{
+    unsigned char buf[64];
+    size_t n = 0;
+    if (s->loop.os.read(s->loop.os.ctx, fd, buf, sizeof buf, &n) < 0) return;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] > SE_CMD_NONE && buf[i] < SE_CMD_COUNT)
+            se__driver_command(d, (enum se_cmd)buf[i]);
+    }
+}
+
+int
+se__server_view_attach(struct se_server *view, const struct se_os *os, const struct se_driver *d)
+{
+    view->loop.os = *os; /* borrowed: closes the pipe, freed after the view */
+    view->config_from = d;
+    int rc = se__posix_pipe(view->cmd_pipe);
+    if (rc < 0) return rc;
+    return os->watch(os->ctx, view->cmd_pipe[0]);
+}
+
+bool
+se__server_view_readable(struct se_server *view, int32_t fd, struct se_driver *d)
+{
+    if (fd != view->cmd_pipe[0]) return false;
+    read_commands(view, fd, d);
+    return true;
+}
+
 static void
 hook_readable(void *ud, int32_t fd)
 {
@@ -250,13 +282,7 @@ hook_readable(void *ud, int32_t fd)
     }
     if (se__cmdin_readable(s, fd)) return;
     if (fd == s->cmd_pipe[0]) {
-        unsigned char buf[64];
-        size_t n = 0;
-        if (s->loop.os.read(s->loop.os.ctx, fd, buf, sizeof buf, &n) < 0) return;
-        for (size_t i = 0; i < n; i++) {
-            if (buf[i] > SE_CMD_NONE && buf[i] < SE_CMD_COUNT)
-                se__driver_command(s->loop.driver, (enum se_cmd)buf[i]);
-        }
+        read_commands(s, fd, s->loop.driver);
         return;
     }
     se__loop_readable(s->proc, &s->loop, fd);

@@ -19,10 +19,11 @@ struct se_server {
     struct se_config *retired; /* the previous configuration, kept for readers */
     int32_t cmd_pipe[2];       /* se_server_stop & co: one byte per command */
     struct se_worker *workers[SE_WORKERS_MAX];
-    bool supervisor;              /* this object lives in the supervisor process */
-    bool ready_notified;          /* READY=1 went to systemd */
-    struct se_sockmgr *sockmgr;   /* socket_manager: true (owned), else NULL */
-    struct se_status_srv *status; /* the status socket (owned), or NULL */
+    bool supervisor;                     /* this object lives in the supervisor process */
+    bool ready_notified;                 /* READY=1 went to systemd */
+    struct se_sockmgr *sockmgr;          /* socket_manager: true (owned), else NULL */
+    struct se_status_srv *status;        /* the status socket (owned), or NULL */
+    const struct se_driver *config_from; /* a supervisor's view: its driver's configuration */
     /* command_sender pipe: the parent's pipe (was stdin) and its reader */
     int32_t cmdin_fd;
     struct se_cmdpipe *cmdin;
@@ -35,6 +36,14 @@ int se__server_main(struct se_proc *p, int32_t parent_hb_fd, int64_t *parent_sta
                     struct se_server **keep);
 /* A server object with no loop: what a supervisor's callbacks receive. */
 struct se_server *se__server_new(struct se_proc *p);
+/* Makes such a view work in the supervisor's loop: its commands
+ * (se_server_stop & co) go on a pipe that loop watches, and its
+ * configuration is the one d has in force. 0 or -errno. */
+int se__server_view_attach(struct se_server *view, const struct se_os *os,
+                           const struct se_driver *d);
+/* fd readable in the supervisor's loop: true when it was the view's pipe,
+ * whose commands went to d. */
+bool se__server_view_readable(struct se_server *view, int32_t fd, struct se_driver *d);
 void se__server_free(struct se_server *s);
 
 /* cmdpipe_in.c: a server's stdin as its command pipe (command_sender:

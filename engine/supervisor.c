@@ -218,6 +218,7 @@ hook_readable(void *ud, int32_t fd)
         relay_poll(sp);
         return;
     }
+    if (se__server_view_readable(sp->view, fd, sp->loop.driver)) return;
     se__loop_readable(sp->p, &sp->loop, fd);
 }
 
@@ -248,6 +249,8 @@ sup_setup(struct sup *sp)
     int rc = se__loop_start(p, &sp->loop, SE_ROLE_SUPERVISOR, &hooks, -1, NULL, true);
     if (rc < 0) return rc;
     se__driver_set_periodic(sp->loop.driver, se__notify_watchdog_ms(&p->notify, p->cfg));
+    rc = se__server_view_attach(sp->view, &sp->loop.os, sp->loop.driver);
+    if (rc < 0) return rc;
     p->stop_hook = sup_stop_hook;
     p->stop_ud = sp;
     return 0;
@@ -257,8 +260,8 @@ static void
 sup_free(struct sup *sp)
 {
     relay_close(sp);
+    se__server_free(sp->view); /* first: it borrows the loop's adapter */
     se__loop_free(sp->p, &sp->loop);
-    se__server_free(sp->view);
     free(sp);
 }
 

@@ -113,6 +113,43 @@ test_supervisor_passes_a_command_to_the_server_once(void **state)
 
 /* ---- a server that dies ---------------------------------------------------- */
 
+/* The server object the supervisor's callbacks get stops the supervisor
+ * (it was a silent no-op: nothing read its command pipe). */
+static void
+test_a_stop_asked_from_after_start_stops_the_supervisor(void **state)
+{
+    struct itest *t = *state;
+    itest_set(t, "after_start_stop=true");
+    pid_t sup = itest_start(t, NULL, "supervisor=true", "worker_type=process", "workers=1", NULL);
+    itest_wait_log(t, "TEST after_start", 1, DL);
+    assert_int_equal(itest_wait_exit(t, sup, DL), 0);
+    assert_int_equal(itest_count_log(t, "Supervisor exits with status 0"), 1);
+}
+
+/* ... and its configuration is the one in force, after a reload too (it
+ * was the configuration of the start). */
+static void
+test_after_start_sees_the_reloaded_configuration(void **state)
+{
+    struct itest *t = *state;
+    char path[ITEST_PATH_MAX + 32];
+    itest_path(t, "sup.yml", path, sizeof path);
+    itest_write_file(t, "sup.yml", "message: one\n");
+    pid_t sup = itest_start(t, path, "supervisor=true", "worker_type=process", "workers=1", NULL);
+    itest_wait_log(t, "TEST after_start message=one", 1, DL);
+    itest_write_file(t, "sup.yml", "message: two\n");
+    itest_kill(sup, SIGUSR2);
+    itest_wait_log(t, "TEST reload worker=0 message=two", 1, DL);
+    pid_t w0 = itest_worker_pid(t, 0);
+    itest_kill(itest_server_pid(t, 1), SIGKILL); /* a new server: after_start again */
+    itest_wait_log(t, "TEST after_start message=", 2, DL);
+    /* the old server's worker notices and ends by itself (adopted by us) */
+    assert_int_not_equal(itest_wait_exit(t, w0, DL), 128 + SIGKILL);
+    assert_int_equal(itest_count_log(t, "TEST after_start message=two"), 1);
+    itest_kill(sup, SIGTERM);
+    assert_int_equal(itest_wait_exit(t, sup, DL), 0);
+}
+
 static void
 test_supervisor_restarts_a_killed_server_and_its_workers(void **state)
 {
@@ -471,6 +508,8 @@ main(int argc, char **argv)
         CASE(test_supervisor_passes_a_command_to_the_server_once, &sup_usr1, "USR1"),
         CASE(test_supervisor_passes_a_command_to_the_server_once, &sup_hup, "HUP"),
         CASE(test_supervisor_passes_a_command_to_the_server_once, &sup_usr2, "USR2"),
+        ONE(test_a_stop_asked_from_after_start_stops_the_supervisor),
+        ONE(test_after_start_sees_the_reloaded_configuration),
         ONE(test_supervisor_restarts_a_killed_server_and_its_workers),
         ONE(test_supervisor_replaces_a_server_that_stops_beating),
         ONE(test_server_and_workers_stop_when_the_supervisor_is_killed),

@@ -119,10 +119,16 @@ ts_after_run(struct se_server *s)
     se_log_info(se_server_logger(s), "TEST after_run");
 }
 
+/* In the supervisor: says which configuration it sees; with
+ * after_start_stop, asks the supervisor to stop through its server object. */
 static void
 ts_after_start(struct se_server *s)
 {
-    se_log_info(se_server_logger(s), "TEST after_start");
+    const struct se_config *cfg = se_server_config(s);
+    char message[CFG_TEXT_MAX];
+    cfg_text(cfg, "message", message, sizeof message);
+    se_log_info(se_server_logger(s), "TEST after_start message=%s", message);
+    if (cfg_is(cfg, "after_start_stop", "true")) se_server_stop(s, true);
 }
 
 static void
