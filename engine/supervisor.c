@@ -120,7 +120,13 @@ relay_poll(struct sup *sp)
     int rc = se__daemon_relay_read(sp->relay[0], msg, sizeof msg);
     if (rc == 1) server_is_ready(sp);
     if (rc == 0) start_failed(sp, msg);
-    if (rc < 0 && rc != -EAGAIN) relay_close(sp); /* judged at its exit */
+    if (rc < 0 && rc != -EAGAIN) {
+        /* the word is lost: as when the relay cannot be watched, the
+         * server's start counts as its readiness (it is judged at its
+         * exit), never a launcher left waiting */
+        se__proc_log(sp->p, SE_LOG_WARN, "Cannot read the server's readiness: %s", se_strerror(rc));
+        server_is_ready(sp);
+    }
 }
 
 static void
@@ -166,6 +172,20 @@ hook_exited(void *ud, uint32_t slot, const struct se_exit *ex)
         snprintf(why, sizeof why, "it exited with status %d before it was ready", ex->code);
     else
         snprintf(why, sizeof why, "it was killed by %s before it was ready", se_sig_name(ex->sig));
+    start_failed(sp, why);
+}
+
+/* The first server cannot even be started (fork, pipe): as with one that
+ * ends before it is ready, a waiting launcher is told, and the start ends;
+ * with nobody waiting the supervisor retries on its schedule. */
+static void
+hook_spawn_failed(void *ud, uint32_t slot, int err)
+{
+    struct sup *sp = ud;
+    (void)slot;
+    if (sp->server_ready) return;
+    char why[96];
+    snprintf(why, sizeof why, "it could not be started: %s", se_strerror(err));
     start_failed(sp, why);
 }
 
@@ -239,6 +259,7 @@ sup_setup(struct sup *sp)
         .prepare_spawn = hook_prepare_spawn,
         .spawned = hook_spawned,
         .exited = hook_exited,
+        .spawn_failed = hook_spawn_failed,
         .load_config = hook_load_config,
         .config_applied = hook_config_applied,
         .reload_failed = hook_reload_failed,
