@@ -2,9 +2,11 @@
 /*
  * os_posix.h: the production (POSIX/Linux) OS adapter, internal interface.
  *
- * os_posix.c holds processes, signals, the event wait and heartbeats;
- * os_posix_fs.c holds clocks, descriptors and files (the logger's needs);
- * os_posix_net.c sockets; os_posix_worker.c a process worker's waits.
+ * os_posix.c holds the set-up, signals, the event wait and heartbeats;
+ * os_posix_proc.c the children (spawn, reaping, signalling; os_posix_int.h
+ * is what those two share); os_posix_fs.c clocks, descriptors and files
+ * (the logger's needs); os_posix_net.c sockets; os_posix_worker.c a
+ * process worker's waits.
  * These files make the engine's system calls; the others do not, except
  * the few in tests/lint.sh's allow-list, each with its reason (daemon.c's
  * double fork, the configuration file's read, the sigdump file...), and
@@ -30,7 +32,7 @@ const struct se_os *se__os_posix_fs(void);
 /* Fills the same stateless methods into os (the full adapter's init uses it). */
 void se__os_posix_fs_fill(struct se_os *os);
 
-/* ---- the full adapter (os_posix.c) ------------------------------------- */
+/* ---- the full adapter (os_posix.c, os_posix_proc.c) --------------------- */
 
 #define SE_POSIX_CHILDREN_MAX (SE_WORKERS_MAX + SE_SERVERS_MAX + 4u)
 /* descriptors watched for readability: a heartbeat pipe per child, and the
