@@ -7,12 +7,18 @@
  * back into the machine that asked for it, in the same iteration, so that a
  * crashed worker's replacement is started as soon as the reap is seen.
  * Thread-safety: single-threaded; hooks run on the loop's thread.
+ *
+ * This file holds the driver's life (configuration, creation, reload), the
+ * machines' inputs (operator commands, children's ends, heartbeats, timers,
+ * what is left of a worker's process group) and the loop itself. Executing
+ * the machines' actions is driver_exec.c; the log lines are driver_log.c;
+ * driver_int.h is what the parts share.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "driver.h"
+#include "driver_int.h"
 
 /* Reaping stops after this many children per event (bounded loop); a
  * CHILD event is re-armed by the adapter if more are left. */
@@ -25,7 +31,6 @@
  * such a group is being stopped. */
 #define DRV_GROUP_PROBE_MS 100
 
-static void execute_all(struct se_driver *d, int64_t now_ms);
 static void parent_gone(struct se_driver *d, int64_t now_ms);
 
 /* ---- configuration ------------------------------------------------------ */
@@ -139,23 +144,14 @@ se__driver_set_self_beat(struct se_driver *d, int64_t interval_ms)
 
 /* ---- logging ------------------------------------------------------------ */
 
-static void SE_PRINTF(3, 4)
-    logf_(struct se_driver *d, enum se_log_level level, const char *fmt, ...)
+void
+se__driver_logf(struct se_driver *d, enum se_log_level level, const char *fmt, ...)
 {
     char buf[SE_LOG_LINE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    d->hooks.log(d->hooks.ud, level, buf);
-}
-
-static void
-log_event(struct se_driver *d, const struct se_act *a)
-{
-    if (d->hooks.event != NULL) d->hooks.event(d->hooks.ud, a);
-    char buf[SE_LOG_LINE_MAX];
-    enum se_log_level level = se__driver_event_text(d, a, buf, sizeof buf);
     d->hooks.log(d->hooks.ud, level, buf);
 }
 
@@ -167,23 +163,23 @@ draw(struct se_driver *d)
     return d->os->random_u32(d->os->ctx);
 }
 
-static void
-pool_feed(struct se_driver *d, struct se_pool_in in, int64_t now_ms)
+void
+se__driver_pool_feed(struct se_driver *d, struct se_pool_in in, int64_t now_ms)
 {
     SE_ASSERT(d->role == SE_ROLE_SERVER);
     in.rand = draw(d);
     se__pool_step(&d->pool, &in, now_ms, &d->acts);
 }
 
-static void
-sup_feed(struct se_driver *d, struct se_sup_in in, int64_t now_ms)
+void
+se__driver_sup_feed(struct se_driver *d, struct se_sup_in in, int64_t now_ms)
 {
     SE_ASSERT(d->role == SE_ROLE_SUPERVISOR);
     se__sup_step(&d->sup, &in, now_ms, &d->acts);
 }
 
-static void
-kill_feed(struct se_driver *d, uint32_t slot, struct se_kill_in in, int64_t now_ms)
+void
+se__driver_kill_feed(struct se_driver *d, uint32_t slot, struct se_kill_in in, int64_t now_ms)
 {
     SE_ASSERT(d->slots[slot].child != 0);
     se__kill_step(&d->slots[slot].kill, &in, now_ms, &d->acts);
@@ -240,15 +236,15 @@ warn_static_changes(struct se_driver *d, const struct se_config *new_cfg)
     char names[512];
     size_t n = se__config_static_changes(d->cfg, new_cfg, names, sizeof names);
     if (n > 0)
-        logf_(d, SE_LOG_WARN,
-              "Reloaded configuration changes %zu key(s) that take effect on the "
-              "next restart only: %s",
-              n, names);
+        se__driver_logf(d, SE_LOG_WARN,
+                        "Reloaded configuration changes %zu key(s) that take effect on the "
+                        "next restart only: %s",
+                        n, names);
 }
 
 /* Re-reads the configuration; an invalid one leaves the old one in force. */
-static bool
-reload_config(struct se_driver *d, int64_t now_ms)
+bool
+se__driver_reload_config(struct se_driver *d, int64_t now_ms)
 {
     if (d->hooks.load_config == NULL) return false;
     char err[512] = "";
@@ -256,7 +252,8 @@ reload_config(struct se_driver *d, int64_t now_ms)
     int rc = d->hooks.load_config(d->hooks.ud, &next, err, sizeof err);
     if (rc < 0 || next == NULL) {
         const char *why = err[0] != '\0' ? err : se_strerror(rc);
-        logf_(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s", why);
+        se__driver_logf(d, SE_LOG_ERROR, "Reload failed, keeping the current configuration: %s",
+                        why);
         if (d->hooks.reload_failed != NULL) d->hooks.reload_failed(d->hooks.ud, why);
         return false;
     }
@@ -274,58 +271,9 @@ reload_config(struct se_driver *d, int64_t now_ms)
     else
         se_config_free(old);
     if (d->role == SE_ROLE_SERVER)
-        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, now_ms);
+        se__driver_pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, now_ms);
     if (d->hooks.config_applied != NULL) d->hooks.config_applied(d->hooks.ud, d->cfg);
     return true;
-}
-
-/* ---- the command pipe (command_sender: pipe) ------------------------------ */
-
-/* The word a kill machine's signal stands for on a command pipe. */
-static enum se_cmd
-cmd_of_stop_sig(const struct se_driver *d, enum se_sig sig)
-{
-    if (sig == d->kill_cfg.graceful_sig) return SE_CMD_GRACEFUL_STOP;
-    if (sig == d->kill_cfg.immediate_sig) return SE_CMD_IMMEDIATE_STOP;
-    return SE_CMD_NONE; /* KILL, CONT: only a signal does it */
-}
-
-/* Writes cmd's word on the slot's command pipe. false when there is no pipe
- * or the word could not go whole (full, closed): the caller signals instead. */
-static bool
-send_word(struct se_driver *d, struct se_drv_slot *s, enum se_cmd cmd)
-{
-    if (cmd == SE_CMD_NONE || s->cmd_fd < 0) return false;
-    char line[32];
-    int len = snprintf(line, sizeof line, "%s\n", se_cmd_name(cmd));
-    size_t written = 0;
-    /* a line under PIPE_BUF is written whole or not at all */
-    int rc = d->os->write(d->os->ctx, s->cmd_fd, line, (size_t)len, &written);
-    if (rc == 0 && written == (size_t)len) return true;
-    logf_(d, SE_LOG_WARN, "Could not write %s on the command pipe of pid %d (%s): signalling",
-          se_cmd_name(cmd), (int)s->pid, rc < 0 ? se_strerror(rc) : "short write");
-    return false;
-}
-
-/* USR2 to every process worker (worker_reload_signal for spawn workers;
- * RELOAD on the command pipe when there is one). */
-static void
-notify_workers_reload(struct se_driver *d)
-{
-    enum se_sig sig = d->cfg->signal_reload;
-    if (d->cfg->worker_type == SE_WORKER_SPAWN) sig = d->cfg->worker_reload_signal;
-    for (uint32_t i = 0; i < d->slots_used; i++) {
-        if (d->slots[i].child == 0) continue;
-        if (d->stop_by_hook) {
-            if (d->hooks.reload_worker != NULL) d->hooks.reload_worker(d->hooks.ud, i);
-            continue;
-        }
-        if (send_word(d, &d->slots[i], SE_CMD_RELOAD) || sig == SE_SIG_NONE) continue;
-        int rc = d->os->signal(d->os->ctx, d->slots[i].child, sig);
-        if (rc < 0 && rc != -ESRCH)
-            logf_(d, SE_LOG_WARN, "Could not send %s to worker %u: %s", se_sig_name(sig), i,
-                  se_strerror(rc));
-    }
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -348,22 +296,24 @@ server_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
     switch (cmd) {
     case SE_CMD_GRACEFUL_STOP:
     case SE_CMD_DETACH: /* a server has nothing to detach from: graceful stop */
-        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true}, now_ms);
+        se__driver_pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true},
+                             now_ms);
         break;
     case SE_CMD_IMMEDIATE_STOP:
-        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = graceful_only},
-                  now_ms);
+        se__driver_pool_feed(
+            d, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = graceful_only}, now_ms);
         break;
     case SE_CMD_GRACEFUL_RESTART:
     case SE_CMD_IMMEDIATE_RESTART:
-        reload_config(d, now_ms);
-        pool_feed(d,
-                  (struct se_pool_in){.kind = SE_POOL_IN_RESTART,
-                                      .graceful = cmd == SE_CMD_GRACEFUL_RESTART || graceful_only},
-                  now_ms);
+        se__driver_reload_config(d, now_ms);
+        se__driver_pool_feed(
+            d,
+            (struct se_pool_in){.kind = SE_POOL_IN_RESTART,
+                                .graceful = cmd == SE_CMD_GRACEFUL_RESTART || graceful_only},
+            now_ms);
         break;
     case SE_CMD_RELOAD:
-        if (reload_config(d, now_ms)) notify_workers_reload(d);
+        if (se__driver_reload_config(d, now_ms)) se__driver_notify_reload(d);
         break;
     case SE_CMD_DUMP:
     case SE_CMD_NONE:
@@ -374,7 +324,7 @@ server_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 static void
 supervisor_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
 {
-    sup_feed(d, (struct se_sup_in){.kind = se__sup_in_for_cmd(cmd)}, now_ms);
+    se__driver_sup_feed(d, (struct se_sup_in){.kind = se__sup_in_for_cmd(cmd)}, now_ms);
 }
 
 static bool
@@ -389,7 +339,7 @@ handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
     SE_ASSERT(cmd > SE_CMD_NONE && cmd < SE_CMD_COUNT);
     if (cmd == SE_CMD_DUMP && now_ms - d->last_stop_ms < SE_DUMP_AFTER_STOP_MS) {
         /* service managers send CONT right after TERM: not a dump request */
-        logf_(d, SE_LOG_DEBUG, "Ignoring SIGCONT within 5 s of a stop request");
+        se__driver_logf(d, SE_LOG_DEBUG, "Ignoring SIGCONT within 5 s of a stop request");
         return;
     }
     bool stop = is_stop(cmd) || (cmd == SE_CMD_DETACH && d->role == SE_ROLE_SERVER);
@@ -398,10 +348,10 @@ handle_command(struct se_driver *d, enum se_cmd cmd, int64_t now_ms)
         (as_stop == SE_CMD_GRACEFUL_STOP || d->stop_seen == SE_CMD_IMMEDIATE_STOP)) {
         /* the same stop again (a supervisor's escalation resends it): the
          * stop is under way; no second log line, no second stop callback */
-        logf_(d, SE_LOG_DEBUG, "%s again: the stop is under way", cmd_received[cmd]);
+        se__driver_logf(d, SE_LOG_DEBUG, "%s again: the stop is under way", cmd_received[cmd]);
         return;
     }
-    logf_(d, SE_LOG_INFO, "%s", cmd_received[cmd]);
+    se__driver_logf(d, SE_LOG_INFO, "%s", cmd_received[cmd]);
     if (stop) {
         d->last_stop_ms = now_ms;
         d->stop_seen = as_stop;
@@ -483,8 +433,8 @@ groups_left(const struct se_driver *d)
 }
 
 /* A signal to what is left of a group: none left ends it quietly. */
-static void
-group_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
+void
+se__driver_group_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
 {
     int rc = d->os->signal_group(d->os->ctx, a->child, a->sig);
     if (rc == -ESRCH || (rc == 0 && a->sig == SE_SIG_KILL)) {
@@ -505,7 +455,8 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
 {
     int32_t slot = slot_of_child(d, ex->child);
     if (slot < 0) {
-        logf_(d, SE_LOG_WARN, "Reaped a child the engine does not know (handle %u)", ex->child);
+        se__driver_logf(d, SE_LOG_WARN, "Reaped a child the engine does not know (handle %u)",
+                        ex->child);
         return;
     }
     struct se_drv_slot *s = &d->slots[slot];
@@ -513,7 +464,7 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
     /* how the worker was being stopped, read before the reap ends its machine:
      * what is left of its group gets the same (an immediate stop stays one) */
     bool immediate = s->kill.phase == SE_KILL_IMMEDIATE || s->kill.phase == SE_KILL_FINAL;
-    kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
+    se__driver_kill_feed(d, (uint32_t)slot, (struct se_kill_in){.kind = SE_KILL_IN_REAPED}, now_ms);
     group_left(d, (uint32_t)slot, ex->child, immediate, now_ms);
     se__hb_step(&s->hb, &(struct se_hb_in){.kind = SE_HB_IN_STOP}, now_ms, &d->acts);
     close_hb_fd(d, s);
@@ -528,15 +479,15 @@ on_child_exit(struct se_driver *d, const struct se_exit *ex, int64_t now_ms)
     s->last_exit_sig_ours = sig_ours;
     if (d->hooks.exited != NULL) d->hooks.exited(d->hooks.ud, (uint32_t)slot, ex);
     if (d->role == SE_ROLE_SERVER) {
-        pool_feed(d,
-                  (struct se_pool_in){.kind = SE_POOL_IN_EXITED,
-                                      .slot = (uint32_t)slot,
-                                      .code = ex->code,
-                                      .sig = ex->sig,
-                                      .sig_ours = sig_ours},
-                  now_ms);
+        se__driver_pool_feed(d,
+                             (struct se_pool_in){.kind = SE_POOL_IN_EXITED,
+                                                 .slot = (uint32_t)slot,
+                                                 .code = ex->code,
+                                                 .sig = ex->sig,
+                                                 .sig_ours = sig_ours},
+                             now_ms);
     } else {
-        sup_feed(
+        se__driver_sup_feed(
             d,
             (struct se_sup_in){
                 .kind = SE_SUP_IN_EXITED, .slot = (uint32_t)slot, .code = ex->code, .sig = ex->sig},
@@ -554,11 +505,11 @@ drain_reap(struct se_driver *d, int64_t now_ms)
         int rc = d->os->reap(d->os->ctx, &ex);
         if (rc == -EAGAIN) return;
         if (rc < 0) {
-            logf_(d, SE_LOG_WARN, "Collecting child status failed: %s", se_strerror(rc));
+            se__driver_logf(d, SE_LOG_WARN, "Collecting child status failed: %s", se_strerror(rc));
             return;
         }
         on_child_exit(d, &ex, now_ms);
-        execute_all(d, now_ms); /* a replacement starts before the next reap */
+        se__driver_execute_all(d, now_ms); /* a replacement starts before the next reap */
     }
 }
 
@@ -575,8 +526,8 @@ on_hb_readable(struct se_driver *d, uint32_t slot, int64_t now_ms)
         if (rc < 0) {
             /* A read error says nothing about the child: stop watching the
              * pipe and judge it by its beat stamps and its exit. */
-            logf_(d, SE_LOG_WARN, "Reading the heartbeat pipe of slot %u failed: %s", slot,
-                  se_strerror(rc));
+            se__driver_logf(d, SE_LOG_WARN, "Reading the heartbeat pipe of slot %u failed: %s",
+                            slot, se_strerror(rc));
             close_hb_fd(d, s);
             return;
         }
@@ -607,7 +558,8 @@ dispatch(struct se_driver *d, const struct se_ev *ev, int64_t now_ms)
     case SE_EV_SIGNAL: {
         enum se_cmd cmd = se__config_signal_cmd(d->cfg, ev->sig);
         if (cmd == SE_CMD_NONE) {
-            logf_(d, SE_LOG_DEBUG, "Ignoring %s (no action configured)", se_sig_name(ev->sig));
+            se__driver_logf(d, SE_LOG_DEBUG, "Ignoring %s (no action configured)",
+                            se_sig_name(ev->sig));
             return;
         }
         handle_command(d, cmd, now_ms);
@@ -638,7 +590,7 @@ tick_slot(struct se_driver *d, uint32_t slot, int64_t now_ms)
     if (s->hb_on && se__hb_deadline_ms(&s->hb) <= now_ms)
         hb_feed(d, slot, (struct se_hb_in){.kind = SE_HB_IN_TICK}, now_ms);
     if (se__kill_deadline_ms(&s->kill) <= now_ms)
-        kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
+        se__driver_kill_feed(d, slot, (struct se_kill_in){.kind = SE_KILL_IN_TICK}, now_ms);
 }
 
 /* Our supervisor is gone: nobody would restart us or forward signals. The
@@ -649,7 +601,8 @@ parent_gone(struct se_driver *d, int64_t now_ms)
     if (d->parent_gone) return;
     d->parent_gone = true;
     d->self_beat_interval_ms = 0;
-    logf_(d, SE_LOG_WARN, "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
+    se__driver_logf(d, SE_LOG_WARN,
+                    "Supervisor is gone (heartbeat pipe closed): stopping gracefully");
     handle_command(d, SE_CMD_GRACEFUL_STOP, now_ms);
 }
 
@@ -712,9 +665,9 @@ tick_all(struct se_driver *d, int64_t now_ms)
         tick_slot(d, i, now_ms);
     if (d->role == SE_ROLE_SERVER) {
         if (se__pool_deadline_ms(&d->pool) <= now_ms)
-            pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, now_ms);
+            se__driver_pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_TICK}, now_ms);
     } else if (se__sup_deadline_ms(&d->sup) <= now_ms) {
-        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_TICK}, now_ms);
+        se__driver_sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_TICK}, now_ms);
     }
     self_beat(d, now_ms);
     periodic(d, now_ms);
@@ -738,165 +691,6 @@ next_deadline(const struct se_driver *d)
     return dl;
 }
 
-/* ---- actions ------------------------------------------------------------ */
-
-static void
-spawn_result(struct se_driver *d, uint32_t slot, int rc, int64_t now_ms)
-{
-    if (d->role == SE_ROLE_SERVER) {
-        struct se_pool_in in = {.kind = rc == 0 ? SE_POOL_IN_SPAWNED : SE_POOL_IN_SPAWN_FAILED,
-                                .slot = slot,
-                                .err = rc};
-        pool_feed(d, in, now_ms);
-    } else {
-        struct se_sup_in in = {
-            .kind = rc == 0 ? SE_SUP_IN_SPAWNED : SE_SUP_IN_SPAWN_FAILED, .slot = slot, .err = rc};
-        sup_feed(d, in, now_ms);
-    }
-}
-
-static void
-act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
-{
-    struct se_drv_slot *s = &d->slots[slot];
-    SE_ASSERT(slot < d->slots_max);
-    SE_ASSERT(s->child == 0); /* never two children in one slot */
-    struct se_spawn_req req = {.worker_id = slot, .heartbeat = !d->stop_by_hook};
-    d->hooks.prepare_spawn(d->hooks.ud, slot, &req);
-    struct se_spawn_res res = {.heartbeat_fd = -1, .command_fd = -1};
-    int rc = req.kind == 0 ? SE_ECONFIG : d->os->spawn(d->os->ctx, &req, &res);
-    if (rc == 0) {
-        SE_ASSERT(res.child != 0);
-        if (slot >= d->slots_used) d->slots_used = slot + 1;
-        s->child = res.child;
-        s->pid = res.pid;
-        s->starts++;
-        s->hb_fd = res.heartbeat_fd;
-        s->cmd_fd = res.command_fd;
-        /* a spawned program in auto mode is judged by heartbeat once it
-         * has written its first beat; any program can be run (README) */
-        s->hb_on =
-            req.heartbeat && !(req.kind == SE_SPAWN_EXEC && !d->cfg->worker_heartbeat_manual);
-        se__kill_init(&s->kill, &d->kill_cfg, slot, res.child, now_ms);
-        se__hb_init(&s->hb, &d->hb_cfg, slot, now_ms);
-        if (s->hb_fd >= 0 && d->os->watch(d->os->ctx, s->hb_fd) < 0) {
-            /* beats still arrive as stamps; only EOF detection is lost */
-            d->os->close(d->os->ctx, s->hb_fd);
-            s->hb_fd = -1;
-        }
-        if (d->hooks.spawned != NULL) d->hooks.spawned(d->hooks.ud, slot, &res);
-    }
-    if (rc < 0 && d->hooks.spawn_failed != NULL) d->hooks.spawn_failed(d->hooks.ud, slot, rc);
-    spawn_result(d, slot, rc, now_ms);
-}
-
-static void
-act_stop(struct se_driver *d, const struct se_act *a, int64_t now_ms)
-{
-    struct se_drv_slot *s = &d->slots[a->slot];
-    if (s->child == 0) return; /* ended in this same iteration */
-    if (d->stop_by_hook) {
-        if (d->hooks.stop_worker != NULL) d->hooks.stop_worker(d->hooks.ud, a->slot, a->graceful);
-        return;
-    }
-    struct se_kill_in in = {.kind = a->graceful ? SE_KILL_IN_GRACEFUL : SE_KILL_IN_IMMEDIATE,
-                            .reason = a->reason};
-    kill_feed(d, a->slot, in, now_ms);
-}
-
-static void
-act_signal(struct se_driver *d, const struct se_act *a, int64_t now_ms)
-{
-    struct se_drv_slot *s = &d->slots[a->slot];
-    if (a->reason == SE_REASON_GROUP_LEFT) {
-        /* what is left of an ended child's group; a signal queued behind one
-         * that found the group empty (QUIT's CONT) finds its stop ended */
-        if (a->child == s->group_child) group_signal(d, a, now_ms);
-        return;
-    }
-    /* Pair assertion with sm_kill: a signal only ever targets the live child
-     * the machine was made for; a reaped handle is never signalled. */
-    SE_ASSERT(s->child != 0);
-    SE_ASSERT(s->child == a->child);
-    if (send_word(d, s, cmd_of_stop_sig(d, a->sig))) return;
-    int rc = a->group ? d->os->signal_group(d->os->ctx, a->child, a->sig)
-                      : d->os->signal(d->os->ctx, a->child, a->sig);
-    if (rc == 0) return;
-    kill_feed(d, a->slot,
-              (struct se_kill_in){.kind = SE_KILL_IN_SIGNAL_FAILED, .err = rc, .sig = a->sig},
-              now_ms);
-}
-
-static void
-act_forward(struct se_driver *d, const struct se_act *a)
-{
-    struct se_drv_slot *s = &d->slots[a->slot];
-    if (s->child == 0 || send_word(d, s, a->cmd)) return;
-    enum se_sig sig = se__config_cmd_signal(d->cfg, a->cmd);
-    if (sig == SE_SIG_NONE) return;
-    int rc = d->os->signal(d->os->ctx, s->child, sig);
-    if (rc < 0 && rc != -ESRCH)
-        logf_(d, SE_LOG_WARN, "Could not forward %s to the server: %s", se_cmd_name(a->cmd),
-              se_strerror(rc));
-}
-
-static void
-act_lost(struct se_driver *d, const struct se_act *a, int64_t now_ms)
-{
-    if (d->slots[a->slot].child == 0) return;
-    if (d->role == SE_ROLE_SERVER) {
-        enum se_pool_in_kind k =
-            a->reason == SE_REASON_HEARTBEAT_EOF ? SE_POOL_IN_HB_EOF : SE_POOL_IN_LOST;
-        pool_feed(d, (struct se_pool_in){.kind = k, .slot = a->slot, .age_ms = a->ms}, now_ms);
-    } else {
-        sup_feed(d,
-                 (struct se_sup_in){
-                     .kind = SE_SUP_IN_LOST, .slot = a->slot, .age_ms = a->ms, .reason = a->reason},
-                 now_ms);
-    }
-}
-
-static void
-execute_one(struct se_driver *d, const struct se_act *a, int64_t now_ms)
-{
-    switch (a->kind) {
-    case SE_ACT_SPAWN: act_spawn(d, a->slot, now_ms); return;
-    case SE_ACT_STOP: act_stop(d, a, now_ms); return;
-    case SE_ACT_SIGNAL: act_signal(d, a, now_ms); return;
-    case SE_ACT_FORWARD: act_forward(d, a); return;
-    case SE_ACT_LOST: act_lost(d, a, now_ms); return;
-    case SE_ACT_RELOAD: reload_config(d, now_ms); return;
-    case SE_ACT_LOG: log_event(d, a); return;
-    case SE_ACT_EXIT:
-        d->done = true;
-        d->exit_status = a->status;
-        return;
-    }
-}
-
-/* Executes the queue in order; executing an action may append more (a result
- * fed back to a machine). Entries already run are reclaimed once they fill
- * half the queue, so what the queue must hold is the backlog (actions not yet
- * run), never an iteration's total: an immediate restart of 1,024 workers
- * runs several times more actions than SE_ACTS_MAX. */
-static void
-execute_all(struct se_driver *d, int64_t now_ms)
-{
-    struct se_acts *q = &d->acts;
-    uint32_t i = 0;
-    while (i < q->count) {
-        if (i >= q->cap / 2) {
-            memmove(q->items, q->items + i, (size_t)(q->count - i) * sizeof *q->items);
-            q->count -= i;
-            i = 0;
-        }
-        if (q->count - i > d->backlog_max) d->backlog_max = q->count - i;
-        struct se_act a = q->items[i++]; /* copy: the queue may move */
-        execute_one(d, &a, now_ms);
-    }
-    q->count = 0;
-}
-
 /* ---- the loop ----------------------------------------------------------- */
 
 static void
@@ -905,10 +699,10 @@ start(struct se_driver *d, int64_t now_ms)
     d->started = true;
     d->now_ms = now_ms;
     if (d->role == SE_ROLE_SERVER)
-        pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_START}, now_ms);
+        se__driver_pool_feed(d, (struct se_pool_in){.kind = SE_POOL_IN_START}, now_ms);
     else
-        sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_START}, now_ms);
-    execute_all(d, now_ms);
+        se__driver_sup_feed(d, (struct se_sup_in){.kind = SE_SUP_IN_START}, now_ms);
+    se__driver_execute_all(d, now_ms);
 }
 
 int
@@ -921,7 +715,7 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
         uint32_t n = 0;
         int rc = d->os->wait(d->os->ctx, next_deadline(d), d->evs, SE_EVS_MAX, &n);
         if (rc < 0) {
-            logf_(d, SE_LOG_FATAL, "Waiting for events failed: %s", se_strerror(rc));
+            se__driver_logf(d, SE_LOG_FATAL, "Waiting for events failed: %s", se_strerror(rc));
             return rc;
         }
         SE_ASSERT(n <= SE_EVS_MAX);
@@ -932,11 +726,11 @@ se__driver_run(struct se_driver *d, int32_t *exit_status)
              * worker's group may be orphans of ours (PID 1) to reap */
             if (d->done && d->evs[i].kind != SE_EV_CHILD) continue;
             dispatch(d, &d->evs[i], now_ms);
-            execute_all(d, now_ms);
+            se__driver_execute_all(d, now_ms);
         }
         if (d->done && !groups_left(d)) break;
         tick_all(d, now_ms);
-        execute_all(d, now_ms);
+        se__driver_execute_all(d, now_ms);
     }
     *exit_status = d->exit_status;
     return 0;

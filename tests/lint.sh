@@ -123,6 +123,9 @@ args 5'
 #   log*        logger.c and the parts split from it: the logger and its
 #               capture and rotation call each other (logger.o <-> log_capture.o)
 #   daemon pidfile privileges proctitle   daemon.c and the parts split from it
+#   driver*     driver.c and the parts split from it: the loop and the
+#               execution of the machines' actions call each other
+#               (driver.o <-> driver_exec.o)
 #   common faults   the assertion and the fault table every file may use
 one_module() {
     case $1 in
@@ -130,6 +133,7 @@ one_module() {
     config*) echo config ;;
     log*) echo logger ;;
     daemon | pidfile | privileges | proctitle) echo daemon ;;
+    driver*) echo driver ;;
     common | faults) echo common ;;
     *) echo "$1" ;;
     esac
