@@ -120,10 +120,11 @@ relay_poll(struct sup *sp)
     int rc = se__daemon_relay_read(sp->relay[0], msg, sizeof msg);
     if (rc == 1) server_is_ready(sp);
     if (rc == 0) start_failed(sp, msg);
-    if (rc < 0 && rc != -EAGAIN) {
-        /* the word is lost: as when the relay cannot be watched, the
-         * server's start counts as its readiness (it is judged at its
-         * exit), never a launcher left waiting */
+    if (rc == -EPIPE) relay_close(sp); /* it ended without a word: judged at its exit */
+    if (rc < 0 && rc != -EAGAIN && rc != -EPIPE) {
+        /* the word is lost (a read error): as when the relay cannot be
+         * watched, the server's start counts as its readiness, never a
+         * launcher left waiting */
         se__proc_log(sp->p, SE_LOG_WARN, "Cannot read the server's readiness: %s", se_strerror(rc));
         server_is_ready(sp);
     }
