@@ -137,6 +137,7 @@ test_after_start_sees_the_reloaded_configuration(void **state)
     itest_write_file(t, "sup.yml", "message: one\n");
     pid_t sup = itest_start(t, path, "supervisor=true", "worker_type=process", "workers=1", NULL);
     itest_wait_log(t, "TEST after_start message=one", 1, DL);
+    itest_wait_log(t, "TEST run worker=0 pid=", 1, DL); /* its pid is read below */
     itest_write_file(t, "sup.yml", "message: two\n");
     itest_kill(sup, SIGUSR2);
     itest_wait_log(t, "TEST reload worker=0 message=two", 1, DL);
