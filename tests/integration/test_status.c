@@ -38,68 +38,12 @@
 
 #include "serverengine.h"
 #include "support/itest.h"
+#include "support/itest_tool.h"
 
 #define DL       ITEST_DEADLINE_MS
 #define TEXT_MAX 65536
-#define ARGS_MAX 24
 
 extern char **environ;
-
-/* build/serverengine, next to build/tests/ where this binary is */
-static char tool_path[PATH_MAX];
-
-/* ---- the tool ------------------------------------------------------------- */
-
-static pid_t
-tool_spawn(struct itest *t, const char *name, const char *const *args, bool track)
-{
-    char out[ITEST_PATH_MAX + 64], err[ITEST_PATH_MAX + 64];
-    snprintf(out, sizeof out, "%s/%s.out", t->dir, name);
-    snprintf(err, sizeof err, "%s/%s.err", t->dir, name);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        int in = open("/dev/null", O_RDONLY);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || o < 0 || e < 0) _exit(97);
-        dup2(in, 0), dup2(o, 1), dup2(e, 2);
-        const char *argv[ARGS_MAX + 2] = {tool_path};
-        for (size_t i = 0; args[i] != NULL && i < ARGS_MAX; i++)
-            argv[i + 1] = args[i];
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(tool_path, (char *const *)argv);
-        _exit(96);
-    }
-    setpgid(pid, pid);
-    if (track) itest_track_pgid(t, pid);
-    return pid;
-}
-
-/* Runs the tool to its end: its status, its output in out and err. */
-static int
-tool_run(struct itest *t, char *out, char *err, const char *first, ...)
-{
-    const char *args[ARGS_MAX + 1];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a != NULL && n < ARGS_MAX; a = va_arg(ap, const char *))
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    pid_t pid = tool_spawn(t, "cmd", args, false);
-    int status = itest_wait_exit(t, pid, DL);
-    char path[ITEST_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/cmd.out", t->dir);
-    if (itest_read_file(path, out, TEXT_MAX) < 0) out[0] = '\0';
-    snprintf(path, sizeof path, "%s/cmd.err", t->dir);
-    if (itest_read_file(path, err, TEXT_MAX) < 0) err[0] = '\0';
-    return status;
-}
 
 static void
 expect_in(const char *text, const char *want, const char *what)
@@ -213,7 +157,7 @@ run_three(struct itest *t, char *pid_path, size_t size, const char *extra)
     snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
     const char *args[] = {"run", "-s",  "workers=3", "-s", log_kv, "-s",      pid_kv,
                           "-s",  extra, "--",        "sh", "-c",   shell_cmd, NULL};
-    pid_t pid = tool_spawn(t, "run", args, true);
+    pid_t pid = itest_tool_spawn(t, "run", -1, args, true);
     for (unsigned id = 0; id < 3; id++) {
         char text[64];
         snprintf(text, sizeof text, "stdout: worker=%u", id);
@@ -231,7 +175,7 @@ status_json_until(struct itest *t, const char *pid_path, char *out,
     int64_t end = itest_now_ms() + DL;
     int rc = -1;
     while (itest_now_ms() < end) {
-        rc = tool_run(t, out, err, "status", "--json", "-p", pid_path, NULL);
+        rc = itest_tool_run(t, out, err, TEXT_MAX, "status", "--json", "-p", pid_path, NULL);
         if (rc == 0 && until(out, arg)) return;
         usleep(20000); /* the next poll of a real condition */
     }
@@ -314,7 +258,7 @@ test_status_shows_a_killed_workers_restart_and_its_signal(void **state)
     }
 
     /* the table says the same */
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 0);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 0);
     expect_in(out, "workers: 3 running of 3 wanted", "the table's head");
     char pid_kv[64];
     snprintf(pid_kv, sizeof pid_kv, "server pid %d, up ", (int)tool);
@@ -326,7 +270,7 @@ test_status_shows_a_killed_workers_restart_and_its_signal(void **state)
     assert_int_equal(itest_wait_exit(t, tool, DL), 0);
     assert_int_equal(access(sock, F_OK), -1); /* the socket is gone with the server */
     assert_int_equal(errno, ENOENT);
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
 }
 
 static bool
@@ -366,7 +310,7 @@ test_status_under_a_supervisor_follows_the_restarted_server(void **state)
      * beside the pid file, which the tool says */
     char pid_text[32];
     snprintf(pid_text, sizeof pid_text, "%d", (int)tool);
-    assert_int_equal(tool_run(t, out, err, "status", pid_text, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", pid_text, NULL), 1);
     expect_in(err, "serves no status", "status by pid with a pid file");
     expect_in(err, "use -p", "status by pid with a pid file");
     itest_kill(tool, SIGTERM);
@@ -384,12 +328,12 @@ test_status_without_a_pid_file_is_found_by_pid(void **state)
     putenv(dir_env); /* the tool and the server it runs inherit it */
     snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
     const char *args[] = {"run", "-s", "workers=2", "-s", log_kv, "--", "sleep", "1000", NULL};
-    pid_t tool = tool_spawn(t, "run", args, true);
+    pid_t tool = itest_tool_spawn(t, "run", -1, args, true);
     itest_wait_log(t, "Worker 1 started", 1, DL);
     snprintf(pid_text, sizeof pid_text, "%d", (int)tool);
     int64_t end = itest_now_ms() + DL;
     int rc = -1;
-    while ((rc = tool_run(t, out, err, "status", "--json", pid_text, NULL)) != 0 &&
+    while ((rc = itest_tool_run(t, out, err, TEXT_MAX, "status", "--json", pid_text, NULL)) != 0 &&
            itest_now_ms() < end)
         usleep(20000);
     unsetenv("SERVERENGINE_STATUS_DIR");
@@ -428,13 +372,13 @@ test_status_of_what_serves_none_is_refused_with_1(void **state)
     snprintf(sock, sizeof sock, "%s.status", pid_path);
     snprintf(text, sizeof text, "%d\n", (int)getpid());
     itest_write_file(t, "other.pid", text);
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
     expect_in(err, "serverengine: status: pid ", "no socket");
     expect_in(err, "serves no status: no socket at ", "no socket");
     assert_string_equal(out, "");
     /* a file where the socket should be */
     itest_write_file(t, "other.pid.status", "not a socket\n");
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
     expect_in(err, "is not a socket (another kind of file): refused", "a file");
     /* a link to a real socket: never followed */
     unlink(sock);
@@ -442,7 +386,7 @@ test_status_of_what_serves_none_is_refused_with_1(void **state)
     snprintf(real, sizeof real, "%s/real.sock", t->dir);
     int fd = listen_at(real);
     assert_int_equal(symlink(real, sock), 0);
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
     expect_in(err, "is not a socket (a symbolic link): refused", "a link");
     /* a socket served by a process that is neither the pid nor its child:
      * the pid file names pid 1 */
@@ -451,7 +395,7 @@ test_status_of_what_serves_none_is_refused_with_1(void **state)
     unlink(real);
     fd = listen_at(sock);
     itest_write_file(t, "other.pid", "1\n");
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
     snprintf(text, sizeof text, "served by pid %d, neither pid 1", (int)getpid());
     expect_in(err, text, "another process's socket");
     close(fd);
@@ -459,14 +403,14 @@ test_status_of_what_serves_none_is_refused_with_1(void **state)
     /* a stale socket: nothing answers */
     fd = listen_at(sock);
     close(fd);
-    assert_int_equal(tool_run(t, out, err, "status", "-p", pid_path, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 1);
     expect_in(err, "nothing answers at ", "a stale socket");
     unlink(sock);
     /* usage */
-    assert_int_equal(tool_run(t, out, err, "status", NULL), 64);
-    assert_int_equal(tool_run(t, out, err, "status", "--immediate", "1", NULL), 64);
-    assert_int_equal(tool_run(t, out, err, "stop", "--json", "1", NULL), 64);
-    assert_int_equal(tool_run(t, out, err, "status", "--help", NULL), 0);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", NULL), 64);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "--immediate", "1", NULL), 64);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "stop", "--json", "1", NULL), 64);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "--help", NULL), 0);
     expect_in(out, "usage: serverengine status [--json] (-p PIDFILE | PID)", "--help");
 }
 
@@ -633,9 +577,7 @@ int
 main(int argc, char **argv)
 {
     itest_main(argc, argv);
-    char self[PATH_MAX];
-    if (realpath(argv[0], self) == NULL) return 1;
-    snprintf(tool_path, sizeof tool_path, "%s/../serverengine", dirname(self));
+    if (!itest_tool_init(argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_status_shows_a_killed_workers_restart_and_its_signal,
                                         setup, teardown),

@@ -31,66 +31,10 @@
 
 #include "serverengine.h"
 #include "support/itest.h"
+#include "support/itest_tool.h"
 
 #define DL       ITEST_DEADLINE_MS
 #define TEXT_MAX 16384
-#define ARGS_MAX 24
-
-/* build/serverengine, next to build/tests/ where this binary is */
-static char tool_path[PATH_MAX];
-
-/* Forks the tool with args (NULL-terminated), stdin from in_fd (-1:
- * /dev/null), stdout and stderr to <dir>/NAME.out and NAME.err. */
-static pid_t
-tool_spawn(struct itest *t, const char *name, int in_fd, const char *const *args, bool track)
-{
-    char out[ITEST_PATH_MAX + 64], err[ITEST_PATH_MAX + 64];
-    snprintf(out, sizeof out, "%s/%s.out", t->dir, name);
-    snprintf(err, sizeof err, "%s/%s.err", t->dir, name);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        setpgid(0, 0);
-        int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || o < 0 || e < 0) _exit(97);
-        dup2(in, 0), dup2(o, 1), dup2(e, 2);
-        const char *argv[ARGS_MAX + 2] = {tool_path};
-        for (size_t i = 0; args[i] != NULL && i < ARGS_MAX; i++)
-            argv[i + 1] = args[i];
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(tool_path, (char *const *)argv);
-        _exit(96);
-    }
-    setpgid(pid, pid);
-    if (track) itest_track_pgid(t, pid); /* a server: nothing of it may survive */
-    return pid;
-}
-
-/* Runs the tool to its end; returns its status, its output in out/err. */
-static int
-tool_run(struct itest *t, char *out, char *err, const char *first, ...)
-{
-    const char *args[ARGS_MAX + 1];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a != NULL && n < ARGS_MAX; a = va_arg(ap, const char *))
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    pid_t pid = tool_spawn(t, "cmd", -1, args, false);
-    int status = itest_wait_exit(t, pid, DL);
-    char path[ITEST_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/cmd.out", t->dir);
-    if (itest_read_file(path, out, TEXT_MAX) < 0) out[0] = '\0';
-    snprintf(path, sizeof path, "%s/cmd.err", t->dir);
-    if (itest_read_file(path, err, TEXT_MAX) < 0) err[0] = '\0';
-    return status;
-}
 
 static void
 expect_in(const char *text, const char *want, const char *what)
@@ -105,16 +49,16 @@ test_help_and_version_on_the_tool_and_every_subcommand(void **state)
 {
     struct itest *t = *state;
     static char out[TEXT_MAX], err[TEXT_MAX];
-    assert_int_equal(tool_run(t, out, err, "--help", NULL), 0);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "--help", NULL), 0);
     expect_in(out, "usage: serverengine COMMAND", "--help");
-    assert_int_equal(tool_run(t, out, err, "--version", NULL), 0);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "--version", NULL), 0);
     expect_in(out, "serverengine " SE_VERSION_STRING, "--version");
     static const char *const subs[] = {"run",    "stop",   "kill", "restart",
                                        "reload", "detach", "dump", "check-config"};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         char want[64];
         snprintf(want, sizeof want, "usage: serverengine %s", subs[i]);
-        assert_int_equal(tool_run(t, out, err, subs[i], "--help", NULL), 0);
+        assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, subs[i], "--help", NULL), 0);
         expect_in(out, want, subs[i]);
     }
 }
@@ -136,13 +80,17 @@ test_usage_errors_exit_64_and_bad_values_78(void **state)
         {"run", "-s", NULL},
     };
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
-        int rc = tool_run(t, out, err, usage[i][0], usage[i][1], usage[i][2], usage[i][3], NULL);
+        int rc = itest_tool_run(t, out, err, TEXT_MAX, usage[i][0], usage[i][1], usage[i][2],
+                                usage[i][3], NULL);
         if (rc != 64) fail_msg("%s %s: status %d, want 64", usage[i][0], usage[i][1], rc);
         expect_in(err, "serverengine: ", usage[i][0]);
     }
-    assert_int_equal(tool_run(t, out, err, "run", "-s", "workers=-1", "--", "true", NULL), 78);
+    assert_int_equal(
+        itest_tool_run(t, out, err, TEXT_MAX, "run", "-s", "workers=-1", "--", "true", NULL), 78);
     expect_in(err, "serverengine: workers", "a bad value");
-    assert_int_equal(tool_run(t, out, err, "run", "-s", "worker_type=process", "true", NULL), 78);
+    assert_int_equal(
+        itest_tool_run(t, out, err, TEXT_MAX, "run", "-s", "worker_type=process", "true", NULL),
+        78);
     expect_in(err, "worker_type", "a worker type the tool cannot run");
 }
 
@@ -160,7 +108,7 @@ run_three(struct itest *t, char *pid_path, size_t size, const char *extra)
     snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
     const char *args[] = {"run", "-s",  "workers=3", "-s", log_kv, "-s",      pid_kv,
                           "-s",  extra, "--",        "sh", "-c",   shell_cmd, NULL};
-    pid_t pid = tool_spawn(t, "run", -1, args, true);
+    pid_t pid = itest_tool_spawn(t, "run", -1, args, true);
     for (unsigned id = 0; id < 3; id++) {
         char text[64];
         snprintf(text, sizeof text, "stdout: worker=%u", id);
@@ -173,8 +121,8 @@ static void
 signal_by_pid_file(struct itest *t, const char *pid_path, const char *sub, const char *opt)
 {
     static char out[TEXT_MAX], err[TEXT_MAX];
-    int rc = opt != NULL ? tool_run(t, out, err, sub, opt, "-p", pid_path, NULL)
-                         : tool_run(t, out, err, sub, "-p", pid_path, NULL);
+    int rc = opt != NULL ? itest_tool_run(t, out, err, TEXT_MAX, sub, opt, "-p", pid_path, NULL)
+                         : itest_tool_run(t, out, err, TEXT_MAX, sub, "-p", pid_path, NULL);
     if (rc != 0) fail_msg("%s: status %d: %s", sub, rc, err);
 }
 
@@ -232,12 +180,12 @@ test_kill_by_pid_stops_at_once(void **state)
     char pid_path[ITEST_PATH_MAX + 32], pid_text[32];
     pid_t tool = run_three(t, pid_path, sizeof pid_path, "log_level=info");
     snprintf(pid_text, sizeof pid_text, "%d", (int)tool);
-    assert_int_equal(tool_run(t, out, err, "kill", pid_text, NULL), 0); /* by PID */
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "kill", pid_text, NULL), 0); /* by PID */
     assert_int_equal(itest_wait_exit(t, tool, DL), 0);
     assert_int_equal(itest_count_log(t, "Received immediate stop"), 1);
     assert_int_equal(itest_count_log(t, "finished with signal SIGQUIT"), 3);
     /* the process is gone: the subcommand says so and fails */
-    assert_int_equal(tool_run(t, out, err, "stop", pid_text, NULL), 1);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "stop", pid_text, NULL), 1);
     expect_in(err, "serverengine: cannot send SIGTERM", "stop to a gone pid");
 }
 
@@ -284,8 +232,9 @@ test_run_as_a_daemon_is_stopped_through_its_pid_file(void **state)
     snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
     snprintf(pid_kv, sizeof pid_kv, "pid_path=%s", pid_path);
     /* the launcher returns once the daemon is ready */
-    assert_int_equal(tool_run(t, out, err, "run", "-s", "daemonize=true", "-s", log_kv, "-s",
-                              pid_kv, "-s", "workers=2", "--", "sleep", "1000", NULL),
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "run", "-s", "daemonize=true", "-s",
+                                    log_kv, "-s", pid_kv, "-s", "workers=2", "--", "sleep", "1000",
+                                    NULL),
                      0);
     itest_wait_log(t, "Worker 1 started", 1, DL);
     char pid_text[32];
@@ -304,7 +253,7 @@ test_run_of_a_program_that_is_not_there_says_why(void **state)
     char log_kv[ITEST_PATH_MAX + 16];
     snprintf(log_kv, sizeof log_kv, "log=%s", t->log_path);
     const char *args[] = {"run", "-s", log_kv, "/nonexistent/prog", "arg", NULL};
-    pid_t tool = tool_spawn(t, "run", -1, args, true);
+    pid_t tool = itest_tool_spawn(t, "run", -1, args, true);
     itest_wait_log(t, "Worker 0: cannot run /nonexistent/prog: No such file or directory (errno 2)",
                    2, DL);
     itest_kill(tool, SIGTERM);
@@ -323,8 +272,9 @@ test_check_config_prints_every_key_and_where_it_came_from(void **state)
     itest_write_file(t, "c.yml",
                      "workers: 3\nlog: \"a b.log\"\nworker_heartbeat_timeout: 180\n"
                      "message: hello\n");
-    assert_int_equal(
-        tool_run(t, out, err, "check-config", "-c", path, "--set=log_level=warn", NULL), 0);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "check-config", "-c", path,
+                                    "--set=log_level=warn", NULL),
+                     0);
     expect_in(out, "\nworkers: 3  # file\n", "a file value");
     expect_in(out, "\nlog: a b.log  # file\n", "a plain value with a space");
     expect_in(out, "\npid_path: \"\"  # default\n", "an empty value, quoted");
@@ -338,11 +288,12 @@ test_check_config_prints_every_key_and_where_it_came_from(void **state)
     assert_non_null(strstr(p, "# file"));
 
     itest_write_file(t, "c.yml", "workers: 3\nworker_heartbeat_mode: sometimes\n");
-    assert_int_equal(tool_run(t, out, err, "check-config", "-c", path, NULL), 78);
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "check-config", "-c", path, NULL), 78);
     expect_in(err, "serverengine: ", "the message's start");
     expect_in(err, "worker_heartbeat_mode", "the bad key named");
-    assert_int_equal(tool_run(t, out, err, "check-config", "-c", path, "-s", "workers=x", NULL),
-                     78);
+    assert_int_equal(
+        itest_tool_run(t, out, err, TEXT_MAX, "check-config", "-c", path, "-s", "workers=x", NULL),
+        78);
 }
 
 /* SIGDUMP_SIGNAL (serverengine(3), ENVIRONMENT) shows where it decides the
@@ -356,11 +307,11 @@ test_check_config_shows_the_dump_signal_sigdump_signal_names(void **state)
     itest_path(t, "c.yml", path, sizeof path);
     itest_write_file(t, "c.yml", "workers: 2\n");
     setenv("SIGDUMP_SIGNAL", "WINCH", 1);
-    int rc = tool_run(t, out, err, "check-config", "-c", path, NULL);
-    int rc_set =
-        tool_run(t, out_set, err, "check-config", "-c", path, "-s", "signal_dump=URG", NULL);
+    int rc = itest_tool_run(t, out, err, TEXT_MAX, "check-config", "-c", path, NULL);
+    int rc_set = itest_tool_run(t, out_set, err, TEXT_MAX, "check-config", "-c", path, "-s",
+                                "signal_dump=URG", NULL);
     setenv("SIGDUMP_SIGNAL", "NOPE", 1);
-    int rc_bad = tool_run(t, out_bad, err, "check-config", "-c", path, NULL);
+    int rc_bad = itest_tool_run(t, out_bad, err, TEXT_MAX, "check-config", "-c", path, NULL);
     unsetenv("SIGDUMP_SIGNAL");
     assert_int_equal(rc_bad, 78);
     expect_in(err, "SIGDUMP_SIGNAL=\"NOPE\"", "the variable named");
@@ -368,7 +319,7 @@ test_check_config_shows_the_dump_signal_sigdump_signal_names(void **state)
     expect_in(out, "\nsignal_dump: SIGWINCH  # env SIGDUMP_SIGNAL\n", "the variable's signal");
     assert_int_equal(rc_set, 0);
     expect_in(out_set, "\nsignal_dump: SIGURG  # set\n", "the key wins");
-    rc = tool_run(t, out, err, "check-config", "-c", path, NULL);
+    rc = itest_tool_run(t, out, err, TEXT_MAX, "check-config", "-c", path, NULL);
     expect_in(out, "\nsignal_dump: SIGCONT  # default\n", "the default without the variable");
 }
 
@@ -410,7 +361,7 @@ test_run_with_command_pipe_reads_words_refuses_junk_and_stops_at_eof(void **stat
                           "-c",
                           program,
                           NULL};
-    pid_t tool = tool_spawn(t, "run", fds[0], args, true);
+    pid_t tool = itest_tool_spawn(t, "run", fds[0], args, true);
     close(fds[0]);
     itest_wait_log(t, "Worker 1 started", 1, DL);
 
@@ -511,7 +462,7 @@ test_run_hands_listen_sockets_to_programs_as_socket_activation_does(void **state
     snprintf(log, sizeof log, "log=%s", t->log_path);
     const char *args[] = {
         "run", "-s", log, "-s", listen, "-s", "workers=2", "--", self, "--serve-listen-fds", NULL};
-    pid_t tool = tool_spawn(t, "run", -1, args, true);
+    pid_t tool = itest_tool_spawn(t, "run", -1, args, true);
     itest_wait_log(t, "Worker 1 started", 1, DL);
     int64_t until = itest_now_ms() + DL;
     while (!ask(port, answer, sizeof answer) && itest_now_ms() < until)
@@ -537,9 +488,7 @@ main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--serve-listen-fds") == 0) return serve_listen_fds();
     itest_main(argc, argv);
-    char self[PATH_MAX];
-    if (realpath(argv[0], self) == NULL) return 1;
-    snprintf(tool_path, sizeof tool_path, "%s/../serverengine", dirname(self));
+    if (!itest_tool_init(argv[0])) return 1;
     const struct CMUnitTest tests[] = {
         ONE(test_help_and_version_on_the_tool_and_every_subcommand),
         ONE(test_usage_errors_exit_64_and_bad_values_78),
