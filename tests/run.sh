@@ -7,6 +7,7 @@
 #   SE_VALGRIND=1   run everything under memcheck (make check-valgrind)
 #   SE_TESTS=glob   only binaries whose name matches (e.g. 'test_sm_*')
 set -u
+sims=()
 B=${1:-build}
 pass=0
 fail=0
@@ -19,14 +20,6 @@ if [ "${SE_VALGRIND:-0}" = 1 ]; then
         --child-silent-after-fork=yes)
 fi
 deadline_s=${SE_TEST_DEADLINE_S:-600}
-
-run_one() { # name, command...
-    local name=$1; shift
-    local out rc
-    out=$(timeout -k 5 "$deadline_s" "$@" 2>&1)
-    rc=$?
-    tally "$name" "$rc" "$out"
-}
 
 tally() { # name, exit status, output
     local name=$1 rc=$2 out=$3
@@ -45,15 +38,52 @@ tally() { # name, exit status, output
     fi
 }
 
+# The binaries run in a pool of SE_TEST_JOBS (4; 1 under valgrind) at once:
+# most of their time is spent waiting on real timeouts (a heartbeat timeout,
+# a detach wait, an escalation), not on the CPU. Each binary owns its process
+# tree and its files (names carry its pid), so they do not meet. The slowest
+# start first; the results are told in a fixed order, each binary's output
+# whole.
+jobs_max=${SE_TEST_JOBS:-4}
+if [ "${SE_VALGRIND:-0}" = 1 ]; then jobs_max=${SE_TEST_JOBS:-1}; fi
+outdir=$(mktemp -d)
+trap 'rm -rf "$outdir"' EXIT
+slow_first=(test_examples test_hostile_procs test_server test_supervisor test_spawn
+    test_logger_multiproc test_scale)
 shopt -s nullglob
+names=()
 for t in "$B"/tests/test_*; do
     name=$(basename "$t")
     case "$name" in ${SE_TESTS:-*}) ;; *) continue ;; esac
+    case "$name" in *.d | *.o) continue ;; esac
+    names+=("$name")
+done
+order=()
+for name in "${slow_first[@]}"; do
+    for n in "${names[@]}"; do [ "$n" = "$name" ] && order+=("$name"); done
+done
+for n in "${names[@]}"; do
+    case " ${slow_first[*]} " in *" $n "*) ;; *) order+=("$n") ;; esac
+done
+
+bg_one() { # name, command...: output and exit status into $outdir
+    local name=$1; shift
+    timeout -k 5 "$deadline_s" "$@" >"$outdir/$name.out" 2>&1
+    echo $? >"$outdir/$name.rc"
+}
+
+running=0
+for name in "${order[@]}"; do
+    t=$B/tests/$name
+    if [ "$running" -ge "$jobs_max" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
     case "$name" in
-    *.d | *.o) continue ;;
-    *.sh) run_one "$name" "$t" ;; # a script: memcheck runs what it starts itself
-    *) run_one "$name" "${vg[@]}" "$t" ;;
+    *.sh) bg_one "$name" "$t" & ;; # a script: memcheck runs what it starts itself
+    *) bg_one "$name" "${vg[@]}" "$t" & ;;
     esac
+    running=$((running + 1))
 done
 
 # The simulator's fixed seeds: each seed is one test, one simulated hour (a
@@ -78,23 +108,23 @@ if [ -x "$B/se-sim" ] && [ -z "${SE_TESTS:-}" ]; then
         embedded=(--set worker_type=embedded "${short[@]}")
         max=(--workers 1024 --seeds 1-1 --duration 120 --tap)
     fi
-    # Two lanes, one per core (the runs are CPU-bound and independent); the
-    # results are told in a fixed order. The supervisor role's children are
-    # server processes (detach, restarts).
-    simdir=$(mktemp -d)
-    trap 'rm -rf "$simdir"' EXIT
+    # Two lanes, one per core (the runs are CPU-bound and independent), beside
+    # the last binaries of the pool. The supervisor role's children are server
+    # processes (detach, restarts).
     sim_run() { # name, se-sim arguments...
         local name=$1; shift
-        timeout -k 5 "$deadline_s" "${vg[@]}" "$B/se-sim" "$@" >"$simdir/$name.out" 2>&1
-        echo $? >"$simdir/$name.rc"
+        timeout -k 5 "$deadline_s" "${vg[@]}" "$B/se-sim" "$@" >"$outdir/$name.out" 2>&1
+        echo $? >"$outdir/$name.rc"
     }
     { sim_run se-sim "${server[@]}"; sim_run se-sim-embedded "${embedded[@]}"; } &
     { sim_run se-sim-supervisor "${sup[@]}"; sim_run se-sim-thread "${thread[@]}"; sim_run se-sim-max "${max[@]}"; } &
-    wait
-    for name in se-sim se-sim-supervisor se-sim-thread se-sim-embedded se-sim-max; do
-        tally "$name" "$(cat "$simdir/$name.rc" 2>/dev/null || echo 127)" "$(cat "$simdir/$name.out")"
-    done
+    sims=(se-sim se-sim-supervisor se-sim-thread se-sim-embedded se-sim-max)
 fi
+
+wait
+for name in "${names[@]}" ${sims[@]+"${sims[@]}"}; do
+    tally "$name" "$(cat "$outdir/$name.rc" 2>/dev/null || echo 127)" "$(cat "$outdir/$name.out" 2>/dev/null)"
+done
 
 if [ ${#failed_names[@]} -gt 0 ]; then
     printf 'failed: %s\n' "${failed_names[*]}"

@@ -9,7 +9,8 @@ the tests of `make check` run in two stages, each failing fast:
   1. the fast ones: the machine's own unit tests, the other unit tests, the
      simulator scenarios, the simulator seeds of every lane tests/run.sh
      runs (fewer and shorter);
-  2. for a mutant that survived those, the integration tests.
+  2. for a mutant that survived those, the integration tests, several at
+     once (as tests/run.sh runs them).
 A mutant any of them fails is killed (by `make check`). One line per mutant,
 each survivor with file, line and the changed text; then the mutants listed
 in tests/mutants/equivalent.txt that survived; then the hand-planted patches
@@ -24,7 +25,8 @@ Environment:
   STAGES=fast        the fast stage only (a quick look; the figure needs both)
   ONLY=file          only the mutants whose description lines are in file
                      (as printed, e.g. build/mutants/survivors.txt)
-  INTEG_JOBS=3       mutants in the integration stage at once (they mostly wait)
+  INTEG_JOBS=2       mutants in the integration stage at once
+  TEST_JOBS=4        integration tests of one mutant at once (they mostly wait)
   MUTANTS_DIR=dir    where the scratch copy goes (default build/mutants)
   SE_MUTANT_DEADLINE_S=120   per test binary
 """
@@ -52,6 +54,7 @@ SCRATCH = os.path.join(WORK, "tree")
 SURVIVORS = os.path.join(WORK, "survivors.txt")
 FAST_UNIT = ["test_driver", "test_driver_log", "test_config", "test_logger"]
 DEADLINE_S = int(os.environ.get("SE_MUTANT_DEADLINE_S", "120"))
+TEST_JOBS = int(os.environ.get("TEST_JOBS", "4"))
 SIM_RUNS = [
     ("se-sim", ["--seeds", "1-200", "--duration", "600"]),
     ("se-sim-supervisor", ["--supervisor", "--seeds", "1-100", "--duration", "600"]),
@@ -240,6 +243,17 @@ class Runner:
                     return failed
         return failed
 
+    def stage_pool(self, steps, cwd):
+        """The integration stage: its tests at once, TEST_JOBS of them (they
+        mostly wait on real timeouts, as in tests/run.sh). Returns the first
+        failing step's name in the steps' order, or None."""
+        with ThreadPoolExecutor(max_workers=TEST_JOBS) as tp:
+            rcs = list(tp.map(lambda st: run(st[2], cwd, DEADLINE_S, reap=False)[0], steps))
+        for (name, _, _), rc in zip(steps, rcs):
+            if rc != 0:
+                return name
+        return None
+
     def fast_steps(self, path, unit):
         steps = [(t, ["build/tests/" + t], ["build/tests/" + t])
                  for t in fast_order(path, unit) if self.holds(t, path)]
@@ -253,9 +267,9 @@ class Runner:
 
 
 def baseline_order(slow):
-    """Runs the slow tests once on the unmutated tree; returns them quickest
-    first (a mutant that breaks something common dies in the cheap ones),
-    and the name of one that failed, or None."""
+    """Runs the slow tests once on the unmutated tree; returns them slowest
+    first (the integration stage runs them several at once), and the name of
+    one that failed, or None."""
     ok, _ = make(["all", "tests"])
     if not ok:
         return slow, "build"
@@ -265,7 +279,7 @@ def baseline_order(slow):
         if rc != 0:
             return slow, t
         took[t] = dt
-    order = sorted(slow, key=lambda t: took[t])
+    order = sorted(slow, key=lambda t: -took[t])
     log("# integration tests, baseline: " + ", ".join(f"{t} {took[t]:.1f}s" for t in order))
     return order, None
 
@@ -343,7 +357,7 @@ def snapshot(i):
 
 def mutation_run(runner, unit, slow):
     mutants, mode = pick(all_mutants())
-    jobs = int(os.environ.get("INTEG_JOBS", "3"))
+    jobs = int(os.environ.get("INTEG_JOBS", "2"))
     log(f"# {len(mutants)} mutants ({mode}) of {len(all_mutants())} sites; fast tests:"
         f" {' '.join(unit)}; integration tests: {' '.join(slow)} ({jobs} mutants at once)")
     verdicts = {}
@@ -353,7 +367,7 @@ def mutation_run(runner, unit, slow):
     lock = threading.Lock()
 
     def integration(i, mu, job, t0):
-        by = runner.stage(runner.slow_steps(slow, mu.path), cwd=job, reap=False, build=False)
+        by = runner.stage_pool(runner.slow_steps(slow, mu.path), cwd=job)
         shutil.rmtree(job, ignore_errors=True)
         verdict = f"killed by {by}" if by else "SURVIVED"
         with lock:
