@@ -16,6 +16,7 @@
  * (faults/points.def).
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -99,6 +100,41 @@ posix_signal(void *ctx, uint32_t child, enum se_sig sig)
     return rc < 0 ? -errno : 0;
 }
 
+/* Whether process group pgid has a member that has not ended, from /proc:
+ * 1 one has not, 0 every member found is a zombie (ended, its parent has not
+ * reaped it), -1 unknown (no /proc, or no member found: another pid
+ * namespace's /proc). A member started during the scan is found through its
+ * parent, which is one too until then. */
+static int
+group_has_live_member(pid_t pgid)
+{
+    DIR *dir = opendir("/proc");
+    if (dir == NULL) return -1;
+    int found = -1;
+    const struct dirent *e;
+    while (found != 1 && (e = readdir(dir)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) continue; /* gone meanwhile */
+        char buf[512];
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0) continue;
+        buf[len] = '\0';
+        /* "pid (comm) S ppid pgrp ...": comm may hold anything, ')' included */
+        const char *p = strrchr(buf, ')');
+        char state = 0;
+        long ppid = 0, pgrp = 0;
+        if (p == NULL || sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) continue;
+        if (pgrp != (long)pgid) continue;
+        found = state == 'Z' || state == 'X' ? 0 : 1;
+    }
+    closedir(dir);
+    return found;
+}
+
 /*
  * The group a worker leads (it calls setpgid first thing). While the child
  * is unreaped its pid, the group's id, cannot be reused; after the reap the
@@ -121,6 +157,10 @@ posix_signal_group(void *ctx, uint32_t child, enum se_sig sig)
     int rc = kill(-(c != NULL ? c->pid : g->pgid), signo) < 0 ? -errno : 0;
     if (c != NULL) /* not a group leader yet: the child alone */
         return rc == -ESRCH && signo != 0 ? posix_signal(ctx, child, sig) : rc;
+    /* a member that has ended is not left, though its parent (a subreaper
+     * above us, or init, that is slow to reap) has not reaped it yet: the
+     * group's signal reaches it and kill() says the group exists */
+    if (rc == 0 && group_has_live_member(g->pgid) == 0) rc = -ESRCH;
     if (rc == -ESRCH || (rc == 0 && signo == SIGKILL)) *g = (struct se_posix_group){0};
     return rc;
 }

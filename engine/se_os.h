@@ -165,7 +165,8 @@ struct se_os {
 
     /* Sends sig to the process group the child leads (itself while it does
      * not lead one yet), also after it was reaped, while members are left:
-     * -ESRCH once none is; SE_SIG_NONE only probes. -ENOTSUP for threads.
+     * -ESRCH once none is (a member that has ended counts as gone, though
+     * its parent has not reaped it yet); SE_SIG_NONE only probes. -ENOTSUP for threads.
      * May be NULL (the driver then signals the child alone). */
     int (*signal_group)(void *ctx, uint32_t child, enum se_sig sig);
 };

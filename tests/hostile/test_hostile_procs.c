@@ -189,6 +189,30 @@ test_what_is_left_of_a_worker_group_gets_the_escalation(void **state)
     assert_int_equal(status, 128 + SIGQUIT);
 }
 
+/* A member of the group that has ended is not left: an orphan that died as
+ * the zombie of a subreaper above the server which does not reap it at once
+ * (this test process is one; a harness, an init) was probed as alive, and the
+ * group got the escalation until its schedule ran out (QUIT, then KILL). */
+static void
+test_a_group_of_only_unreaped_zombies_is_not_escalated(void **state)
+{
+    struct itest *t = *state;
+    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep",
+                               NULL);
+    itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
+    pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
+    itest_track_pgid(t, itest_pgid_of(grandchild));
+    itest_kill(server, SIGTERM);
+    /* the server stops; the sleep, orphaned, becomes this process's child and
+     * ends on the group's TERM; it stays a zombie: reaped only below */
+    assert_int_equal(itest_wait_exit(t, server, DL), 0);
+    assert_int_equal(itest_count_log(t, "Sending SIGQUIT"), 0);
+    assert_int_equal(itest_count_log(t, "Sending SIGKILL"), 0);
+    int status = 0;
+    assert_int_equal(itest_wait_adopted(t, DL, &status), grandchild);
+    assert_int_equal(status, 128 + SIGTERM);
+}
+
 /* An immediate stop stays one for what is left of the group: a program that
  * ignores TERM gets QUIT at once, never the graceful schedule first (the
  * driver read the stop's kind after the reap had ended it). */
@@ -614,6 +638,7 @@ main(int argc, char **argv)
         CASE(test_a_program_started_by_an_embedded_worker_has_default_signals),
         CASE(test_what_is_left_of_a_worker_group_gets_the_escalation),
         CASE(test_what_is_left_after_an_immediate_stop_is_stopped_immediately),
+        CASE(test_a_group_of_only_unreaped_zombies_is_not_escalated),
         CASE(test_worker_kill_process_group_false_leaves_the_group_alone),
         CASE(test_server_and_workers_stop_at_once_when_the_supervisor_is_killed),
         CASE(test_pid_file_lock_is_free_once_a_killed_supervisor_server_is_gone),
