@@ -345,13 +345,23 @@ def restore(path, original, mtime):
 
 
 def snapshot(i):
-    """A copy of the linked integration tests and examples of mutant i,
-    for the integration stage to run while the next mutant builds."""
+    """A copy of the whole scratch tree as mutant i left it (sources with
+    their times, and the build), for the integration stage to run while the
+    next mutant builds: the tests find the tool, the examples and the library
+    beside themselves, and the scripts the Makefile wrote (tests/*.sh) have
+    the tree's path in them, rewritten here to the copy's."""
     job = os.path.join(WORK, "jobs", str(i))
     if os.path.isdir(job):
         shutil.rmtree(job)
-    for sub in ("tests", "examples"):
-        shutil.copytree(os.path.join(SCRATCH, "build", sub), os.path.join(job, "build", sub))
+    os.makedirs(os.path.dirname(job), exist_ok=True)
+    subprocess.run(["cp", "-a", SCRATCH, job], check=True)
+    for script in glob.glob(os.path.join(job, "build", "tests", "*.sh")):
+        with open(script) as f:
+            text = f.read()
+        st = os.stat(script)
+        with open(script, "w") as f:
+            f.write(text.replace(SCRATCH, job))
+        os.utime(script, ns=(st.st_atime_ns, st.st_mtime_ns))
     return job
 
 
