@@ -321,6 +321,16 @@ check_freed_closes_all(struct sim_world *w)
     }
 }
 
+/* A run that ended without the engine's exit (a scenario's world ends at
+ * its duration, the workers still running): the engine is freed then, as an
+ * embedder ending its process without a stop frees it, and that too closes
+ * every descriptor it holds. */
+void
+sim_check_freed(struct sim_world *w)
+{
+    check_freed_closes_all(w);
+}
+
 /* The latest start of worker `slot`, once it has ended, or NULL. */
 static const struct sim_proc *
 latest_ended(const struct sim_world *w, uint32_t slot)

@@ -310,6 +310,7 @@ void sim_check_converged(struct sim_world *w);
 void sim_check_stall(struct sim_world *w, uint32_t handle, int32_t epoch);
 void sim_check_exit(struct sim_world *w);
 void sim_check_backlog(struct sim_world *w);
+void sim_check_freed(struct sim_world *w);
 uint32_t sim_pool_size(const struct sim_world *w);
 
 #endif /* SE_SIM_INT_H */

@@ -514,6 +514,7 @@ sim_run(struct sim_world *w, struct sim_result *res)
             sim_fail(w, "the engine's loop failed: %s", se_strerror(rc));
         }
         sim_check_backlog(w);
+        if (!w->engine_exited && w->ended && !w->failed) sim_check_freed(w);
     }
     w->res.ok = !w->failed;
     snprintf(w->res.violation, sizeof w->res.violation, "%s", w->violation);

@@ -632,6 +632,23 @@ test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal(void
     sim_world_free(w);
 }
 
+/* The engine freed while its workers run (an embedder ends the process
+ * without a stop; a worker process drops its copy): every descriptor the
+ * driver holds for them, heartbeat and command pipe, is closed once (the
+ * world's end checks it: sim_check.c). */
+static void
+test_sim_engine_freed_while_workers_run_closes_their_pipes(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=3", "command_sender=pipe", NULL};
+    struct sim_world *w = quiet_world(7, 3000, o);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_false(r.engine_exited);
+    assert_int_equal(sim_alive(w), 3);
+    sim_world_free(w);
+}
+
 /* The supervisor forwards commands to its server on the command pipe. */
 static void
 test_sim_supervisor_forwards_commands_on_the_pipe(void **state)
@@ -951,6 +968,7 @@ main(void)
         cmocka_unit_test(test_sim_a_group_emptied_before_its_escalation_ends_quietly),
         cmocka_unit_test(
             test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal),
+        cmocka_unit_test(test_sim_engine_freed_while_workers_run_closes_their_pipes),
         cmocka_unit_test(test_sim_supervisor_forwards_commands_on_the_pipe),
         cmocka_unit_test(test_sim_server_stops_when_a_beat_finds_its_supervisor_gone),
         cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
