@@ -103,14 +103,26 @@ def children():
     return out
 
 
+def is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2] == "Z"
+
+
 def end_leftovers():
-    """Kills and reaps whatever a test left behind; returns how many."""
+    """Kills and reaps whatever a test left behind; returns how many were
+    still running (an orphan that had ended is only reaped)."""
     n = 0
     for _ in range(50):
         kids = children()
         if not kids:
             break
         for pid in kids:
+            if is_zombie(pid):
+                continue
             try:
                 os.kill(pid, signal.SIGKILL)
                 n += 1
