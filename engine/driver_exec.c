@@ -213,6 +213,7 @@ execute_one(struct se_driver *d, const struct se_act *a, int64_t now_ms)
         d->exit_status = a->status;
         return;
     }
+    SE_ASSERT(!"an action of no kind"); /* the machines emit only the kinds above */
 }
 
 /* Executes the queue in order; executing an action may append more (a result
