@@ -218,6 +218,28 @@ test_sim_unrecoverable_exits_give_the_server_status(void **state)
     sim_world_free(w);
 }
 
+/* The supervisor reads unrecoverable_exit_codes too: a server that ends
+ * with one is not restarted, and the supervisor ends with its status; any
+ * other status is a restart. */
+static void
+test_sim_supervisor_ends_on_an_unrecoverable_server_status(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"unrecoverable_exit_codes=[3]", "server_restart_wait=1",
+                                    NULL};
+    struct sim_opts opts = {.seed = 29, .duration_ms = 20000, .supervisor = true, .overrides = o};
+    struct sim_world *w = sim_world_new(&opts);
+    assert_non_null(w);
+    sim_script_model(w, 0, 0, SIM_CRASH_AT, 1000, 4); /* not listed: restarted */
+    sim_script_model(w, 0, 1, SIM_CRASH_AT, 1000, 3); /* listed: the end */
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 3);
+    assert_int_equal(sim_starts(w, 0), 2);
+    sim_world_free(w);
+}
+
 static void
 test_sim_invalid_reload_keeps_the_old_configuration(void **state)
 {
@@ -969,6 +991,7 @@ main(void)
         cmocka_unit_test(
             test_sim_commands_go_on_the_pipe_and_a_failed_word_falls_back_to_the_signal),
         cmocka_unit_test(test_sim_engine_freed_while_workers_run_closes_their_pipes),
+        cmocka_unit_test(test_sim_supervisor_ends_on_an_unrecoverable_server_status),
         cmocka_unit_test(test_sim_supervisor_forwards_commands_on_the_pipe),
         cmocka_unit_test(test_sim_server_stops_when_a_beat_finds_its_supervisor_gone),
         cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
