@@ -116,12 +116,21 @@ se__driver_new(const struct se_os *os, enum se_role role, struct se_config *cfg,
     return d;
 }
 
+static void
+close_hb_fd(struct se_driver *d, struct se_drv_slot *s)
+{
+    if (s->hb_fd < 0) return;
+    d->os->unwatch(d->os->ctx, s->hb_fd);
+    d->os->close(d->os->ctx, s->hb_fd);
+    s->hb_fd = -1;
+}
+
 void
 se__driver_free(struct se_driver *d)
 {
     if (d == NULL) return;
     for (uint32_t i = 0; i < d->slots_max; i++) {
-        if (d->slots[i].hb_fd >= 0) d->os->close(d->os->ctx, d->slots[i].hb_fd);
+        close_hb_fd(d, &d->slots[i]); /* unwatched first, as everywhere */
         if (d->slots[i].cmd_fd >= 0) d->os->close(d->os->ctx, d->slots[i].cmd_fd);
     }
     se_config_free(d->cfg);
@@ -217,15 +226,6 @@ slot_of_hb_fd(const struct se_driver *d, int32_t fd)
         if (d->slots[i].child != 0 && d->slots[i].hb_fd == fd) return (int32_t)i;
     }
     return -1;
-}
-
-static void
-close_hb_fd(struct se_driver *d, struct se_drv_slot *s)
-{
-    if (s->hb_fd < 0) return;
-    d->os->unwatch(d->os->ctx, s->hb_fd);
-    d->os->close(d->os->ctx, s->hb_fd);
-    s->hb_fd = -1;
 }
 
 /* ---- configuration reload ----------------------------------------------- */

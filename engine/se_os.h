@@ -124,7 +124,8 @@ struct se_os {
      * Writes up to evs_max events. Returns 0 (also on timeout, count 0). */
     int (*wait)(void *ctx, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max,
                 uint32_t *evs_count);
-    /* Registers fd for SE_EV_READABLE events / removes it. */
+    /* Registers fd for SE_EV_READABLE events / removes it. A watched fd is
+     * unwatched before it is closed (the adapter keeps a table of them). */
     int (*watch)(void *ctx, int32_t fd);
     int (*unwatch)(void *ctx, int32_t fd);
 

@@ -166,6 +166,9 @@ os_close(void *ctx, int32_t fd)
         sim_fail(w, "close of a descriptor that is not open (%d): double close", fd);
         return -EBADF;
     }
+    /* the adapter's table of watched descriptors keeps what is not
+     * unwatched: closed behind its back, the entry stays taken for ever */
+    if (w->fds[fd].watched) sim_fail(w, "close of descriptor %d while it is watched", fd);
     w->fds[fd] = (struct sim_fd){0};
     return 0;
 }
