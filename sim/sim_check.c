@@ -449,10 +449,35 @@ check_supervisor_wait(struct sim_world *w)
                  (long long)w->now_ms, (long long)w->detach_end_ms);
 }
 
+/* A slot whose child has been reaped keeps no machine of that child going:
+ * its kill machine has taken the reap (or never stopped anything) and its
+ * heartbeat machine is stopped. The loop skips such slots' deadlines, so a
+ * machine left running there would go stale unseen (what is left of the
+ * group has a machine of its own). */
+static void
+check_childless_slots(struct sim_world *w)
+{
+    const struct se_driver *d = w->driver;
+    for (uint32_t i = 0; i < d->slots_used; i++) {
+        const struct se_drv_slot *s = &d->slots[i];
+        if (s->child != 0 || !s->ended) continue;
+        if (s->kill.phase != SE_KILL_REAPED && s->kill.phase != SE_KILL_IDLE) {
+            sim_fail(w, "slot %u has no child and its kill machine is still in phase %d", i,
+                     (int)s->kill.phase);
+            return;
+        }
+        if (s->hb.active) {
+            sim_fail(w, "slot %u has no child and its heartbeat machine still watches", i);
+            return;
+        }
+    }
+}
+
 void
 sim_check_wait(struct sim_world *w, int64_t deadline_ms)
 {
     check_kill_steps(w, deadline_ms);
+    if (w->driver != NULL && !w->failed) check_childless_slots(w);
     if (w->spawn_failures != w->spawn_failures_told)
         sim_fail(w, "%u starts failed, %u told by spawn_failed", w->spawn_failures,
                  w->spawn_failures_told);
