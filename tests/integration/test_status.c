@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -203,6 +204,14 @@ restarted_once(const char *json, const void *arg)
            strstr(w, "\"state\":\"running\"") != NULL;
 }
 
+static bool
+reloaded_once(const char *json, const void *arg)
+{
+    (void)arg;
+    return strstr(json, "\"reloads\":1,\"last_reload\":") != NULL &&
+           strstr(json, "\"last_reload\":null") == NULL;
+}
+
 static void
 expect_private_socket(const char *path)
 {
@@ -265,6 +274,25 @@ test_status_shows_a_killed_workers_restart_and_its_signal(void **state)
     expect_in(out, pid_kv, "the table's head");
     expect_in(out, "SIGKILL (not sent by serverengine)", "the table's last exit");
     assert_int_equal(itest_count_log(t, "Status: "), 0); /* nothing refused or malformed */
+
+    /* a reload is counted, and its time shown: between the signal and now */
+    time_t asked = time(NULL);
+    itest_kill(tool, SIGUSR2);
+    status_json_until(t, pid_path, out, reloaded_once, NULL);
+    time_t seen = time(NULL);
+    expect_json(out);
+    const char *at = strstr(out, "\"last_reload\":\"");
+    assert_non_null(at);
+    struct tm tm = {0};
+    assert_int_equal(sscanf(at + 15, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
+                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t reloaded = timegm(&tm);
+    assert_true(reloaded >= asked - 1 && reloaded <= seen); /* whole seconds, rounded down */
+    assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 0);
+    expect_in(out, "reloaded 1 time, last at ", "the table's head after a reload");
 
     itest_kill(tool, SIGTERM);
     assert_int_equal(itest_wait_exit(t, tool, DL), 0);
