@@ -688,6 +688,13 @@ sim_check_log(struct sim_world *w, const char *msg)
     } else if (sscanf(msg, "Server (pid %d) started", &pid) == 1) {
         if (live_with_pid(w, UINT32_MAX, pid) == NULL)
             sim_fail(w, "\"%s\": no live server has pid %d", msg, pid);
+    } else if (sscanf(msg, "Worker %u ", &slot) == 1 &&
+               strstr(msg, " closed its heartbeat pipe but") != NULL) {
+        /* an EOF, never a failed read (which says nothing of the child) */
+        const struct sim_proc *p =
+            slot < SE_WORKERS_MAX ? sim_proc_by_handle(w, w->live_handle[slot]) : NULL;
+        if (p == NULL || !p->hb_eof)
+            sim_fail(w, "\"%s\": worker %u never closed its heartbeat pipe", msg, slot);
     }
 }
 

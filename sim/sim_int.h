@@ -82,6 +82,7 @@ struct sim_proc {
     int32_t pid;     /* virtual, reused */
     uint32_t worker_id;
     uint32_t nth; /* the nth start of this worker */
+    bool hb_eof;  /* it closed its heartbeat pipe (the engine may read EOF) */
     enum sim_model model;
     enum sim_proc_state state;
     int64_t started_ms;

@@ -491,6 +491,7 @@ on_hb_eof(struct sim_world *w, const struct sim_ev *ev)
     struct sim_fd *f = &w->fds[p->hb_fd];
     if (f->handle != p->handle || f->eof) return;
     f->eof = true;
+    p->hb_eof = true;
     sim_trace(w, "w%u pid%d closes its heartbeat pipe", p->worker_id, p->pid);
     fd_signal_readable(w, p->hb_fd);
 }
