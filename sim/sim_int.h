@@ -214,6 +214,11 @@ struct sim_world {
     struct sim_ev queue[SIM_QUEUE_MAX];
     uint32_t pending_len;
     struct se_ev pending[SIM_PENDING_MAX];
+    /* descriptors handed over as readable by the last wait: still readable
+     * at the next one (not drained, not closed), they are handed over again,
+     * as epoll without EPOLLET does */
+    uint32_t handed_len;
+    int32_t handed[SIM_PENDING_MAX];
     bool child_pending;        /* a SIGCHLD is queued for the engine (coalesced) */
     uint32_t notified_zombies; /* zombies the engine was told about, before this wait */
     int64_t same_time_ms;

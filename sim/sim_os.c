@@ -660,6 +660,8 @@ hand_over(struct sim_world *w, struct se_ev *evs, uint32_t evs_max, uint32_t *ev
     uint32_t n = w->pending_len < evs_max ? w->pending_len : evs_max;
     for (uint32_t i = 0; i < n; i++) {
         evs[i] = w->pending[i];
+        if (evs[i].kind == SE_EV_READABLE && w->handed_len < SIM_PENDING_MAX)
+            w->handed[w->handed_len++] = evs[i].fd;
         if (evs[i].kind == SE_EV_CHILD) mark_notified(w);
         if (evs[i].kind == SE_EV_PARENT_GONE) w->parent_told = true;
     }
@@ -675,6 +677,14 @@ sim_world_wait(struct sim_world *w, int64_t deadline_ms, struct se_ev *evs, uint
 {
     *evs_count = 0;
     sim_check_wait(w, deadline_ms);
+    /* level-triggered: what the engine left readable is readable still */
+    uint32_t handed = w->handed_len;
+    w->handed_len = 0;
+    for (uint32_t i = 0; i < handed; i++) {
+        int32_t fd = w->handed[i];
+        if (fd_valid(w, fd) && w->fds[fd].watched && (w->fds[fd].bytes > 0 || w->fds[fd].eof))
+            sim_engine_event(w, (struct se_ev){.kind = SE_EV_READABLE, .fd = fd});
+    }
     for (;;) {
         if (w->ended) return -ECANCELED;
         if (w->pending_len > 0) {
