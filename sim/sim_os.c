@@ -283,6 +283,14 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
                  child, p == NULL ? " and recycled" : "");
         return -ESRCH;
     }
+    /* a thread or embedded worker shares the server's process: a signal
+     * would reach the server; such workers are told through the hooks */
+    if (!w->opts.supervisor && (w->cfg->worker_type == SE_WORKER_THREAD ||
+                                w->cfg->worker_type == SE_WORKER_EMBEDDED)) {
+        sim_fail(w, "%s sent to w%u, a %s worker", se_sig_name(sig), p->worker_id,
+                 w->cfg->worker_type == SE_WORKER_THREAD ? "thread" : "embedded");
+        return -ENOTSUP;
+    }
     bool scripted = false;
     for (uint32_t i = 0; i < w->kill_eperm_len; i++)
         scripted |= w->kill_eperm[i].worker_id == p->worker_id && w->kill_eperm[i].nth == p->nth;
