@@ -364,6 +364,44 @@ test_kill_logs_each_signal_with_attempt_and_reason(void **state)
     assert_int_equal(acts.items[2].child, 9);
 }
 
+/* An immediate stop that follows a graceful one logs its own reason from
+ * then on; one that names none (a plain escalation) keeps the graceful
+ * stop's; from idle it takes whatever it names. */
+static void
+test_kill_immediate_after_graceful_logs_the_reason_it_names(void **state)
+{
+    (void)state;
+    static const struct {
+        enum se_reason graceful, immediate, logged;
+    } rows[] = {
+        {SE_REASON_SCALE_DOWN, SE_REASON_STOP, SE_REASON_STOP},
+        {SE_REASON_SCALE_DOWN, SE_REASON_NONE, SE_REASON_SCALE_DOWN},
+        {SE_REASON_NONE, SE_REASON_STOP, SE_REASON_STOP},
+    };
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        struct se_act items[16];
+        struct se_acts acts = {.count = 0, .cap = 16, .items = items};
+        struct se_kill k;
+        se__kill_init(&k, &cfg_default, 3, 9, 0);
+        bool graceful = rows[r].graceful != SE_REASON_NONE;
+        if (graceful) {
+            struct se_kill_in in = {.kind = SE_KILL_IN_GRACEFUL, .reason = rows[r].graceful};
+            se__kill_step(&k, &in, 0, &acts);
+        }
+        acts.count = 0;
+        struct se_kill_in in = {.kind = SE_KILL_IN_IMMEDIATE, .reason = rows[r].immediate};
+        se__kill_step(&k, &in, 5, &acts);
+        bool seen = false;
+        for (uint32_t i = 0; i < acts.count; i++) {
+            if (acts.items[i].kind != SE_ACT_LOG || acts.items[i].event != SE_EVT_KILL_SIGNAL)
+                continue;
+            assert_int_equal(acts.items[i].reason, rows[r].logged);
+            seen = true;
+        }
+        assert_true(seen);
+    }
+}
+
 static void
 test_kill_interval_change_applies_to_running_escalation(void **state)
 {
@@ -482,6 +520,7 @@ main(void)
         cmocka_unit_test(test_kill_esrch_is_quiet_and_the_schedule_goes_on),
         cmocka_unit_test(test_kill_failed_kill_is_retried),
         cmocka_unit_test(test_kill_logs_each_signal_with_attempt_and_reason),
+        cmocka_unit_test(test_kill_immediate_after_graceful_logs_the_reason_it_names),
         cmocka_unit_test(test_kill_interval_change_applies_to_running_escalation),
         cmocka_unit_test(test_kill_resume_stopped_follows_each_quit_with_cont),
         cmocka_unit_test(test_kill_one_ms_interval_resends_every_ms),
