@@ -294,6 +294,14 @@ test_status_shows_a_killed_workers_restart_and_its_signal(void **state)
     assert_int_equal(itest_tool_run(t, out, err, TEXT_MAX, "status", "-p", pid_path, NULL), 0);
     expect_in(out, "reloaded 1 time, last at ", "the table's head after a reload");
 
+    /* a restart the engine made: its TERM is told as sent by serverengine */
+    itest_kill(tool, SIGUSR1);
+    id = 0;
+    status_json_until(t, pid_path, out, restarted_once, &id);
+    assert_true(json_worker(out, 0, w, sizeof w));
+    expect_in(w, "\"last_exit\":{\"status\":null,\"signal\":\"SIGTERM\",\"sent_by_engine\":true}",
+              "worker 0's last exit after USR1");
+
     itest_kill(tool, SIGTERM);
     assert_int_equal(itest_wait_exit(t, tool, DL), 0);
     assert_int_equal(access(sock, F_OK), -1); /* the socket is gone with the server */
