@@ -787,6 +787,34 @@ test_sim_a_stray_child_reaped_is_logged_and_changes_nothing(void **state)
     sim_world_free(w);
 }
 
+/* Once the engine is done (every worker ended) it still waits on what is
+ * left of a worker's group, and a child that ends meanwhile is still
+ * reaped: as PID 1 those are orphans of ours, and a skipped SIGCHLD left
+ * them zombies for good (the stop then hung on them). */
+static void
+test_sim_a_child_that_ends_after_the_engine_is_done_is_still_reaped(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1",
+                                    "worker_graceful_kill_interval=1",
+                                    "worker_graceful_kill_interval_increment=0",
+                                    "worker_graceful_kill_timeout=5",
+                                    NULL};
+    static const enum sim_member_end ends[] = {SIM_MEMBER_QUIT};
+    struct sim_world *w = quiet_world(8, 20000, o);
+    sim_script_group(w, 0, 0, ends, 1, 0);
+    sim_script_signal(w, 1000, SE_SIG_TERM); /* the worker ends; its member stays to QUIT */
+    sim_script_stray_exit(w, 2500);          /* while the group's TERMs go on */
+    sim_script_signal(w, 3000, SE_SIG_TERM); /* done: only children's ends matter now */
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(r.engine_exited);
+    assert_int_equal(r.exit_status, 0);
+    assert_true(sim_logged(w, "Reaped a child the engine does not know (handle"));
+    assert_int_equal(sim_log_count(w, "Received graceful stop"), 1);
+    sim_world_free(w);
+}
+
 /* The embedder's periodic duty runs at the start, then every interval to
  * the millisecond (sim_check_periodic), idle server or not. */
 static void
@@ -1028,6 +1056,7 @@ main(void)
         cmocka_unit_test(test_sim_server_stops_when_a_beat_finds_its_supervisor_gone),
         cmocka_unit_test(test_sim_server_beats_no_more_once_its_supervisor_is_gone),
         cmocka_unit_test(test_sim_a_stray_child_reaped_is_logged_and_changes_nothing),
+        cmocka_unit_test(test_sim_a_child_that_ends_after_the_engine_is_done_is_still_reaped),
         cmocka_unit_test(test_sim_periodic_duty_runs_on_time),
         cmocka_unit_test(test_sim_group_signals_are_logged_as_signals_under_the_command_pipe),
         cmocka_unit_test(test_sim_thread_workers_reload_through_their_hook),
