@@ -283,6 +283,10 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
                  child, p == NULL ? " and recycled" : "");
         return -ESRCH;
     }
+    if (sig == SE_SIG_NONE) { /* signal() sends; only signal_group probes */
+        sim_fail(w, "no signal (SE_SIG_NONE) sent to w%u", p->worker_id);
+        return -EINVAL;
+    }
     /* a thread or embedded worker shares the server's process: a signal
      * would reach the server; such workers are told through the hooks */
     if (!w->opts.supervisor && (w->cfg->worker_type == SE_WORKER_THREAD ||
