@@ -456,6 +456,24 @@ test_logrot_failed_rename_of_the_live_file_keeps_it_and_resumes(void **state)
     run_table(3, 100, rows, SE_ARRAY_LEN(rows));
 }
 
+/* The caller's clock may step back a little (a line's time comes from the
+ * wall clock between monotonic readings): the machine keeps the latest time
+ * it saw, so a failure told at an earlier time still postpones the retry
+ * from the latest one. */
+static void
+test_logrot_a_clock_that_steps_back_never_brings_a_retry_forward(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {5000, W, 100, 0, "lock"},
+        {4900, FAIL, ENOLCK, 0, "report lock ENOLCK"}, /* told 100 ms "earlier" */
+        {5950, W, 110, 0, "check path"}, /* the retry is at 6000, not 5900: no lock yet */
+        {5950, ID, OURS, 110, ""},
+        {6000, W, 120, 0, "lock"},
+    };
+    run_table(2, 100, rows, SE_ARRAY_LEN(rows));
+}
+
 static void
 test_logrot_lock_failure_postpones_the_rotation(void **state)
 {
@@ -632,6 +650,7 @@ main(void)
         cmocka_unit_test(test_logrot_failure_in_the_chain_is_resumed_and_reported_once),
         cmocka_unit_test(test_logrot_failed_rename_of_the_live_file_keeps_it_and_resumes),
         cmocka_unit_test(test_logrot_lock_failure_postpones_the_rotation),
+        cmocka_unit_test(test_logrot_a_clock_that_steps_back_never_brings_a_retry_forward),
         cmocka_unit_test(test_logrot_failed_reopen_is_retried_and_the_old_file_kept),
         cmocka_unit_test(test_logrot_failed_identity_check_is_skipped_until_the_next),
         cmocka_unit_test(test_logrot_failure_under_the_lock_always_unlocks),
