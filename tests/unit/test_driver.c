@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
+#include "driver_int.h"
 
 static size_t calloc_fail_size; /* the next calloc of this many bytes fails */
 
@@ -118,6 +120,47 @@ test_driver_new_and_free_with_memory(void **state)
     assert_int_equal(heap_in_use(), before);
 }
 
+/* The log lines of the queue test, in the order they came. */
+static int32_t queue_seen[SE_ACTS_MAX];
+static uint32_t queue_seen_n;
+
+static void
+hook_log_status(void *ud, enum se_log_level level, const char *msg)
+{
+    (void)ud, (void)level;
+    int status = -1;
+    if (sscanf(msg, "Supervisor exits with status %d", &status) == 1 &&
+        queue_seen_n < SE_ACTS_MAX)
+        queue_seen[queue_seen_n++] = status;
+}
+
+/* The action queue past half its size in one run: the entries already run
+ * are reclaimed (moved out) and every action still runs once, in order. */
+static void
+test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point(void **state)
+{
+    (void)state;
+    static const struct se_driver_hooks rec = {.log = hook_log_status,
+                                               .prepare_spawn = hook_prepare_spawn};
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    int err = 0;
+    struct se_driver *d = se__driver_new(&os, SE_ROLE_SUPERVISOR, cfg, &rec, &err);
+    assert_non_null(d);
+    uint32_t n = d->acts.cap / 2 + 100;
+    for (uint32_t k = 0; k < n; k++)
+        se_acts_push(&d->acts, (struct se_act){.kind = SE_ACT_LOG,
+                                               .event = SE_EVT_SUPERVISOR_DONE,
+                                               .status = (int32_t)k});
+    queue_seen_n = 0;
+    se__driver_execute_all(d, 1000);
+    assert_int_equal(d->acts.count, 0);
+    assert_int_equal(queue_seen_n, n);
+    for (uint32_t k = 0; k < n; k++)
+        assert_int_equal(queue_seen[k], (int32_t)k);
+    se__driver_free(d);
+}
+
 int
 main(void)
 {
@@ -125,6 +168,7 @@ main(void)
         cmocka_unit_test(
             test_driver_new_out_of_memory_fails_with_enomem_and_frees_the_configuration),
         cmocka_unit_test(test_driver_new_and_free_with_memory),
+        cmocka_unit_test(test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point),
     };
     return cmocka_run_group_tests_name("driver", tests, NULL, NULL);
 }
