@@ -366,6 +366,16 @@ test_sup_unrecoverable_codes_past_the_first_byte(void **state)
         {1300, EX, 0, 9, "exit 9", NEVER});
 }
 
+/* The last code there is, 255, counts too; 254 beside it does not. */
+static void
+test_sup_unrecoverable_code_255_is_the_last_one(void **state)
+{
+    (void)state;
+    RUN((cfg.unrecoverable[31] = 1u << 7), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, UP, 0, 0, "", NEVER}, {300, EX, 0, 254, "", 1000}, {1000, T, 0, 0, "spawn 0", NEVER},
+        {1000, UP, 0, 0, "", NEVER}, {1300, EX, 0, 255, "exit 255", NEVER});
+}
+
 /* A reload with no server to forward it to still reloads the configuration
  * (the next server starts with it). */
 static void
@@ -628,6 +638,7 @@ main(void)
         cmocka_unit_test(test_sup_int_without_enable_detach_while_starting_stops_the_new_server),
         cmocka_unit_test(test_sup_stop_while_detaching_stops_the_old_server),
         cmocka_unit_test(test_sup_unrecoverable_codes_past_the_first_byte),
+        cmocka_unit_test(test_sup_unrecoverable_code_255_is_the_last_one),
         cmocka_unit_test(test_sup_reload_while_waiting_to_restart_reloads),
         cmocka_unit_test(test_sup_stalled_detached_server_is_stopped_immediately),
         cmocka_unit_test(test_sup_detached_server_is_stopped_with_escalation_like_any_other),
