@@ -289,8 +289,8 @@ os_signal(void *ctx, uint32_t child, enum se_sig sig)
     }
     /* a thread or embedded worker shares the server's process: a signal
      * would reach the server; such workers are told through the hooks */
-    if (!w->opts.supervisor && (w->cfg->worker_type == SE_WORKER_THREAD ||
-                                w->cfg->worker_type == SE_WORKER_EMBEDDED)) {
+    if (!w->opts.supervisor &&
+        (w->cfg->worker_type == SE_WORKER_THREAD || w->cfg->worker_type == SE_WORKER_EMBEDDED)) {
         sim_fail(w, "%s sent to w%u, a %s worker", se_sig_name(sig), p->worker_id,
                  w->cfg->worker_type == SE_WORKER_THREAD ? "thread" : "embedded");
         return -ENOTSUP;

@@ -197,8 +197,8 @@ static void
 test_a_group_of_only_unreaped_zombies_is_not_escalated(void **state)
 {
     struct itest *t = *state;
-    pid_t server = itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep",
-                               NULL);
+    pid_t server =
+        itest_start(t, NULL, "worker_type=process", "workers=1", "mode=spawn_sleep", NULL);
     itest_wait_log(t, "TEST grandchild worker=0 pid=", 1, DL);
     pid_t grandchild = pid_in_log(t, "TEST grandchild worker=0 pid=");
     itest_track_pgid(t, itest_pgid_of(grandchild));

@@ -226,8 +226,7 @@ static void
 test_sim_supervisor_ends_on_an_unrecoverable_server_status(void **state)
 {
     (void)state;
-    static const char *const o[] = {"unrecoverable_exit_codes=[3]", "server_restart_wait=1",
-                                    NULL};
+    static const char *const o[] = {"unrecoverable_exit_codes=[3]", "server_restart_wait=1", NULL};
     struct sim_opts opts = {.seed = 29, .duration_ms = 20000, .supervisor = true, .overrides = o};
     struct sim_world *w = sim_world_new(&opts);
     assert_non_null(w);
@@ -795,11 +794,9 @@ static void
 test_sim_a_child_that_ends_after_the_engine_is_done_is_still_reaped(void **state)
 {
     (void)state;
-    static const char *const o[] = {"workers=1",
-                                    "worker_graceful_kill_interval=1",
+    static const char *const o[] = {"workers=1", "worker_graceful_kill_interval=1",
                                     "worker_graceful_kill_interval_increment=0",
-                                    "worker_graceful_kill_timeout=5",
-                                    NULL};
+                                    "worker_graceful_kill_timeout=5", NULL};
     static const enum sim_member_end ends[] = {SIM_MEMBER_QUIT};
     struct sim_world *w = quiet_world(8, 20000, o);
     sim_script_group(w, 0, 0, ends, 1, 0);

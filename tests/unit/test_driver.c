@@ -129,8 +129,7 @@ hook_log_status(void *ud, enum se_log_level level, const char *msg)
 {
     (void)ud, (void)level;
     int status = -1;
-    if (sscanf(msg, "Supervisor exits with status %d", &status) == 1 &&
-        queue_seen_n < SE_ACTS_MAX)
+    if (sscanf(msg, "Supervisor exits with status %d", &status) == 1 && queue_seen_n < SE_ACTS_MAX)
         queue_seen[queue_seen_n++] = status;
 }
 
