@@ -167,6 +167,27 @@ test_sup_restart_server_process_restarts_the_process_itself(void **state)
         {6100, T, 0, 0, "spawn 0", NEVER});
 }
 
+/* Once the restarted server runs, the restart is over: a detach then tells
+ * it to go (a server still being restarted is going anyway, and is not
+ * told twice). */
+static void
+test_sup_a_finished_restart_does_not_hold_back_a_later_detach(void **state)
+{
+    (void)state;
+    RUN((cfg.restart_server_process = true), {0, GO, 0, 0, "spawn 0", NEVER},
+        {0, UP, 0, 0, "", NEVER}, {5000, GR, 0, 0, "reload; stop 0 graceful", NEVER},
+        {5100, EX, 0, 0, "spawn 0", NEVER}, {5100, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000});
+}
+
+/* A stop before the start ends the supervisor with 0. */
+static void
+test_sup_stop_before_the_start_exits_0(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GS, 0, 0, "exit 0", NEVER});
+}
+
 static void
 test_sup_disable_reload_ignores_reload(void **state)
 {
@@ -619,6 +640,8 @@ main(void)
         cmocka_unit_test(test_sup_unrecoverable_server_status_ends_the_supervisor),
         cmocka_unit_test(test_sup_restart_is_forwarded_after_reloading_config),
         cmocka_unit_test(test_sup_restart_server_process_restarts_the_process_itself),
+        cmocka_unit_test(test_sup_a_finished_restart_does_not_hold_back_a_later_detach),
+        cmocka_unit_test(test_sup_stop_before_the_start_exits_0),
         cmocka_unit_test(test_sup_disable_reload_ignores_reload),
         cmocka_unit_test(test_sup_detach_starts_new_server_when_old_exits_first),
         cmocka_unit_test(test_sup_detach_starts_new_server_at_detach_wait_and_reaps_old_later),
