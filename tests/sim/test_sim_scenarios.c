@@ -9,10 +9,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "support/heap.h"
 #include "sim.h"
 
 struct scenario {
@@ -669,15 +669,6 @@ test_sim_engine_freed_while_workers_run_closes_their_pipes(void **state)
     assert_false(r.engine_exited);
     assert_int_equal(sim_alive(w), 3);
     sim_world_free(w);
-}
-
-/* Bytes the C library has handed out and not taken back (arenas and its
- * own mappings; under valgrind both read 0 and memcheck says it instead). */
-static size_t
-heap_in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
 }
 
 /* A world whose reloads are taken (no retire_config hook: seed 7) leaves

@@ -13,13 +13,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "driver.h"
 #include "driver_int.h"
+#include "support/heap.h"
 
 static size_t calloc_fail_size; /* the next calloc of this many bytes fails */
 
@@ -70,16 +70,6 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 
 static const struct se_os os = {.version = SE_OS_VERSION, .monotonic_ms = os_clock};
 static const struct se_driver_hooks hooks = {.log = hook_log, .prepare_spawn = hook_prepare_spawn};
-
-/* Bytes the C library has handed out and not taken back: from its arenas,
- * and as mappings of their own (the driver is one: its tables make it far
- * larger than the mapping threshold, and uordblks alone never saw it). */
-static size_t
-heap_in_use(void)
-{
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-}
 
 static void
 test_driver_new_out_of_memory_fails_with_enomem_and_frees_the_configuration(void **state)
