@@ -193,11 +193,43 @@ test_stop_then_orphan(void **state)
     run_table(false, 1000, rows, SE_ARRAY_LEN(rows));
 }
 
+/* An interval below a millisecond (0, or negative) beats every millisecond:
+ * never a busy loop on a deadline that is already due. */
+static void
+test_interval_floor_is_one_ms(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {0, T, 0, 0, 0, 1},
+        {1, T, 0, 0, SE_WH_BEAT, 2},
+        {2, T, 0, 0, SE_WH_BEAT, 3},
+    };
+    run_table(false, 0, rows, SE_ARRAY_LEN(rows));
+    run_table(false, -5, rows, SE_ARRAY_LEN(rows));
+    run_table(false, 1, rows, SE_ARRAY_LEN(rows));
+}
+
+/* A command number the helper does not know (a newer signal map's) does
+ * nothing: no stop, no reload, no dump. */
+static void
+test_unknown_command_does_nothing(void **state)
+{
+    (void)state;
+    static const struct row rows[] = {
+        {10, SIG, (enum se_cmd)SE_CMD_COUNT, OTHER, 0, 1000},
+        {20, SIG, (enum se_cmd)(SE_CMD_COUNT + 7), SERVER, 0, 1000},
+        {1000, T, 0, 0, SE_WH_BEAT, 2000},
+    };
+    run_table(false, 1000, rows, SE_ARRAY_LEN(rows));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_beats),
+        cmocka_unit_test(test_interval_floor_is_one_ms),
+        cmocka_unit_test(test_unknown_command_does_nothing),
         cmocka_unit_test(test_manual),
         cmocka_unit_test(test_commands),
         cmocka_unit_test(test_cont_window),
