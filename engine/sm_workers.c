@@ -159,7 +159,8 @@ reconcile_rolling(struct se_pool *p, const struct se_pool_in *in, struct se_acts
     if (in->kind != SE_POOL_IN_TICK) return;
     uint32_t next = rolling_next(p);
     if (next == SE_WORKERS_MAX) return;
-    p->slots[next].roll = false;
+    /* its mark goes when it exits (on_exited): a stopping slot is not UP,
+     * so rolling_next waits for it meanwhile */
     stop_slot(p, next, true, SE_REASON_RESTART, out);
 }
 
@@ -195,15 +196,15 @@ reconcile(struct se_pool *p, const struct se_pool_in *in, int64_t now_ms, struct
         reconcile_starts(p, in, now_ms, out);
         reconcile_rolling(p, in, out);
         if (all_wanted_dead(p) && se__pool_alive(p) == 0) finish(p, out);
-        return;
+    } else if (p->phase == SE_POOL_STOP && se__pool_alive(p) == 0) {
+        finish(p, out);
     }
-    if (p->phase == SE_POOL_STOP && se__pool_alive(p) == 0) finish(p, out);
 }
 
 static void
 stop_all(struct se_pool *p, bool graceful, enum se_reason reason, struct se_acts *out)
 {
-    if (p->phase == SE_POOL_DONE) return;
+    SE_ASSERT(p->phase != SE_POOL_DONE); /* se__pool_step takes no input once done */
     if (p->phase == SE_POOL_STOP && (graceful || !p->stop_graceful)) return;
     p->phase = SE_POOL_STOP;
     p->stop_graceful = graceful;
@@ -292,7 +293,6 @@ on_unrecoverable(struct se_pool *p, const struct se_pool_in *in, struct se_acts 
 {
     struct se_slot *s = &p->slots[in->slot];
     s->state = SE_SLOT_DEAD;
-    s->exit_code = in->code;
     se_acts_log(out, (struct se_act){.event = SE_EVT_WORKER_UNRECOVERABLE,
                                      .slot = in->slot,
                                      .status = in->code});

@@ -58,7 +58,6 @@ struct se_slot {
     int64_t start_at_ms;        /* DOWN: earliest (re)start */
     int64_t up_since_ms;        /* UP/STOPPING: when it started */
     uint32_t crashes;           /* unexpected ends in a row (backoff) */
-    int32_t exit_code;          /* DEAD: the unrecoverable code */
     bool roll;                  /* UP: still to be replaced by the rolling restart */
 };
 

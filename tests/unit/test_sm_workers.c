@@ -403,7 +403,10 @@ static void
 test_pool_stop_before_start_exits_at_once(void **state)
 {
     (void)state;
-    RUN(2, (void)0, {0, STOP, 0, 0, 0, "exit 0", NEVER}, {1, START, 0, 0, 0, "", NEVER});
+    RUN(2, (void)0, {0, STOP, 0, 0, 0, "exit 0", NEVER}, {1, START, 0, 0, 0, "", NEVER},
+        /* done: nothing more, not even a second exit */
+        {2, STOP, 0, 0, 0, "", NEVER}, {3, STOPNOW, 0, 0, 0, "", NEVER},
+        {4, RESTARTNOW, 0, 0, 0, "", NEVER}, {5, TICK, 0, 0, 0, "", NEVER});
 }
 
 static void
@@ -794,6 +797,149 @@ test_pool_rolling_restart_forgets_workers_scaled_away(void **state)
         {500, SPAWNED, 1, 0, 0, "", NEVER});
 }
 
+/* Spaced starts go one per step even when the draw rounds the spacing down
+ * to 0 ms (1 ms with a low draw): the next one comes on the next tick. */
+static void
+test_pool_spaced_starts_go_one_per_step_when_the_draw_rounds_to_zero(void **state)
+{
+    (void)state;
+    RUN(3, (f->cfg.start_worker_delay_ms = 1), {0, START, 0, 0, 0, "spawn 0", 0},
+        {0, TICK, 0, 0, 0, "spawn 1", 0}, {0, TICK, 0, 0, 0, "spawn 2", NEVER});
+}
+
+/* A graceful stop after an immediate one changes nothing: a worker that was
+ * still starting is stopped immediately when its start is known. */
+static void
+test_pool_graceful_stop_after_an_immediate_one_keeps_it_immediate(void **state)
+{
+    (void)state;
+    RUN(1, (void)0, {0, START, 0, 0, 0, "spawn 0", NEVER}, {1, STOPNOW, 0, 0, 0, "", NEVER},
+        {2, STOP, 0, 0, 0, "", NEVER}, {3, SPAWNED, 0, 0, 0, "stop 0 immediate", NEVER},
+        {4, EXITED, 0, 0, 0, "exit 0", NEVER});
+}
+
+/* A restart asked while the pool stops is ignored: the stop is not made
+ * harder, nothing is rescheduled. */
+static void
+test_pool_restart_during_a_stop_is_ignored(void **state)
+{
+    (void)state;
+    RUN(1, (void)0, {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {1, STOP, 0, 0, 0, "stop 0 graceful", NEVER}, {2, RESTARTNOW, 0, 0, 0, "", NEVER},
+        {3, RESTART, 0, 0, 0, "", NEVER}, {4, EXITED, 0, 0, 0, "exit 0", NEVER});
+}
+
+/* A crash after a deliberate restart is a crash: the reason of the earlier
+ * stop does not make it one we asked for (the back-off counts it). */
+static void
+test_pool_a_crash_after_a_deliberate_restart_counts_as_a_crash(void **state)
+{
+    (void)state;
+    RUN(1, (f->cfg.restart_worker_interval_ms = 1000, f->cfg.backoff_max_ms = 60000),
+        {0, START, 0, 0, 0, "spawn 0", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {100, RESTART, 0, 0, 0, "stop 0 graceful", NEVER}, {200, EXITED, 0, 0, 0, "", 1200},
+        {1200, TICK, 0, 0, 0, "spawn 0", NEVER}, {1200, SPAWNED, 0, 0, 0, "", NEVER},
+        {1300, EXITED, 0, 1, 0, "", 2300}, {2300, TICK, 0, 0, 0, "spawn 0", NEVER},
+        {2300, SPAWNED, 0, 0, 0, "", NEVER}, {2400, EXITED, 0, 1, 0, "", 4400});
+}
+
+/* A heartbeat loss or EOF told for a slot with no running worker (starting,
+ * or down) does nothing. */
+static void
+test_pool_heartbeat_news_of_a_slot_without_a_worker_does_nothing(void **state)
+{
+    (void)state;
+    RUN(2, (f->cfg.restart_worker_interval_ms = 1000),
+        {0, START, 0, 0, 0, "spawn 0; spawn 1", NEVER}, {0, SPAWNED, 0, 0, 0, "", NEVER},
+        {10, LOST, 1, 500, 0, "", NEVER}, {10, EOFHB, 1, 0, 0, "", NEVER},
+        {20, EXITED, 0, 1, 0, "", 1020}, {30, LOST, 0, 500, 0, "", 1020},
+        {30, EOFHB, 0, 0, 0, "", 1020});
+}
+
+/* Logs included: an unrecoverable end schedules no restart (no "restart in"
+ * line), and a heartbeat loss of a worker already stopped immediately is
+ * not reported again. */
+static void
+test_pool_logs_no_restart_for_an_unrecoverable_end_nor_a_loss_after_a_kill(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(2);
+    f->cfg.restart_worker_interval_ms = 5000;
+    set_unrecoverable(f, 9);
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1}, 0, got, sizeof got);
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 9}, 10, got,
+                  sizeof got),
+        "log worker-exited-unexpectedly 0; log worker-unrecoverable 0");
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_STOP}, 20, got, sizeof got),
+        "log worker-stop 1; stop 1 immediate");
+    assert_string_equal(
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_LOST, .slot = 1, .age_ms = 900}, 30,
+                  got, sizeof got),
+        "");
+    assert_string_equal(step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_HB_EOF, .slot = 1}, 30,
+                                  got, sizeof got),
+                        "");
+    free(f);
+}
+
+/* At SE_WORKERS_MAX workers every slot is in use, and the pool's scans stay
+ * within its table: a guard slot just past it, made to look like a running
+ * worker, is never counted, stopped or rescheduled. */
+static void
+test_pool_at_the_workers_limit_scans_only_its_table(void **state)
+{
+    (void)state;
+    struct guarded {
+        struct se_pool pool;
+        struct se_slot guard;
+    };
+    _Static_assert(offsetof(struct guarded, guard) == sizeof(struct se_pool),
+                   "the guard lies right after the slot table");
+    struct guarded *g = calloc(1, sizeof *g);
+    struct se_act *items = calloc(4 * SE_WORKERS_MAX, sizeof *items);
+    assert_non_null(g);
+    assert_non_null(items);
+    struct se_pool_cfg cfg = {.workers = SE_WORKERS_MAX, .restart_worker_interval_ms = 1000};
+    struct se_acts acts = {.count = 0, .cap = 4 * SE_WORKERS_MAX, .items = items};
+    se__pool_init(&g->pool, &cfg, 0);
+    g->guard = (struct se_slot){.state = SE_SLOT_UP, .start_at_ms = INT64_C(1) << 40, .roll = true};
+    const struct se_slot guard = g->guard;
+    se__pool_step(&g->pool, &(struct se_pool_in){.kind = SE_POOL_IN_START}, 0, &acts);
+    assert_int_equal(acts.count, SE_WORKERS_MAX);
+    for (uint32_t i = 0; i < SE_WORKERS_MAX; i++)
+        se__pool_step(&g->pool, &(struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = i}, 0,
+                      &acts);
+    assert_int_equal(se__pool_alive(&g->pool), SE_WORKERS_MAX);
+    /* each with the stops it makes: the immediate restart makes every stop
+     * harder; the stops then find every worker already stopping immediately */
+    const struct se_pool_in asks[] = {
+        {.kind = SE_POOL_IN_RESTART, .graceful = true},
+        {.kind = SE_POOL_IN_RESTART, .graceful = false},
+        {.kind = SE_POOL_IN_STOP, .graceful = true},
+        {.kind = SE_POOL_IN_STOP, .graceful = false},
+    };
+    const uint32_t stops_made[] = {SE_WORKERS_MAX, SE_WORKERS_MAX, 0, 0};
+    for (size_t k = 0; k < SE_ARRAY_LEN(asks); k++) {
+        acts.count = 0;
+        se__pool_step(&g->pool, &asks[k], 10 + (int64_t)k, &acts);
+        uint32_t stops = 0;
+        for (uint32_t i = 0; i < acts.count; i++) {
+            assert_true(acts.items[i].slot < SE_WORKERS_MAX);
+            if (acts.items[i].kind == SE_ACT_STOP) stops++;
+        }
+        assert_int_equal(stops, stops_made[k]);
+        assert_int_equal(se__pool_alive(&g->pool), SE_WORKERS_MAX);
+        assert_memory_equal(&g->guard, &guard, sizeof guard);
+    }
+    free(items);
+    free(g);
+}
+
 int
 main(void)
 {
@@ -844,6 +990,14 @@ main(void)
         cmocka_unit_test(test_pool_one_ms_backoff_ceiling_applies),
         cmocka_unit_test(test_pool_unrecoverable_code_bitmap_edges),
         cmocka_unit_test(test_pool_backoff_doubles_from_a_one_ms_interval),
+        cmocka_unit_test(test_pool_spaced_starts_go_one_per_step_when_the_draw_rounds_to_zero),
+        cmocka_unit_test(test_pool_graceful_stop_after_an_immediate_one_keeps_it_immediate),
+        cmocka_unit_test(test_pool_restart_during_a_stop_is_ignored),
+        cmocka_unit_test(test_pool_a_crash_after_a_deliberate_restart_counts_as_a_crash),
+        cmocka_unit_test(test_pool_heartbeat_news_of_a_slot_without_a_worker_does_nothing),
+        cmocka_unit_test(
+            test_pool_logs_no_restart_for_an_unrecoverable_end_nor_a_loss_after_a_kill),
+        cmocka_unit_test(test_pool_at_the_workers_limit_scans_only_its_table),
     };
     return cmocka_run_group_tests_name("sm_workers", tests, NULL, NULL);
 }
