@@ -456,13 +456,13 @@ on_detach(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struct s
     s->detach_deadline_ms = se_add_ms(now_ms, s->cfg->server_detach_wait_ms);
 }
 
-static void on_stop_detaching(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
-                              struct se_acts *out);
 static void on_stop_waiting(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
                             struct se_acts *out);
 
-/* INT when there is no current server to detach: without enable_detach it
- * is a graceful stop in every state (the README's signal list), else nothing to do. */
+/* INT when there is no current server to detach (starting, or waiting to
+ * restart): without enable_detach it is a graceful stop in every state (the
+ * README's signal list), else nothing to do. DETACHING is not here: only a
+ * detach enters it, and enable_detach is read at the start only. */
 static void
 on_detach_no_server(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms,
                     struct se_acts *out)
@@ -471,13 +471,12 @@ on_detach_no_server(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms
         log_ignored(s, in, out);
         return;
     }
+    SE_ASSERT(s->state == SE_SUP_STARTING || s->state == SE_SUP_WAIT_RESTART);
     struct se_sup_in stop = {.kind = SE_SUP_IN_GRACEFUL_STOP};
     if (s->state == SE_SUP_STARTING)
         on_stop_starting(s, &stop, now_ms, out);
-    else if (s->state == SE_SUP_WAIT_RESTART)
-        on_stop_waiting(s, &stop, now_ms, out);
     else
-        on_stop_detaching(s, &stop, now_ms, out);
+        on_stop_waiting(s, &stop, now_ms, out);
 }
 
 static void
@@ -617,7 +616,7 @@ static const sup_handler sup_table[SE_SUP_STATE_COUNT][SE_SUP_IN_COUNT] = {
             [SE_SUP_IN_GRACEFUL_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_IMMEDIATE_RESTART] = on_cmd_ignored,
             [SE_SUP_IN_RELOAD] = on_reload_no_server,
-            [SE_SUP_IN_DETACH] = on_detach_no_server,
+            [SE_SUP_IN_DETACH] = on_cmd_ignored,
             [SE_SUP_IN_DUMP] = on_cmd_ignored,
         },
     [SE_SUP_STOPPING] =
@@ -649,9 +648,7 @@ se__sup_step(struct se_sup *s, const struct se_sup_in *in, int64_t now_ms, struc
     SE_ASSERT(now_ms >= s->now_ms_last);
     SE_ASSERT((unsigned)in->kind < SE_SUP_IN_COUNT);
     SE_ASSERT((unsigned)s->state < SE_SUP_STATE_COUNT);
-    if (in->kind == SE_SUP_IN_EXITED || in->kind == SE_SUP_IN_SPAWNED ||
-        in->kind == SE_SUP_IN_LOST || in->kind == SE_SUP_IN_SPAWN_FAILED)
-        SE_ASSERT(in->slot < SE_SERVERS_MAX);
+    SE_ASSERT(in->slot < SE_SERVERS_MAX); /* 0 for the inputs that name none */
     s->now_ms_last = now_ms;
     sup_handler h = sup_table[s->state][in->kind];
     SE_ASSERT(h != NULL);

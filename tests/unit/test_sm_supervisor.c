@@ -81,7 +81,7 @@ assert_nothing_stale(const struct se_sup *s)
 }
 
 static void
-run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
+run_rows_how(const struct se_sup_cfg *cfg, const struct row *rows, size_t n, bool logs)
 {
     struct se_act items[64];
     struct se_acts acts = {.count = 0, .cap = 64, .items = items};
@@ -95,7 +95,10 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
         if (in.kind == EX && rows[i].code < 0) in.sig = SE_SIG_QUIT;
         acts.count = 0;
         se__sup_step(&s, &in, rows[i].at_ms, &acts);
-        se_test_acts_str_nolog(&acts, 0, got, sizeof got);
+        if (logs)
+            se_test_acts_str(&acts, 0, got, sizeof got);
+        else
+            se_test_acts_str_nolog(&acts, 0, got, sizeof got);
         int64_t dl = se__sup_deadline_ms(&s);
         if (strcmp(got, rows[i].expect) != 0 || dl != rows[i].deadline_ms) {
             print_error("row %zu at %lld: got \"%s\" deadline %lld, want \"%s\" deadline %lld\n", i,
@@ -108,12 +111,27 @@ run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
     }
 }
 
+static void
+run_rows(const struct se_sup_cfg *cfg, const struct row *rows, size_t n)
+{
+    run_rows_how(cfg, rows, n, false);
+}
+
 #define RUN(tweak, ...)                                                                            \
     do {                                                                                           \
         struct se_sup_cfg cfg = cfg_default();                                                     \
         tweak;                                                                                     \
         static const struct row rows[] = {__VA_ARGS__};                                            \
         run_rows(&cfg, rows, SE_ARRAY_LEN(rows));                                                  \
+    } while (0)
+
+/* As RUN, with the log events in the expected actions. */
+#define RUN_LOGS(tweak, ...)                                                                       \
+    do {                                                                                           \
+        struct se_sup_cfg cfg = cfg_default();                                                     \
+        tweak;                                                                                     \
+        static const struct row rows[] = {__VA_ARGS__};                                            \
+        run_rows_how(&cfg, rows, SE_ARRAY_LEN(rows), true);                                        \
     } while (0)
 
 static void
@@ -631,12 +649,88 @@ test_sup_full_slots_log_how_long_the_start_waits(void **state)
     assert_true(logged);
 }
 
+/* An end we caused (a restart asked for, our heartbeat kill) is no crash:
+ * an unrecoverable status then does not end the supervisor. */
+static void
+test_sup_an_end_we_caused_is_no_crash_even_with_an_unrecoverable_status(void **state)
+{
+    (void)state;
+    RUN((cfg.restart_server_process = true, cfg.unrecoverable[0] = 1u << 3),
+        {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {5000, GR, 0, 0, "reload; stop 0 graceful", NEVER}, {5100, EX, 0, 3, "spawn 0", NEVER});
+    RUN((cfg.unrecoverable[0] = 1u << 3), {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {5000, HB, 0, 0, "stop 0 immediate", NEVER}, {5100, EX, 0, 3, "spawn 0", NEVER});
+}
+
+/* A server detached earlier that ends during a later detach is only reaped:
+ * the detach goes on. And with every slot full, the server hurried is the
+ * one detached longest ago, not the one in the lowest slot. */
+static void
+test_sup_an_earlier_detached_server_ending_does_not_end_a_detach(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, UP, 1, 0, "", NEVER}, {30000, DT, 0, 0, "stop 1 graceful", 40000},
+        /* slot 0, detached before, ends: the detach of slot 1 is not over */
+        {35000, EX, 0, 0, "", 40000}, {40000, T, 0, 0, "spawn 0", NEVER},
+        {40000, UP, 0, 0, "", NEVER}, {50000, DT, 0, 0, "stop 0 graceful", 60000},
+        {60000, T, 0, 0, "spawn 2", NEVER}, {60000, UP, 2, 0, "", NEVER},
+        {70000, DT, 0, 0, "stop 2 graceful", 80000}, {80000, T, 0, 0, "spawn 3", NEVER},
+        {80000, UP, 3, 0, "", NEVER}, {90000, DT, 0, 0, "stop 3 graceful", 100000},
+        /* detached at 30 s (slot 1), 50 s (slot 0), 70 s, 90 s: slot 1 is hurried */
+        {100000, T, 0, 0, "stop 1 immediate", 101000});
+}
+
+/* Logs included: a server that ends while the supervisor stops is logged
+ * as finished; a detached server that stalls is logged as lost before it
+ * is stopped immediately. */
+static void
+test_sup_logs_an_end_while_stopping_and_a_detached_server_lost(void **state)
+{
+    (void)state;
+    RUN_LOGS((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "log server-started 0", NEVER},
+             {10, GS, 0, 0, "log server-stop 0; stop 0 graceful", NEVER},
+             {20, EX, 0, 0, "log server-finished 0; log supervisor-done 0; exit 0", NEVER});
+    RUN_LOGS((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "log server-started 0", NEVER},
+             {10000, DT, 0, 0, "log server-detach 0; log server-stop 0; stop 0 graceful", 20000},
+             {15000, HB, 0, 0, "log heartbeat-lost 0; log server-stop 0; stop 0 immediate", 20000});
+}
+
+/* disable_reload: a reload with no server running (starting, or waiting to
+ * restart) is ignored too, not taken. */
+static void
+test_sup_disable_reload_ignores_reload_with_no_server_too(void **state)
+{
+    (void)state;
+    RUN((cfg.disable_reload = true), {0, GO, 0, 0, "spawn 0", NEVER}, {1, RL, 0, 0, "", NEVER},
+        {1, UP, 0, 0, "", NEVER}, {300, EX, 0, 1, "", 1000}, {400, RL, 0, 0, "", 1000},
+        {1000, T, 0, 0, "spawn 0", NEVER});
+}
+
+/* A graceful stop while waiting to restart stops a detached server still
+ * finishing gracefully; an immediate one, immediately. */
+static void
+test_sup_stop_while_waiting_reaches_a_detached_server_as_asked(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, BAD, 1, -EAGAIN, "", 21000}, {20500, GS, 0, 0, "stop 0 graceful", NEVER},
+        {20600, IS, 0, 0, "stop 0 immediate", NEVER}, {20700, EX, 0, -1, "exit 0", NEVER});
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sup_restarts_a_dead_server_after_restart_wait_since_last_start),
         cmocka_unit_test(test_sup_graceful_stop_waits_for_the_server),
+        cmocka_unit_test(test_sup_an_end_we_caused_is_no_crash_even_with_an_unrecoverable_status),
+        cmocka_unit_test(test_sup_an_earlier_detached_server_ending_does_not_end_a_detach),
+        cmocka_unit_test(test_sup_logs_an_end_while_stopping_and_a_detached_server_lost),
+        cmocka_unit_test(test_sup_disable_reload_ignores_reload_with_no_server_too),
+        cmocka_unit_test(test_sup_stop_while_waiting_reaches_a_detached_server_as_asked),
         cmocka_unit_test(test_sup_unrecoverable_server_status_ends_the_supervisor),
         cmocka_unit_test(test_sup_restart_is_forwarded_after_reloading_config),
         cmocka_unit_test(test_sup_restart_server_process_restarts_the_process_itself),
