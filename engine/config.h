@@ -123,6 +123,14 @@ se__config_unrecoverable(const struct se_config *cfg, int32_t code)
 size_t se__config_static_changes(const struct se_config *old_cfg, const struct se_config *new_cfg,
                                  char *names, size_t names_size);
 
+/* A names buffer for se__config_static_changes that holds every key's name
+ * when a reload changes them all (test_config checks the sum against it). */
+#define SE_CONFIG_STATIC_NAMES_MAX 1024u
+
+/* The length of that list when every non-dynamic key changed: the most
+ * se__config_static_changes ever writes, without the NUL. */
+size_t se__config_static_names_len(void);
+
 /*
  * Copies every non-dynamic key's value from old_cfg into next, so that a
  * reload changes only what may change while running; the others take

@@ -233,7 +233,7 @@ slot_of_hb_fd(const struct se_driver *d, int32_t fd)
 static void
 warn_static_changes(struct se_driver *d, const struct se_config *new_cfg)
 {
-    char names[512];
+    char names[SE_CONFIG_STATIC_NAMES_MAX];
     size_t n = se__config_static_changes(d->cfg, new_cfg, names, sizeof names);
     if (n > 0)
         se__driver_logf(d, SE_LOG_WARN,
@@ -247,7 +247,7 @@ bool
 se__driver_reload_config(struct se_driver *d, int64_t now_ms)
 {
     if (d->hooks.load_config == NULL) return false;
-    char err[512] = "";
+    char err[SE_MSG_MAX] = "";
     struct se_config *next = NULL;
     int rc = d->hooks.load_config(d->hooks.ud, &next, err, sizeof err);
     if (rc < 0 || next == NULL) {

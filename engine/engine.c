@@ -214,7 +214,7 @@ load_initial(struct se_engine *e)
         return EX_CONFIG_STATUS;
     }
     if (e->proc.cfg == NULL) {
-        char err[512] = "";
+        char err[SE_MSG_MAX] = "";
         int rc = se_engine_configure(e, NULL, NULL, NULL, 0, err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "serverengine: %s\n", err[0] ? err : se_strerror(rc));

@@ -19,7 +19,7 @@ struct se_engine {
     struct se_server *server; /* the server object of this process (owned), or NULL */
     bool ran;
     int config_error; /* the last se_engine_configure failed: run refuses */
-    char config_error_msg[512];
+    char config_error_msg[SE_MSG_MAX];
     const char *usage; /* se_engine_set_usage: the program's --help lines */
     bool own_options;  /* ... and whether it takes options of its own */
 };

@@ -59,9 +59,10 @@ enum se_log_format {
 #define SE_EVS_MAX      64u   /* events taken from one wait() */
 #define SE_ACTS_MAX     (16u * SE_WORKERS_MAX) /* actions queued and not yet run */
 #define SE_PATH_MAX     1024u                  /* paths in the configuration */
-#define SE_NAME_MAX     256u                   /* process names, user and group names */
-#define SE_LOG_LINE_MAX 4096u                  /* one log line, header included */
-#define SE_INT64_NEVER  INT64_MAX              /* "no deadline" */
+#define SE_MSG_MAX      (SE_PATH_MAX + 256u) /* an error message: a path and what is wrong with it */
+#define SE_NAME_MAX     256u                 /* process names, user and group names */
+#define SE_LOG_LINE_MAX 4096u                /* one log line, header included */
+#define SE_INT64_NEVER  INT64_MAX            /* "no deadline" */
 
 /* The driver reclaims run actions once half the queue is used, so half of it
  * bounds the backlog. No closed bound is claimed: 8 per worker is a margin

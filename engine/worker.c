@@ -126,7 +126,7 @@ static void
 worker_reload(struct se_worker *w)
 {
     struct se_proc *p = w->proc;
-    char err[512] = "";
+    char err[SE_MSG_MAX] = "";
     struct se_config *next = NULL;
     int rc = se__proc_load_config(p, &next, err, sizeof err);
     if (rc < 0) {

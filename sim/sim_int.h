@@ -168,7 +168,7 @@ struct sim_world {
     uint32_t spawn_failures_told; /* by the spawn_failed hook */
     uint32_t configs_retired;     /* handed to retire_config */
     struct se_config *cfg_start;  /* the configuration the engine started with */
-    char reload_err[256];         /* why the last reload was refused */
+    char reload_err[SE_MSG_MAX];  /* why the last reload was refused */
     uint32_t kill_eperm_len;      /* starts whose every signal fails (scripted) */
     struct sim_script kill_eperm[SIM_SCRIPT_MAX];
     uint32_t strays; /* stray children to reap (scripted) */

@@ -373,13 +373,24 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
 {
     struct se_config *next = se_config_dup(w->cfg);
     if (next == NULL) return -ENOMEM;
-    bool invalid;
+    bool invalid, long_msg = false;
     int rc = SE_ECONFIG;
     if (w->reload_pending >= 0) {
         const char *kv = w->reload_kv[w->reload_pending];
         w->reload_pending = -1;
         if (strcmp(kv, "!") == 0) rc = -EIO; /* a failure with no message: the errno says it */
-        invalid = kv[0] == '\0' || rc == -EIO || se_config_set_kv(next, kv, err, err_size) != 0;
+        if (strcmp(kv, "!long") == 0) { /* the longest message: it names a path at SE_PATH_MAX */
+            char path[SE_PATH_MAX];
+            memset(path, 'p', sizeof path - 1);
+            path[0] = '/';
+            path[sizeof path - 1] = '\0';
+            snprintf(w->reload_err, sizeof w->reload_err,
+                     "pid_path: %s: the path is too long once made absolute (simulated)", path);
+            snprintf(err, err_size, "%s", w->reload_err);
+            long_msg = true;
+        }
+        invalid = kv[0] == '\0' || rc == -EIO || long_msg ||
+                  se_config_set_kv(next, kv, err, err_size) != 0;
     } else if (w->opts.random_config) {
         invalid = sim_chance(w, 150);
         if (!invalid) mutate(w, next);
@@ -390,7 +401,9 @@ sim_config_reload(struct sim_world *w, struct se_config **out, char *err, size_t
         se_config_free(next);
         if (err[0] == '\0' && rc == SE_ECONFIG)
             snprintf(err, err_size, "workers: invalid value \"-1\" (simulated)");
-        snprintf(w->reload_err, sizeof w->reload_err, "%s", err[0] ? err : se_strerror(rc));
+        /* the loader's whole message: reload_failed must pass it on uncut */
+        if (!long_msg)
+            snprintf(w->reload_err, sizeof w->reload_err, "%s", err[0] ? err : se_strerror(rc));
         sim_trace(w, "reload: invalid configuration");
         w->reloads_unreported++;
         w->reloads_refused++;

@@ -357,7 +357,7 @@ hook_config_applied(void *ud, const struct se_config *cfg)
     w->reloads_unapplied--;
     if (cfg != se__driver_config(w->driver) || cfg->workers != w->cfg->workers)
         sim_fail(w, "config_applied hands over a configuration that is not the one in force");
-    char names[256];
+    char names[SE_CONFIG_STATIC_NAMES_MAX];
     if (w->cfg_start != NULL &&
         se__config_static_changes(w->cfg_start, cfg, names, sizeof names) > 0)
         sim_fail(w, "a reload changed keys that take effect on the next restart only: %s", names);

@@ -890,7 +890,8 @@ test_sim_reload_keeps_start_only_keys_and_says_so(void **state)
 }
 
 /* A refused reload names the loader's reason, or its errno when it gave
- * none (reload_failed checks the text against the loader's). */
+ * none, and its longest reason uncut (reload_failed checks the text against
+ * the loader's). */
 static void
 test_sim_a_refused_reload_says_why(void **state)
 {
@@ -899,11 +900,13 @@ test_sim_a_refused_reload_says_why(void **state)
     struct sim_world *w = quiet_world(12, 3000, o);
     sim_script_reload(w, 1000, "workers=-1");
     sim_script_reload(w, 2000, "!");
+    sim_script_reload(w, 2500, "!long"); /* reload_failed checks it came whole */
     struct sim_result r;
     run_ok(w, &r);
     assert_true(sim_logged(w, "Reload failed, keeping the current configuration: workers"));
     assert_true(
         sim_logged(w, "Reload failed, keeping the current configuration: Input/output error"));
+    assert_true(sim_logged(w, "Reload failed, keeping the current configuration: pid_path: /ppp"));
     sim_world_free(w);
 }
 

@@ -742,6 +742,55 @@ test_config_static_changes_lists_non_dynamic_keys_only(void **state)
     se_config_free(b);
 }
 
+/* A reload that changes every key read only at the start: the list names
+ * them all, whole, in a buffer of SE_CONFIG_STATIC_NAMES_MAX (the driver's). */
+static void
+test_config_static_changes_of_every_static_key_fit_the_names_buffer(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"true",    "false",   "7",         "2",       "0.5",
+                                         "/x",      "unix:/s", "3",         "spawn",   "x",
+                                         "pipe",    "daily",   "1048576",   "0077",    "root",
+                                         "SIGTTIN", "SIGTTOU", "SIGPWR",    "SIGSYS",  "SIGURG",
+                                         "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGSTKFLT"};
+    struct se_config *a = se_config_new();
+    struct se_config *b = se_config_dup(a);
+    assert_non_null(a);
+    assert_non_null(b);
+    size_t statics = 0, changed = 0;
+    for (size_t i = 0; i < se_config_key_count(); i++) {
+        if (se_config_key_dynamic(i)) continue;
+        statics++;
+        for (size_t v = 0; v < SE_ARRAY_LEN(values); v++) {
+            struct se_config *c = se_config_dup(b);
+            assert_non_null(c);
+            if (se_config_set(c, se_config_key_name(i), values[v], NULL, 0) == 0 &&
+                se__config_static_changes(a, c, NULL, 0) == changed + 1) {
+                se_config_free(b);
+                b = c;
+                changed++;
+                break;
+            }
+            se_config_free(c);
+        }
+    }
+    if (changed != statics) { /* say which: a value to add to the list above */
+        char got[SE_CONFIG_STATIC_NAMES_MAX];
+        se__config_static_changes(a, b, got, sizeof got);
+        print_error("changed: %s\n", got);
+    }
+    assert_int_equal(changed, statics); /* every one of them changed */
+    char names[SE_CONFIG_STATIC_NAMES_MAX];
+    assert_int_equal(se__config_static_changes(a, b, names, sizeof names), statics);
+    assert_int_equal(strlen(names), se__config_static_names_len());
+    assert_true(se__config_static_names_len() < sizeof names);
+    for (size_t i = 0; i < se_config_key_count(); i++) {
+        if (!se_config_key_dynamic(i)) assert_non_null(strstr(names, se_config_key_name(i)));
+    }
+    se_config_free(a);
+    se_config_free(b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* User keys, set_kv, typed getters, dup                                    */
 /* ------------------------------------------------------------------------ */
@@ -1331,6 +1380,7 @@ main(void)
         cmocka_unit_test(test_config_sigdump_signal_names_the_dump_signal_unless_the_key_is_given),
         cmocka_unit_test(test_config_commands_map_to_signals_and_back),
         cmocka_unit_test(test_config_static_changes_lists_non_dynamic_keys_only),
+        cmocka_unit_test(test_config_static_changes_of_every_static_key_fit_the_names_buffer),
         cmocka_unit_test(
             test_config_unknown_key_is_kept_for_user_code_with_one_warning_and_a_suggestion),
         cmocka_unit_test(test_config_set_kv_splits_at_the_first_equals_sign),
