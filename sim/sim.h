@@ -107,6 +107,8 @@ void sim_script_signals_fail(struct sim_world *w, uint32_t worker_id, uint32_t n
 /* At at_ms the adapter reaps a child it never gave the engine (a stray the
  * engine must log and otherwise ignore). */
 void sim_script_stray_exit(struct sim_world *w, int64_t at_ms);
+/* From at_ms, the engine's next read of a descriptor fails with EIO. */
+void sim_script_read_fault(struct sim_world *w, int64_t at_ms);
 /* A reload at at_ms: the configuration gets "key=value" (or is invalid when
  * kv is NULL; "!" fails with EIO and no message; "!long" fails with the
  * longest message, naming a path of SE_PATH_MAX - 1 bytes), then the reload signal is

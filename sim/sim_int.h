@@ -13,14 +13,15 @@
 #include "se_fault.h"
 #include "sim.h"
 
-#define SIM_PROCS_MAX           4096u  /* process records, reused in a ring */
-#define SIM_QUEUE_MAX           65536u /* world events pending */
-#define SIM_FDS_MAX             8192u  /* virtual descriptors */
-#define SIM_PENDING_MAX         4096u  /* engine events not yet taken by wait() */
-#define SIM_TRACE_LINES         2048u  /* kept for a failure report and scenario queries */
-#define SIM_TRACE_LINE          200u
-#define SIM_SIGLOG_MAX          24u /* signals remembered per process */
-#define SIM_SCRIPT_MAX          512u
+#define SIM_PROCS_MAX   4096u  /* process records, reused in a ring */
+#define SIM_QUEUE_MAX   65536u /* world events pending */
+#define SIM_FDS_MAX     8192u  /* virtual descriptors */
+#define SIM_PENDING_MAX 4096u  /* engine events not yet taken by wait() */
+#define SIM_TRACE_LINES 2048u  /* kept for a failure report and scenario queries */
+#define SIM_TRACE_LINE  200u
+#define SIM_SIGLOG_MAX  24u /* signals remembered per process */
+/* scripts of each kind: one for every worker at the limit, and more */
+#define SIM_SCRIPT_MAX          (SE_WORKERS_MAX + 512u)
 #define SIM_PIDS                (2u * SE_WORKERS_MAX) /* virtual pids from 100: reused quickly on purpose */
 #define SIM_SAME_TIME_WAITS_MAX 256u /* wait() calls at one instant: more is a busy loop */
 #define SIM_LATE_MS             50   /* heartbeat precision (serverengine(5), TIMING) */
@@ -52,6 +53,7 @@ enum sim_ev_kind {
     SIM_EV_GROUP_CHECK,   /* check: nothing is left of a reaped worker's group */
     SIM_EV_PARENT_SILENT, /* the server's supervisor dies, nothing tells (scripted) */
     SIM_EV_STRAY,         /* a child the engine never started ends (scripted) */
+    SIM_EV_READ_FAULT,    /* the next read of a descriptor fails with EIO (scripted) */
     SIM_EV_END,           /* the end of simulated time */
 };
 
@@ -171,7 +173,8 @@ struct sim_world {
     char reload_err[SE_MSG_MAX];  /* why the last reload was refused */
     uint32_t kill_eperm_len;      /* starts whose every signal fails (scripted) */
     struct sim_script kill_eperm[SIM_SCRIPT_MAX];
-    uint32_t strays; /* stray children to reap (scripted) */
+    uint32_t strays;      /* stray children to reap (scripted) */
+    bool read_fault_next; /* the next read fails with EIO (scripted) */
     uint32_t strays_reaped;
     bool liveness; /* faults off, models healthy */
     bool ended;    /* the run is over (end of time or a violation) */

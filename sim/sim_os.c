@@ -98,6 +98,11 @@ os_read(void *ctx, int32_t fd, void *buf, size_t len, size_t *len_read)
         sim_fail(w, "read from a descriptor that is not open (%d)", fd);
         return -EBADF;
     }
+    if (w->read_fault_next) {
+        w->read_fault_next = false;
+        sim_trace(w, "fault: read of fd %d fails with EIO (scripted)", fd);
+        return -EIO;
+    }
     if (sim_fault(w, SE_FAULT_IO_READ, &err)) return err;
     struct sim_fd *f = &w->fds[fd];
     if (f->bytes > 0) {
@@ -639,6 +644,7 @@ process(struct sim_world *w, const struct sim_ev *ev)
         return;
     case SIM_EV_PARENT_SILENT: on_parent_silent(w); return;
     case SIM_EV_STRAY: on_stray(w); return;
+    case SIM_EV_READ_FAULT: w->read_fault_next = true; return;
     case SIM_EV_PARENT_GONE:
         w->parent_dead = true;
         sim_trace(w, "the supervisor dies");

@@ -286,6 +286,12 @@ sim_script_stray_exit(struct sim_world *w, int64_t at_ms)
 }
 
 void
+sim_script_read_fault(struct sim_world *w, int64_t at_ms)
+{
+    sim_push(w, at_ms, SIM_EV_READ_FAULT, 0, 0, 0);
+}
+
+void
 sim_script_signal(struct sim_world *w, int64_t at_ms, enum se_sig sig)
 {
     sim_push(w, at_ms, SIM_EV_SIGNAL, 0, (int32_t)sig, 0);

@@ -567,6 +567,8 @@ test_sim_what_a_worker_leaves_in_its_group_is_stopped_on_the_kill_schedule(void 
                                                        "SIGCONT@3000 SIGQUIT@4000 SIGCONT@4000 "
                                                        "SIGQUIT@5000 SIGCONT@5000 SIGKILL@6000");
     assert_int_equal(sim_group_left_of(w, 0, 0), 0);
+    /* a KILL delivered ends the group's stop then, not at the next probe */
+    assert_int_equal(r.sim_ms, 6000);
     assert_true(sim_logged(w, "Sending SIGTERM to worker 0 (attempt 1, what is left of its "
                               "process group)"));
     sim_world_free(w);
@@ -910,6 +912,38 @@ test_sim_a_refused_reload_says_why(void **state)
     sim_world_free(w);
 }
 
+/* A heartbeat pipe whose read fails (EIO) is logged and no longer watched;
+ * the worker is judged by its beats and its exit from then on. */
+static void
+test_sim_a_failed_heartbeat_read_is_logged(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(17, 5000, o);
+    sim_script_model(w, 0, 0, SIM_PIPE_BEATER, 0, 0);
+    sim_script_read_fault(w, 1000);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Reading the heartbeat pipe of slot 0 failed: Input/output error"));
+    sim_world_free(w);
+}
+
+/* A signal no key gives an action to is ignored, and the log says so. */
+static void
+test_sim_a_signal_with_no_action_is_ignored_and_logged(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1", NULL};
+    struct sim_world *w = quiet_world(18, 3000, o);
+    sim_script_signal(w, 1000, SE_SIG_WINCH);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_true(sim_logged(w, "Ignoring SIGWINCH (no action configured)"));
+    assert_int_equal(sim_starts(w, 0), 1);
+    assert_string_equal(sim_signals_of(w, 0, 0), "");
+    sim_world_free(w);
+}
+
 /* A reload signal that fails (EPERM) is logged; the other workers get it. */
 static void
 test_sim_a_failed_reload_signal_is_logged(void **state)
@@ -986,6 +1020,29 @@ test_sim_supervisor_death_told_twice_stops_once(void **state)
     sim_world_free(w);
 }
 
+/* Every one of 1,024 workers crashes at the same moment (one SIGCHLD for
+ * all): each is replaced as it is reaped, so the driver's backlog holds one
+ * exit's actions at a time, not every worker's (the start's spawns stay the
+ * most it ever held). */
+static void
+test_sim_1024_workers_crashing_at_once_are_replaced_one_reap_at_a_time(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=1024", "worker_heartbeat_timeout=-1", NULL};
+    struct sim_world *w = quiet_world(19, 3000, o);
+    for (uint32_t id = 0; id < SE_WORKERS_MAX; id++)
+        sim_script_model(w, id, 0, SIM_CRASH_AT, 1000, 3);
+    struct sim_result r;
+    run_ok(w, &r);
+    for (uint32_t id = 0; id < SE_WORKERS_MAX; id++) {
+        assert_int_equal(sim_starts(w, id), 2);
+        assert_string_equal(sim_end_of(w, id, 0), "status 3");
+    }
+    /* the start's 1,024 spawns, queued at once; the crashes never more */
+    assert_int_equal(r.backlog_max, SE_WORKERS_MAX);
+    sim_world_free(w);
+}
+
 /* An immediate restart of 1,024 workers: no action is lost (every worker
  * restarts once), and the driver's backlog stays at a few actions per
  * worker. */
@@ -1054,10 +1111,13 @@ main(void)
         cmocka_unit_test(test_sim_reload_keeps_start_only_keys_and_says_so),
         cmocka_unit_test(test_sim_a_refused_reload_says_why),
         cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
+        cmocka_unit_test(test_sim_a_failed_heartbeat_read_is_logged),
+        cmocka_unit_test(test_sim_a_signal_with_no_action_is_ignored_and_logged),
         cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
         cmocka_unit_test(test_sim_supervisor_logs_a_command_it_could_not_forward),
         cmocka_unit_test(test_sim_supervisor_death_told_twice_stops_once),
         cmocka_unit_test(test_sim_immediate_restart_of_1024_workers_loses_no_action),
+        cmocka_unit_test(test_sim_1024_workers_crashing_at_once_are_replaced_one_reap_at_a_time),
     };
     return cmocka_run_group_tests_name("sim_scenarios", tests, NULL, NULL);
 }

@@ -150,6 +150,143 @@ test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point(void **
     se__driver_free(d);
 }
 
+/* A chain: each action run appends the next (as a result fed back to a
+ * machine does), three queues' worth in one run. The backlog stays one
+ * action, so the queue, reclaimed as it goes, never fills. */
+static struct se_driver *chain_driver;
+static uint32_t chain_seen, chain_total;
+
+static void
+hook_log_chain(void *ud, enum se_log_level level, const char *msg)
+{
+    (void)ud, (void)level;
+    int status = -1;
+    if (sscanf(msg, "Supervisor exits with status %d", &status) != 1) return;
+    assert_int_equal(status, (int32_t)chain_seen); /* once each, in order */
+    chain_seen++;
+    if (chain_seen < chain_total)
+        se_acts_push(&chain_driver->acts, (struct se_act){.kind = SE_ACT_LOG,
+                                                          .event = SE_EVT_SUPERVISOR_DONE,
+                                                          .status = (int32_t)chain_seen});
+}
+
+static void
+test_driver_queue_runs_a_chain_longer_than_itself(void **state)
+{
+    (void)state;
+    static const struct se_driver_hooks rec = {.log = hook_log_chain,
+                                               .prepare_spawn = hook_prepare_spawn};
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    int err = 0;
+    struct se_driver *d = se__driver_new(&os, SE_ROLE_SUPERVISOR, cfg, &rec, &err);
+    assert_non_null(d);
+    chain_driver = d;
+    chain_seen = 0;
+    chain_total = 3 * d->acts.cap;
+    se_acts_push(&d->acts,
+                 (struct se_act){.kind = SE_ACT_LOG, .event = SE_EVT_SUPERVISOR_DONE, .status = 0});
+    se__driver_execute_all(d, 1000);
+    assert_int_equal(chain_seen, chain_total);
+    assert_int_equal(d->acts.count, 0);
+    assert_int_equal(d->backlog_max, 1);
+    se__driver_free(d);
+}
+
+/* The loop's start, with hooks that act at once. An adapter whose clock
+ * moves on between the driver's making and its start, whose every spawn is refused
+ * (prepare_spawn names no kind) and whose wait() fails. */
+static struct se_driver *start_driver;
+static char start_logged[4096];
+
+static void
+hook_log_keep(void *ud, enum se_log_level level, const char *msg)
+{
+    (void)ud, (void)level;
+    size_t used = strlen(start_logged);
+    snprintf(start_logged + used, sizeof start_logged - used, "%s\n", msg);
+}
+
+static void
+hook_spawn_failed_stop(void *ud, uint32_t slot, int err)
+{
+    (void)ud, (void)slot, (void)err;
+    se__driver_command(start_driver, SE_CMD_IMMEDIATE_STOP); /* as a launcher told no does */
+}
+
+static int wait_calls;
+static int step_clock_calls;
+
+/* 1000 ms when the driver is made, 2000 ms from then on: the loop starts
+ * later than the driver was made, as it does when an embedder sets up
+ * between the two. */
+static int64_t
+os_clock_steps(void *ctx)
+{
+    (void)ctx;
+    return step_clock_calls++ == 0 ? 1000 : 2000;
+}
+
+static int
+os_wait_fails(void *ctx, int64_t deadline_ms, struct se_ev *evs, uint32_t evs_max, uint32_t *n)
+{
+    (void)ctx, (void)deadline_ms, (void)evs, (void)evs_max;
+    wait_calls++;
+    *n = 0;
+    return -EIO;
+}
+
+static const struct se_os os_wait_eio = {
+    .version = SE_OS_VERSION, .monotonic_ms = os_clock_steps, .wait = os_wait_fails};
+
+/* A hook that sends a command while the loop starts (the first server's
+ * spawn refused) feeds it at the start's time, not at the time the driver
+ * was made: the supervisor stops at once and the loop ends without waiting. */
+static void
+test_driver_a_command_from_a_hook_during_the_start_is_at_the_start_time(void **state)
+{
+    (void)state;
+    static const struct se_driver_hooks h = {.log = hook_log_keep,
+                                             .prepare_spawn = hook_prepare_spawn,
+                                             .spawn_failed = hook_spawn_failed_stop};
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    int err = 0;
+    step_clock_calls = 0;
+    struct se_driver *d = se__driver_new(&os_wait_eio, SE_ROLE_SUPERVISOR, cfg, &h, &err);
+    assert_non_null(d);
+    start_driver = d;
+    start_logged[0] = '\0';
+    wait_calls = 0;
+    int32_t status = -1;
+    assert_int_equal(se__driver_run(d, &status), 0);
+    assert_int_equal(status, 0);
+    assert_int_equal(wait_calls, 0);
+    se__driver_free(d);
+}
+
+/* wait() failing ends the loop with its error, and says so. */
+static void
+test_driver_a_failed_wait_ends_the_loop_with_its_error_logged(void **state)
+{
+    (void)state;
+    static const struct se_driver_hooks h = {.log = hook_log_keep,
+                                             .prepare_spawn = hook_prepare_spawn};
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    int err = 0;
+    step_clock_calls = 0;
+    struct se_driver *d = se__driver_new(&os_wait_eio, SE_ROLE_SUPERVISOR, cfg, &h, &err);
+    assert_non_null(d);
+    start_logged[0] = '\0';
+    wait_calls = 0;
+    int32_t status = -1;
+    assert_int_equal(se__driver_run(d, &status), -EIO);
+    assert_int_equal(wait_calls, 1);
+    assert_non_null(strstr(start_logged, "Waiting for events failed: Input/output error\n"));
+    se__driver_free(d);
+}
+
 int
 main(void)
 {
@@ -158,6 +295,9 @@ main(void)
             test_driver_new_out_of_memory_fails_with_enomem_and_frees_the_configuration),
         cmocka_unit_test(test_driver_new_and_free_with_memory),
         cmocka_unit_test(test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point),
+        cmocka_unit_test(test_driver_queue_runs_a_chain_longer_than_itself),
+        cmocka_unit_test(test_driver_a_command_from_a_hook_during_the_start_is_at_the_start_time),
+        cmocka_unit_test(test_driver_a_failed_wait_ends_the_loop_with_its_error_logged),
     };
     return cmocka_run_group_tests_name("driver", tests, NULL, NULL);
 }
