@@ -944,6 +944,23 @@ test_sim_a_signal_with_no_action_is_ignored_and_logged(void **state)
     sim_world_free(w);
 }
 
+/* A restart, graceful or immediate, re-reads the configuration first
+ * (serverengine(5)): the restarted workers start with it. */
+static void
+test_sim_a_restart_rereads_the_configuration(void **state)
+{
+    (void)state;
+    static const char *const o[] = {"workers=2", NULL};
+    struct sim_world *w = quiet_world(20, 5000, o);
+    sim_script_signal(w, 1000, SE_SIG_USR1);
+    sim_script_signal(w, 3000, SE_SIG_HUP);
+    struct sim_result r;
+    run_ok(w, &r);
+    assert_int_equal(sim_reloads(w), 2);
+    assert_int_equal(sim_starts(w, 0), 3);
+    sim_world_free(w);
+}
+
 /* A reload signal that fails (EPERM) is logged; the other workers get it. */
 static void
 test_sim_a_failed_reload_signal_is_logged(void **state)
@@ -1111,6 +1128,7 @@ main(void)
         cmocka_unit_test(test_sim_reload_keeps_start_only_keys_and_says_so),
         cmocka_unit_test(test_sim_a_refused_reload_says_why),
         cmocka_unit_test(test_sim_a_failed_reload_signal_is_logged),
+        cmocka_unit_test(test_sim_a_restart_rereads_the_configuration),
         cmocka_unit_test(test_sim_a_failed_heartbeat_read_is_logged),
         cmocka_unit_test(test_sim_a_signal_with_no_action_is_ignored_and_logged),
         cmocka_unit_test(test_sim_a_repeated_stop_is_under_way_and_an_immediate_one_still_counts),
