@@ -65,7 +65,7 @@ driver(void)
     d->slots[2].last_exit = (struct se_exit){.code = -1, .sig = SE_SIG_TERM};
     d->slots[2].last_exit_sig_ours = true;
     /* 3: an unrecoverable exit code */
-    d->pool.slots[3] = (struct se_slot){.state = SE_SLOT_DEAD, .exit_code = 9};
+    d->pool.slots[3] = (struct se_slot){.state = SE_SLOT_DEAD};
     d->slots[3] = (struct se_drv_slot){.starts = 1, .ended = true};
     d->slots[3].last_exit = (struct se_exit){.code = 9};
     return d;
