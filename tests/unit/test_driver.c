@@ -71,6 +71,30 @@ hook_prepare_spawn(void *ud, uint32_t slot, struct se_spawn_req *req)
 static const struct se_os os = {.version = SE_OS_VERSION, .monotonic_ms = os_clock};
 static const struct se_driver_hooks hooks = {.log = hook_log, .prepare_spawn = hook_prepare_spawn};
 
+/* The driver the hooks of the later tests act on (they get no driver). */
+static struct se_driver *the_driver;
+
+/* A supervisor's driver over os with the default configuration. */
+static struct se_driver *
+supervisor_driver(const struct se_os *o, const struct se_driver_hooks *h)
+{
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    int err = 0;
+    struct se_driver *d = se__driver_new(o, SE_ROLE_SUPERVISOR, cfg, h, &err);
+    assert_non_null(d);
+    the_driver = d;
+    return d;
+}
+
+/* A log action that the driver writes as "Supervisor exits with status k". */
+static struct se_act
+status_log(uint32_t k)
+{
+    return (struct se_act){
+        .kind = SE_ACT_LOG, .event = SE_EVT_SUPERVISOR_DONE, .status = (int32_t)k};
+}
+
 static void
 test_driver_new_out_of_memory_fails_with_enomem_and_frees_the_configuration(void **state)
 {
@@ -131,16 +155,10 @@ test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point(void **
     (void)state;
     static const struct se_driver_hooks rec = {.log = hook_log_status,
                                                .prepare_spawn = hook_prepare_spawn};
-    struct se_config *cfg = se_config_new();
-    assert_non_null(cfg);
-    int err = 0;
-    struct se_driver *d = se__driver_new(&os, SE_ROLE_SUPERVISOR, cfg, &rec, &err);
-    assert_non_null(d);
+    struct se_driver *d = supervisor_driver(&os, &rec);
     uint32_t n = d->acts.cap / 2 + 100;
     for (uint32_t k = 0; k < n; k++)
-        se_acts_push(&d->acts, (struct se_act){.kind = SE_ACT_LOG,
-                                               .event = SE_EVT_SUPERVISOR_DONE,
-                                               .status = (int32_t)k});
+        se_acts_push(&d->acts, status_log(k));
     queue_seen_n = 0;
     se__driver_execute_all(d, 1000);
     assert_int_equal(d->acts.count, 0);
@@ -153,7 +171,6 @@ test_driver_queue_runs_every_action_once_in_order_past_its_reclaim_point(void **
 /* A chain: each action run appends the next (as a result fed back to a
  * machine does), three queues' worth in one run. The backlog stays one
  * action, so the queue, reclaimed as it goes, never fills. */
-static struct se_driver *chain_driver;
 static uint32_t chain_seen, chain_total;
 
 static void
@@ -164,10 +181,7 @@ hook_log_chain(void *ud, enum se_log_level level, const char *msg)
     if (sscanf(msg, "Supervisor exits with status %d", &status) != 1) return;
     assert_int_equal(status, (int32_t)chain_seen); /* once each, in order */
     chain_seen++;
-    if (chain_seen < chain_total)
-        se_acts_push(&chain_driver->acts, (struct se_act){.kind = SE_ACT_LOG,
-                                                          .event = SE_EVT_SUPERVISOR_DONE,
-                                                          .status = (int32_t)chain_seen});
+    if (chain_seen < chain_total) se_acts_push(&the_driver->acts, status_log(chain_seen));
 }
 
 static void
@@ -176,16 +190,10 @@ test_driver_queue_runs_a_chain_longer_than_itself(void **state)
     (void)state;
     static const struct se_driver_hooks rec = {.log = hook_log_chain,
                                                .prepare_spawn = hook_prepare_spawn};
-    struct se_config *cfg = se_config_new();
-    assert_non_null(cfg);
-    int err = 0;
-    struct se_driver *d = se__driver_new(&os, SE_ROLE_SUPERVISOR, cfg, &rec, &err);
-    assert_non_null(d);
-    chain_driver = d;
+    struct se_driver *d = supervisor_driver(&os, &rec);
     chain_seen = 0;
     chain_total = 3 * d->acts.cap;
-    se_acts_push(&d->acts,
-                 (struct se_act){.kind = SE_ACT_LOG, .event = SE_EVT_SUPERVISOR_DONE, .status = 0});
+    se_acts_push(&d->acts, status_log(0));
     se__driver_execute_all(d, 1000);
     assert_int_equal(chain_seen, chain_total);
     assert_int_equal(d->acts.count, 0);
@@ -196,7 +204,6 @@ test_driver_queue_runs_a_chain_longer_than_itself(void **state)
 /* The loop's start, with hooks that act at once. An adapter whose clock
  * moves on between the driver's making and its start, whose every spawn is refused
  * (prepare_spawn names no kind) and whose wait() fails. */
-static struct se_driver *start_driver;
 static char start_logged[4096];
 
 static void
@@ -211,7 +218,7 @@ static void
 hook_spawn_failed_stop(void *ud, uint32_t slot, int err)
 {
     (void)ud, (void)slot, (void)err;
-    se__driver_command(start_driver, SE_CMD_IMMEDIATE_STOP); /* as a launcher told no does */
+    se__driver_command(the_driver, SE_CMD_IMMEDIATE_STOP); /* as a launcher told no does */
 }
 
 static int wait_calls;
@@ -249,13 +256,8 @@ test_driver_a_command_from_a_hook_during_the_start_is_at_the_start_time(void **s
     static const struct se_driver_hooks h = {.log = hook_log_keep,
                                              .prepare_spawn = hook_prepare_spawn,
                                              .spawn_failed = hook_spawn_failed_stop};
-    struct se_config *cfg = se_config_new();
-    assert_non_null(cfg);
-    int err = 0;
     step_clock_calls = 0;
-    struct se_driver *d = se__driver_new(&os_wait_eio, SE_ROLE_SUPERVISOR, cfg, &h, &err);
-    assert_non_null(d);
-    start_driver = d;
+    struct se_driver *d = supervisor_driver(&os_wait_eio, &h);
     start_logged[0] = '\0';
     wait_calls = 0;
     int32_t status = -1;
@@ -272,12 +274,8 @@ test_driver_a_failed_wait_ends_the_loop_with_its_error_logged(void **state)
     (void)state;
     static const struct se_driver_hooks h = {.log = hook_log_keep,
                                              .prepare_spawn = hook_prepare_spawn};
-    struct se_config *cfg = se_config_new();
-    assert_non_null(cfg);
-    int err = 0;
     step_clock_calls = 0;
-    struct se_driver *d = se__driver_new(&os_wait_eio, SE_ROLE_SUPERVISOR, cfg, &h, &err);
-    assert_non_null(d);
+    struct se_driver *d = supervisor_driver(&os_wait_eio, &h);
     start_logged[0] = '\0';
     wait_calls = 0;
     int32_t status = -1;
