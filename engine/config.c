@@ -607,17 +607,6 @@ se__config_static_changes(const struct se_config *old_cfg, const struct se_confi
     return n;
 }
 
-size_t
-se__config_static_names_len(void)
-{
-    size_t len = 0, n = 0;
-    for (size_t i = 0; i < KEY_COUNT; i++) {
-        if (keys[i].flags & KF_DYNAMIC) continue;
-        len += (n++ > 0 ? 2 : 0) + strlen(keys[i].name);
-    }
-    return len;
-}
-
 /*
  * The plain mapping of the signal_* keys. Policy (disable_sigdump,
  * disable_reload, enable_detach without a supervisor) is the caller's: this

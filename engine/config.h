@@ -127,10 +127,6 @@ size_t se__config_static_changes(const struct se_config *old_cfg, const struct s
  * when a reload changes them all (test_config checks the sum against it). */
 #define SE_CONFIG_STATIC_NAMES_MAX 1024u
 
-/* The length of that list when every non-dynamic key changed: the most
- * se__config_static_changes ever writes, without the NUL. */
-size_t se__config_static_names_len(void);
-
 /*
  * Copies every non-dynamic key's value from old_cfg into next, so that a
  * reload changes only what may change while running; the others take
