@@ -407,6 +407,38 @@ test_sim_same_seed_gives_the_same_trace_hash(void **state)
     assert_true(hashes[0] != hashes[2]);
 }
 
+/* Three seeds of four run every phase for the whole duration: nothing the
+ * operator or a worker draws ends them sooner (drawn in every seed, stops,
+ * detaches and unrecoverable exits ended half the supervisor's runs before
+ * their liveness phase, which then went untested). */
+static void
+test_sim_three_seeds_of_four_run_the_whole_duration(void **state)
+{
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        for (uint64_t seed = 1; seed <= 48; seed++) {
+            if (seed % 4 == 0) continue;
+            struct sim_opts o = {.seed = seed,
+                                 .duration_ms = 3600000,
+                                 .faults = true,
+                                 .operator_random = true,
+                                 .random_models = true,
+                                 .random_config = true,
+                                 .final_stop = true,
+                                 .supervisor = role == 1};
+            struct sim_world *w = sim_world_new(&o);
+            assert_non_null(w);
+            struct sim_result r;
+            run_ok(w, &r);
+            if (r.sim_ms < o.duration_ms || !r.engine_exited || r.exit_status != 0)
+                fail_msg("seed %llu (%s): ended at %lld ms with status %d",
+                         (unsigned long long)seed, role == 1 ? "supervisor" : "server",
+                         (long long)r.sim_ms, (int)r.exit_status);
+            sim_world_free(w);
+        }
+    }
+}
+
 /* A killed supervisor: its server hears it at once (not at its next beat to
  * it, up to 45 s later) and stops every worker gracefully, then exits. */
 static void
@@ -1101,6 +1133,7 @@ main(void)
         cmocka_unit_test(test_sim_seeds_where_an_exit_meets_the_heartbeat_deadline),
         cmocka_unit_test(test_sim_thread_workers_are_stopped_by_their_callback_not_signals),
         cmocka_unit_test(test_sim_same_seed_gives_the_same_trace_hash),
+        cmocka_unit_test(test_sim_three_seeds_of_four_run_the_whole_duration),
         cmocka_unit_test(test_sim_idle_server_of_1024_workers_wakes_as_often_as_one_of_4),
         cmocka_unit_test(test_sim_server_stops_its_workers_at_once_when_its_supervisor_dies),
         cmocka_unit_test(test_sim_cont_within_5_s_of_a_stop_is_not_a_dump),
