@@ -97,7 +97,7 @@ struct se_pool {
     const struct se_pool_cfg *cfg; /* borrowed; changes are announced by IN_CONFIG */
     enum se_pool_phase phase;
     bool stop_graceful;     /* STOP phase: false once immediate was asked */
-    uint32_t slots_count;   /* slots [0, slots_count) may be in use */
+    uint32_t slots_count;   /* one past the highest slot ever started */
     uint32_t workers_last;  /* cfg->workers at the last reconcile (scale logs) */
     int64_t next_start_ms;  /* no start before this (start_worker_delay) */
     int32_t exit_status;    /* the server's status when done */

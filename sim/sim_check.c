@@ -13,6 +13,7 @@
  *    beat and no later than 50 ms past it;
  *  - a backoff follows only a run shorter than SE_SETTLED_RUN_MS; any other
  *    end waits restart_worker_interval and no more;
+ *  - once a stop was received, no restart or start retry is scheduled;
  *  - after the faults stop, live workers converge to `workers` (N - 1 while
  *    a rolling restart goes on, and it ends);
  *  - what a worker leaves in its process group is stopped from its reap on,
@@ -348,6 +349,9 @@ latest_ended(const struct sim_world *w, uint32_t slot)
 static void
 on_restart_delayed_event(struct sim_world *w, const struct se_act *a)
 {
+    if (w->stop_received)
+        sim_fail(w, "w%u: a restart in %lld ms scheduled after a stop was received", a->slot,
+                 (long long)a->ms);
     const struct sim_proc *r = latest_ended(w, a->slot);
     if (r == NULL) return;
     int64_t ran_ms = w->now_ms - r->started_ms;
@@ -384,6 +388,9 @@ sim_check_event(struct sim_world *w, const struct se_act *a)
     if (a->event == SE_EVT_HEARTBEAT_LOST) on_lost_event(w, p);
     if (a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY) on_unexpected_exit_event(w, a);
     if (a->event == SE_EVT_WORKER_RESTART_DELAYED) on_restart_delayed_event(w, a);
+    if (a->event == SE_EVT_WORKER_SPAWN_FAILED && w->stop_received && a->ms >= 0)
+        sim_fail(w, "w%u: a failed start retried in %lld ms after a stop was received", a->slot,
+                 (long long)a->ms);
     if (a->event == SE_EVT_WORKER_FINISHED || a->event == SE_EVT_WORKER_EXITED ||
         a->event == SE_EVT_WORKER_EXITED_UNEXPECTEDLY)
         on_exit_event(w, a);

@@ -697,6 +697,43 @@ test_sup_logs_an_end_while_stopping_and_a_detached_server_lost(void **state)
              {15000, HB, 0, 0, "log heartbeat-lost 0; log server-stop 0; stop 0 immediate", 20000});
 }
 
+/* A detached server that stalls after the new one is up (it is not the
+ * current server any more) is logged as lost before it is stopped. */
+static void
+test_sup_logs_a_stalled_detached_server_beside_a_new_one(void **state)
+{
+    (void)state;
+    RUN_LOGS((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "log server-started 0", NEVER},
+             {10000, DT, 0, 0, "log server-detach 0; log server-stop 0; stop 0 graceful", 20000},
+             {20000, T, 0, 0, "spawn 1", NEVER}, {20000, UP, 1, 0, "log server-started 1", NEVER},
+             {25000, HB, 0, 0, "log heartbeat-lost 0; log server-stop 0; stop 0 immediate", NEVER});
+}
+
+/* A detached server that ends while the next one is starting, or while the
+ * supervisor waits to restart one with a slot free, starts nothing: one
+ * server is started at a time, and the wait keeps its deadline. */
+static void
+test_sup_a_detached_server_ending_starts_nothing_while_one_starts_or_waits(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20005, EX, 0, 0, "", NEVER}, {20010, UP, 1, 0, "", NEVER});
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "", NEVER},
+        {10000, DT, 0, 0, "stop 0 graceful", 20000}, {20000, T, 0, 0, "spawn 1", NEVER},
+        {20000, BAD, 1, -EAGAIN, "", 21000}, {20500, EX, 0, 0, "", 21000},
+        {21000, T, 0, 0, "spawn 0", NEVER});
+}
+
+/* With enable_detach, INT while the first server starts is ignored: no stop. */
+static void
+test_sup_detach_while_starting_with_enable_detach_is_ignored(void **state)
+{
+    (void)state;
+    RUN((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {5, DT, 0, 0, "", NEVER},
+        {10, UP, 0, 0, "", NEVER}, {20, RL, 0, 0, "reload; forward 0 RELOAD", NEVER});
+}
+
 /* disable_reload: a reload with no server running (starting, or waiting to
  * restart) is ignored too, not taken. */
 static void
@@ -729,6 +766,10 @@ main(void)
         cmocka_unit_test(test_sup_an_end_we_caused_is_no_crash_even_with_an_unrecoverable_status),
         cmocka_unit_test(test_sup_an_earlier_detached_server_ending_does_not_end_a_detach),
         cmocka_unit_test(test_sup_logs_an_end_while_stopping_and_a_detached_server_lost),
+        cmocka_unit_test(test_sup_logs_a_stalled_detached_server_beside_a_new_one),
+        cmocka_unit_test(
+            test_sup_a_detached_server_ending_starts_nothing_while_one_starts_or_waits),
+        cmocka_unit_test(test_sup_detach_while_starting_with_enable_detach_is_ignored),
         cmocka_unit_test(test_sup_disable_reload_ignores_reload_with_no_server_too),
         cmocka_unit_test(test_sup_stop_while_waiting_reaches_a_detached_server_as_asked),
         cmocka_unit_test(test_sup_unrecoverable_server_status_ends_the_supervisor),

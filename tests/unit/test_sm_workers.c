@@ -603,6 +603,51 @@ test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down(void **state)
     free(f);
 }
 
+/* A restart delay of 1 ms is a delay, and logged as one (a crash after a
+ * short run with restart_worker_interval at 1 ms). */
+static void
+test_pool_a_one_ms_restart_delay_is_logged(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(1);
+    f->cfg.restart_worker_interval_ms = 1;
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 1}, 10, got,
+              sizeof got);
+    assert_non_null(strstr(got, "log worker-restart-delayed 0"));
+    bool found = false;
+    for (uint32_t i = 0; i < f->acts.count; i++) {
+        if (f->acts.items[i].event != SE_EVT_WORKER_RESTART_DELAYED) continue;
+        assert_int_equal(f->acts.items[i].ms, 1);
+        found = true;
+    }
+    assert_true(found);
+    assert_int_equal(se__pool_deadline_ms(&f->pool), 11);
+    free(f);
+}
+
+/* slots_count is one past the highest slot ever started, exactly: the
+ * loops over the slots and the status snapshot read no slot beyond it. */
+static void
+test_pool_slots_count_is_one_past_the_highest_started_slot(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(3);
+    char got[1024];
+    assert_int_equal(f->pool.slots_count, 0);
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    assert_int_equal(f->pool.slots_count, 3);
+    f->cfg.workers = 5;
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 1, got, sizeof got);
+    assert_int_equal(f->pool.slots_count, 5);
+    f->cfg.workers = 2; /* a scale down keeps the count: slots 2-4 are stopping */
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 2, got, sizeof got);
+    assert_int_equal(f->pool.slots_count, 5);
+    free(f);
+}
+
 /* A start spacing of 1 ms is a spacing: with the largest draw it rounds to
  * 1 ms, so the second worker starts 1 ms after the first. */
 static void
@@ -984,6 +1029,8 @@ main(void)
         cmocka_unit_test(test_pool_logs_finished_exited_and_unexpected),
         cmocka_unit_test(test_pool_nothing_is_scheduled_for_a_slot_while_the_pool_stops),
         cmocka_unit_test(test_pool_one_ms_start_delay_still_spaces_starts),
+        cmocka_unit_test(test_pool_a_one_ms_restart_delay_is_logged),
+        cmocka_unit_test(test_pool_slots_count_is_one_past_the_highest_started_slot),
         cmocka_unit_test(test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down),
         cmocka_unit_test(test_pool_next_start_time_counts_only_while_starts_are_spaced),
         cmocka_unit_test(test_pool_init_over_garbage_starts_clean),
