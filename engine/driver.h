@@ -109,7 +109,7 @@ struct se_driver {
     int64_t periodic_interval_ms; /* hooks.periodic every this long (0: never) */
     int64_t periodic_next_ms;
     uint32_t slots_max;  /* SE_WORKERS_MAX or SE_SERVERS_MAX */
-    uint32_t slots_used; /* slots [0, slots_used) have had a child */
+    uint32_t slots_used; /* one past the highest slot that has had a child */
     uint32_t reloads;    /* configurations applied by a reload (status.c) */
     int64_t reloaded_ms; /* when the last one was applied */
 

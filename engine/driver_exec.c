@@ -107,6 +107,7 @@ act_spawn(struct se_driver *d, uint32_t slot, int64_t now_ms)
     if (rc == 0) {
         SE_ASSERT(res.child != 0);
         if (slot >= d->slots_used) d->slots_used = slot + 1;
+        SE_ASSERT(d->slots_used <= d->slots_max); /* the loops over the slots stay in the table */
         s->child = res.child;
         s->pid = res.pid;
         s->starts++;

@@ -285,6 +285,56 @@ test_driver_a_failed_wait_ends_the_loop_with_its_error_logged(void **state)
     se__driver_free(d);
 }
 
+static int32_t word_fd = -2, signalled = 0;
+
+static int
+os_write_record(void *ctx, int32_t fd, const void *buf, size_t len, size_t *len_written)
+{
+    (void)ctx, (void)buf;
+    word_fd = fd;
+    *len_written = len;
+    return 0;
+}
+
+static int
+os_signal_record(void *ctx, uint32_t child, enum se_sig sig)
+{
+    (void)ctx, (void)child, (void)sig;
+    signalled++;
+    return 0;
+}
+
+/* A command pipe at descriptor 0 is a pipe (an engine started with its
+ * stdin closed gets 0 for its first pipe): the reload goes as a word on it,
+ * not as a signal. */
+static void
+test_driver_a_command_pipe_at_descriptor_0_gets_the_word(void **state)
+{
+    (void)state;
+    static const struct se_os o = {.version = SE_OS_VERSION,
+                                   .monotonic_ms = os_clock,
+                                   .write = os_write_record,
+                                   .signal = os_signal_record};
+    struct se_config *cfg = se_config_new();
+    assert_non_null(cfg);
+    char msg[256];
+    assert_int_equal(se_config_set(cfg, "worker_type", "process", msg, sizeof msg), 0);
+    int err = 0;
+    struct se_driver *d = se__driver_new(&o, SE_ROLE_SERVER, cfg, &hooks, &err);
+    assert_non_null(d);
+    d->slots_used = 1;
+    d->slots[0].child = 7;
+    d->slots[0].cmd_fd = 0;
+    word_fd = -2;
+    signalled = 0;
+    se__driver_notify_reload(d);
+    assert_int_equal(word_fd, 0);
+    assert_int_equal(signalled, 0);
+    d->slots[0].cmd_fd = -1; /* nothing for the free to close */
+    d->slots[0].child = 0;
+    se__driver_free(d);
+}
+
 int
 main(void)
 {
@@ -296,6 +346,7 @@ main(void)
         cmocka_unit_test(test_driver_queue_runs_a_chain_longer_than_itself),
         cmocka_unit_test(test_driver_a_command_from_a_hook_during_the_start_is_at_the_start_time),
         cmocka_unit_test(test_driver_a_failed_wait_ends_the_loop_with_its_error_logged),
+        cmocka_unit_test(test_driver_a_command_pipe_at_descriptor_0_gets_the_word),
     };
     return cmocka_run_group_tests_name("driver", tests, NULL, NULL);
 }
