@@ -698,7 +698,8 @@ test_sup_logs_an_end_while_stopping_and_a_detached_server_lost(void **state)
 }
 
 /* A detached server that stalls after the new one is up (it is not the
- * current server any more) is logged as lost before it is stopped. */
+ * current server any more) is logged as lost before it is stopped; so is
+ * the current server. */
 static void
 test_sup_logs_a_stalled_detached_server_beside_a_new_one(void **state)
 {
@@ -707,6 +708,9 @@ test_sup_logs_a_stalled_detached_server_beside_a_new_one(void **state)
              {10000, DT, 0, 0, "log server-detach 0; log server-stop 0; stop 0 graceful", 20000},
              {20000, T, 0, 0, "spawn 1", NEVER}, {20000, UP, 1, 0, "log server-started 1", NEVER},
              {25000, HB, 0, 0, "log heartbeat-lost 0; log server-stop 0; stop 0 immediate", NEVER});
+    /* and the current server's loss is logged too */
+    RUN_LOGS((void)0, {0, GO, 0, 0, "spawn 0", NEVER}, {0, UP, 0, 0, "log server-started 0", NEVER},
+             {5000, HB, 0, 0, "log heartbeat-lost 0; log server-stop 0; stop 0 immediate", NEVER});
 }
 
 /* A detached server that ends while the next one is starting, or while the
