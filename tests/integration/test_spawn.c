@@ -345,7 +345,10 @@ test_program_gets_its_id_a_heartbeat_pipe_and_no_engine_descriptor(void **state)
     pid_t server = start_spawn(t, 2);
     wait_runs(t, 2, 1);
     pid_t w0 = itest_worker_pid(t, 0);
-    itest_wait_log(t, "TEST cwd worker=1", 1, DL);
+    /* each program's last line: its fds line is written before it (waiting
+     * for worker 1's alone read worker 0's too early once, under load) */
+    itest_wait_log(t, "TEST cwd worker=0 ", 1, DL);
+    itest_wait_log(t, "TEST cwd worker=1 ", 1, DL);
     assert_int_equal(itest_pgid_of(w0), w0); /* it leads a group of its own */
     for (unsigned id = 0; id < 2; id++) {
         char line[LINE_MAX_BYTES], text[64];
