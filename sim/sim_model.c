@@ -468,6 +468,15 @@ operator_early_stop(struct sim_world *w)
     sim_push(w, w->now_ms + sim_stop_bound_ms(w), SIM_EV_STOP_BOUND, 0, 0, 0);
 }
 
+/* Whether INT ends the run: a stop without enable_detach, or the
+ * supervisor's own end with exit_on_detach. */
+static bool
+detach_ends(const struct sim_world *w)
+{
+    const struct se_config *c = w->cfg;
+    return !c->enable_detach || c->exit_on_detach;
+}
+
 /* INT: a live restart, or (enable_detach false) a graceful stop; with
  * exit_on_detach the supervisor ends, and the run with it. */
 static void
@@ -482,13 +491,6 @@ operator_detach(struct sim_world *w)
     }
     if (c->enable_detach && c->exit_on_detach) w->detach_ended = true;
     operator_signal(w, c->signal_detach);
-}
-
-static bool
-detach_ends(const struct sim_world *w)
-{
-    const struct se_config *c = w->cfg;
-    return !c->enable_detach || c->exit_on_detach;
 }
 
 void
@@ -507,10 +509,11 @@ sim_operator_act(struct sim_world *w)
         operator_signal(w, c->signal_dump);
     else if (r < 900)
         operator_burst(w);
-    else if (r < 901 && run_may_end(w))
-        operator_early_stop(w);
-    else if (r >= 901 && r < 980 && w->opts.supervisor && (!detach_ends(w) || run_may_end(w)))
+    else if (r < 901) {
+        if (run_may_end(w)) operator_early_stop(w);
+    } else if (r < 980 && w->opts.supervisor && (!detach_ends(w) || run_may_end(w))) {
         operator_detach(w);
+    }
     sim_push(w, w->now_ms + sim_rand_range(w, 500, 30000), SIM_EV_OPERATOR, 0, 0, 0);
 }
 

@@ -555,6 +555,17 @@ step_logs(struct fixture *f, struct se_pool_in in, int64_t at_ms, char *got, siz
     return got;
 }
 
+/* Starts f's pool at 0 and tells it slots [0, spawned) are up. */
+static void
+start_pool(struct fixture *f, uint32_t spawned)
+{
+    char got[1024];
+    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
+    for (uint32_t i = 0; i < spawned; i++)
+        step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = i}, 0, got,
+                  sizeof got);
+}
+
 /* A slot is wanted only while the pool runs: a crash or a failed spawn
  * during a stop schedules no restart (no "restart in" log, no retry time). */
 static void
@@ -564,8 +575,7 @@ test_pool_nothing_is_scheduled_for_a_slot_while_the_pool_stops(void **state)
     struct fixture *f = fixture_new(2);
     f->cfg.restart_worker_interval_ms = 5000;
     char got[1024];
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    start_pool(f, 1);
     step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_STOP, .graceful = true}, 5, got,
               sizeof got);
     /* slot 0 crashes while stopping; slot 1 was still starting and fails */
@@ -590,9 +600,7 @@ test_pool_slot_above_workers_is_not_scheduled_after_a_scale_down(void **state)
     struct fixture *f = fixture_new(2);
     f->cfg.restart_worker_interval_ms = 5000;
     char got[1024];
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1}, 0, got, sizeof got);
+    start_pool(f, 2);
     f->cfg.workers = 1;
     step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_CONFIG}, 5, got, sizeof got);
     assert_string_equal(
@@ -612,8 +620,7 @@ test_pool_a_one_ms_restart_delay_is_logged(void **state)
     struct fixture *f = fixture_new(1);
     f->cfg.restart_worker_interval_ms = 1;
     char got[1024];
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
+    start_pool(f, 1);
     step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 1}, 10, got,
               sizeof got);
     assert_non_null(strstr(got, "log worker-restart-delayed 0"));
@@ -912,9 +919,7 @@ test_pool_logs_no_restart_for_an_unrecoverable_end_nor_a_loss_after_a_kill(void 
     f->cfg.restart_worker_interval_ms = 5000;
     set_unrecoverable(f, 9);
     char got[1024];
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_START}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 0}, 0, got, sizeof got);
-    step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_SPAWNED, .slot = 1}, 0, got, sizeof got);
+    start_pool(f, 2);
     assert_string_equal(
         step_logs(f, (struct se_pool_in){.kind = SE_POOL_IN_EXITED, .slot = 0, .code = 9}, 10, got,
                   sizeof got),
